@@ -34,6 +34,8 @@ pub enum Ty {
     Box(Box<Ty>),
     /// A type of the same module, by index into [`Module::types`].
     Named(usize),
+    /// A shared enum of values, by index into [`Api::enums`].
+    Enum(usize),
 }
 
 /// Which side of the wire a type describes.
@@ -88,13 +90,6 @@ pub enum Body {
         extra: Option<(String, Ty)>,
         /// `additionalProperties: false` on a request type.
         deny_unknown: bool,
-    },
-    /// An enum of values (strings, integers or both) with a catch-all variant.
-    Enum {
-        /// (variant name, value) in spec order.
-        values: Vec<(String, EnumValue)>,
-        /// The catch-all variant's name.
-        other: String,
     },
     /// An untagged union.
     Union(Vec<Variant>),
@@ -205,10 +200,34 @@ pub struct Api {
     pub methods: Vec<Method>,
     /// The module tree.
     pub root: Module,
+    /// Every enum of values, once per distinct list of values (see [`SharedEnum`]).
+    pub enums: Vec<SharedEnum>,
+}
+
+/// An enum of values (strings, integers or both) with a catch-all variant, defined once for
+/// every spec property with the same values in the same order. Each property's own type is an
+/// alias of it (so `AddRequestCrmEntityType` still names it). It lives in `api/enums.rs`, or
+/// in the runtime for `Y`/`N` ([`SharedEnum::runtime`]).
+#[derive(Debug, Clone)]
+pub struct SharedEnum {
+    /// Rust name, made from the values alone (see [`name_enums`]).
+    pub name: String,
+    /// (variant name, value) in spec order.
+    pub values: Vec<(String, EnumValue)>,
+    /// The catch-all variant's name.
+    pub other: String,
+    /// Scopes of the methods that use it (its `cfg`).
+    pub scopes: BTreeSet<String>,
+    /// Defined in the runtime (`YesNo`), not generated.
+    pub runtime: bool,
 }
 
 /// Module names taken at the root by the generator itself.
-pub const ROOT_RESERVED_MODULES: &[&str] = &["registry"];
+pub const ROOT_RESERVED_MODULES: &[&str] = &["registry", "enums"];
+
+/// The name of the flattened map of undeclared keys; taken before any property is named, so
+/// a property `additional` is the one renamed (`additional_2`).
+pub const EXTRA_FIELD: &str = "additional";
 
 /// Builds the type space from parsed specs (any order; the result does not depend on it).
 pub fn build(mut specs: Vec<Spec>) -> Api {
@@ -304,6 +323,7 @@ pub fn build(mut specs: Vec<Spec>) -> Api {
 
     // 3. Type names: first every module's top-level request/response names, then the rest.
     let mut methods: Vec<Method> = Vec::new();
+    let mut enums = EnumTable::default();
     let mut type_names: BTreeMap<Vec<String>, Names> = BTreeMap::new();
     let mut tops: Vec<(String, String)> = Vec::new();
     for (i, s) in specs.iter().enumerate() {
@@ -335,6 +355,7 @@ pub fn build(mut specs: Vec<Spec>) -> Api {
             scope: m.spec.scope.clone(),
             side: Side::Request,
             defs: Vec::new(),
+            enums: &mut enums,
         };
         m.request = b.root_request(&req_name, &prefix, &m.spec);
         b.side = Side::Response;
@@ -354,7 +375,108 @@ pub fn build(mut specs: Vec<Spec>) -> Api {
     }
     newtype_alias_cycles(&mut root);
     box_cycles(&mut root);
-    Api { methods, root }
+    let mut enums = enums.list;
+    name_enums(&mut enums);
+    Api {
+        methods,
+        root,
+        enums,
+    }
+}
+
+/// The shared enums met so far, by their values.
+#[derive(Default)]
+struct EnumTable {
+    by_values: BTreeMap<Vec<EnumValue>, usize>,
+    list: Vec<SharedEnum>,
+}
+
+/// Names the shared enums from their values alone, so a name never depends on which specs
+/// use the enum or on what else is in the corpus (unless two value lists fold to one name):
+/// the variant names joined (`LeadDealCompanyContact`; integer enums start with `Int`),
+/// cut to the first three and `Etc` past four variants or 40 characters. Value lists whose
+/// names collide all get a hash of their values (`TextHtmlH1a2b3c4d`). `Y`/`N` is the
+/// runtime's `YesNo`.
+pub fn name_enums(enums: &mut [SharedEnum]) {
+    const RESERVED: &[&str] = &[
+        "String",
+        "Option",
+        "Vec",
+        "Box",
+        "Result",
+        "Some",
+        "None",
+        "Ok",
+        "Err",
+        "Default",
+        "Clone",
+        "Copy",
+        "Debug",
+        "Hash",
+        "Eq",
+        "PartialEq",
+        "Value",
+        "Map",
+        "YesNo",
+    ];
+    let base: Vec<String> = enums
+        .iter()
+        .map(|e| {
+            let int = e.values.iter().all(|(_, v)| matches!(v, EnumValue::Int(_)));
+            let idents: Vec<&str> = e.values.iter().map(|(n, _)| n.as_str()).collect();
+            let all = idents.concat();
+            let mut name = if idents.len() <= 4 && all.len() <= 40 {
+                all
+            } else {
+                format!("{}Etc", idents[..idents.len().min(3)].concat())
+            };
+            if int {
+                name.insert_str(0, "Int");
+            }
+            if name.is_empty() {
+                name.push_str("Values");
+            }
+            if RESERVED.contains(&name.as_str()) {
+                name.push_str("Enum");
+            }
+            name
+        })
+        .collect();
+    let mut groups: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
+    for (i, b) in base.iter().enumerate() {
+        if !enums[i].runtime {
+            groups.entry(b).or_default().insert(i);
+        }
+    }
+    let mut names = vec![String::new(); enums.len()];
+    for (b, members) in &groups {
+        for &i in members {
+            names[i] = if members.len() == 1 {
+                (*b).to_owned()
+            } else {
+                format!("{b}H{:08x}", values_hash(&enums[i].values))
+            };
+        }
+    }
+    for (e, n) in enums.iter_mut().zip(names) {
+        e.name = if e.runtime { "YesNo".to_owned() } else { n };
+    }
+}
+
+/// FNV-1a (32 bits) of the values, for names that would otherwise collide.
+fn values_hash(values: &[(String, EnumValue)]) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for (_, v) in values {
+        let text = match v {
+            EnumValue::Str(s) => format!("s{s}\0"),
+            EnumValue::Int(n) => format!("i{n}\0"),
+        };
+        for b in text.bytes() {
+            h ^= u32::from(b);
+            h = h.wrapping_mul(0x0100_0193);
+        }
+    }
+    h
 }
 
 fn module_at<'a>(root: &'a mut Module, path: &[String]) -> &'a mut Module {
@@ -372,6 +494,7 @@ struct Builder<'a> {
     side: Side,
     /// Type index of each definition of the schema set being converted.
     defs: Vec<usize>,
+    enums: &'a mut EnumTable,
 }
 
 impl Builder<'_> {
@@ -384,6 +507,33 @@ impl Builder<'_> {
             body: Body::Pending,
         });
         self.module.types.len() - 1
+    }
+
+    /// The shared enum of these values (created on first use), used by this builder's scope.
+    fn shared_enum(&mut self, values: &[EnumValue]) -> Ty {
+        let t = &mut *self.enums;
+        let i = match t.by_values.get(values) {
+            Some(&i) => i,
+            None => {
+                let (values_named, other) = enum_variants(values);
+                let runtime = values
+                    == [
+                        EnumValue::Str("Y".to_owned()),
+                        EnumValue::Str("N".to_owned()),
+                    ];
+                t.list.push(SharedEnum {
+                    name: String::new(),
+                    values: values_named,
+                    other,
+                    scopes: BTreeSet::new(),
+                    runtime,
+                });
+                t.by_values.insert(values.to_vec(), t.list.len() - 1);
+                t.list.len() - 1
+            }
+        };
+        t.list[i].scopes.insert(self.scope.clone());
+        Ty::Enum(i)
     }
 
     fn new_type(&mut self, base: &str, doc: Vec<String>) -> usize {
@@ -472,7 +622,7 @@ impl Builder<'_> {
     fn named_body(&mut self, s: &Schema, name: &str) -> Body {
         match &s.kind {
             Kind::Object(o) if !o.properties.is_empty() => self.struct_body(s, name),
-            Kind::Enum(values) => enum_body(values),
+            Kind::Enum(values) => Body::Alias(self.shared_enum(values)),
             Kind::Union(vs) => self.union_body(vs, name),
             _ => {
                 let plain = Schema {
@@ -488,17 +638,38 @@ impl Builder<'_> {
         let Kind::Object(o) = &s.kind else {
             return Body::Alias(Ty::Value);
         };
-        let mut local = Names::default();
+        let has_extra = matches!(o.additional, Additional::Any | Additional::Schema(_));
+        let mut local = if has_extra {
+            Names::with_reserved([EXTRA_FIELD])
+        } else {
+            Names::default()
+        };
         let mut fields = Vec::new();
         for p in &o.properties {
             let ident = local.take(&naming::snake(&p.name, "field"));
+            let base = format!("{name}{}", naming::pascal(&p.name, "Field"));
+            let first_new = self.module.types.len();
             let inner = self.ty(
                 &Schema {
                     nullable: false,
                     ..p.schema.clone()
                 },
-                &format!("{name}{}", naming::pascal(&p.name, "Field")),
+                &base,
             );
+            // The property's own type (the first one `ty` made, if any) says which wire name
+            // it stands for when its name is not that name folded the plain way.
+            if let Some(t) = self.module.types.get_mut(first_new) {
+                let plain = p.name.is_ascii()
+                    && [String::new(), "Item".to_owned(), "Value".to_owned()]
+                        .iter()
+                        .any(|suffix| t.name == format!("{base}{suffix}"));
+                if !plain {
+                    if let Some(q) = naming::doc_line(&format!("\"{}\"", p.name), 120) {
+                        t.doc
+                            .push(format!("Wire name {q} (a property of `{name}`)."));
+                    }
+                }
+            }
             let optional = !p.required;
             let ty = if optional || p.schema.nullable {
                 option(inner)
@@ -516,10 +687,10 @@ impl Builder<'_> {
             });
         }
         let extra = match &o.additional {
-            Additional::Any => Some((local.take("additional"), Ty::Value)),
+            Additional::Any => Some((EXTRA_FIELD.to_owned(), Ty::Value)),
             Additional::Schema(v) => {
                 let t = self.ty(v, &format!("{name}Value"));
-                Some((local.take("additional"), t))
+                Some((EXTRA_FIELD.to_owned(), t))
             }
             Additional::Unspecified | Additional::Forbidden => None,
         };
@@ -601,7 +772,7 @@ impl Builder<'_> {
             }
             Kind::Enum(values) => {
                 let idx = self.new_type(name, doc_lines(s));
-                self.module.types[idx].body = enum_body(values);
+                self.module.types[idx].body = Body::Alias(self.shared_enum(values));
                 Ty::Named(idx)
             }
             Kind::Union(vs) => {
@@ -639,7 +810,8 @@ fn kind_name(k: &Kind) -> &'static str {
     }
 }
 
-fn enum_body(values: &[EnumValue]) -> Body {
+/// Variant names of an enum of values, and its catch-all variant's name.
+fn enum_variants(values: &[EnumValue]) -> (Vec<(String, EnumValue)>, String) {
     let mut local = Names::default();
     let other = local.take("Other");
     let mut out = Vec::new();
@@ -652,7 +824,7 @@ fn enum_body(values: &[EnumValue]) -> Body {
         };
         out.push((local.take(&base), v.clone()));
     }
-    Body::Enum { values: out, other }
+    (out, other)
 }
 
 /// Doc lines from `description` (or `title`), neutralised.
@@ -768,7 +940,7 @@ fn box_cycles(m: &mut Module) {
                 }
             }
             Body::Alias(ty) | Body::Newtype(ty) => box_direct(ty, targets),
-            Body::Enum { .. } | Body::Pending => {}
+            Body::Pending => {}
         }
     }
     for c in m.children.values_mut() {
@@ -785,7 +957,7 @@ fn body_types(b: &Body) -> Vec<&Ty> {
             .collect(),
         Body::Union(vs) => vs.iter().map(|v| &v.ty).collect(),
         Body::Alias(t) | Body::Newtype(t) => vec![t],
-        Body::Enum { .. } | Body::Pending => Vec::new(),
+        Body::Pending => Vec::new(),
     }
 }
 

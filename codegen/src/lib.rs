@@ -146,11 +146,7 @@ pub fn generate(sources: &[SourceFile], options: &Options) -> Result<Generated, 
                     let rt: proc_macro2::TokenStream = rt_text
                         .parse()
                         .unwrap_or_else(|_| proc_macro2::TokenStream::new());
-                    let emitter = emit::Emitter {
-                        api,
-                        rt,
-                        rt_text: rt_text.clone(),
-                    };
+                    let emitter = emit::Emitter { api, rt };
                     part.iter()
                         .map(|m| render_module(&emitter, api, m, spec_dir))
                         .collect::<Vec<_>>()
@@ -184,24 +180,22 @@ pub fn generate(sources: &[SourceFile], options: &Options) -> Result<Generated, 
             Err(d) => errors.push(d),
         }
     }
-    let emitter = emit::Emitter {
-        api: &api,
-        rt,
-        rt_text: options.runtime_path.clone(),
-    };
-    match text::render(
-        emitter.registry(),
-        &text::header(&BTreeSet::new(), &options.spec_dir),
-    ) {
-        Ok(text) => {
-            files.insert("registry.rs".to_owned(), text);
+    let emitter = emit::Emitter { api: &api, rt };
+    for (file, tokens) in [
+        ("registry.rs", emitter.registry()),
+        ("enums.rs", emitter.enums_file()),
+    ] {
+        match text::render(tokens, &text::header(&BTreeSet::new(), &options.spec_dir)) {
+            Ok(text) => {
+                files.insert(file.to_owned(), text);
+            }
+            Err(e) => errors.push(Diagnostic::error(
+                "<generated>",
+                1,
+                None,
+                format!("internal error: {file}: {e}"),
+            )),
         }
-        Err(e) => errors.push(Diagnostic::error(
-            "<generated>",
-            1,
-            None,
-            format!("internal error: registry: {e}"),
-        )),
     }
     if errors.has_errors() {
         errors.0.extend(diags.0);

@@ -386,3 +386,15 @@ mod tests {
         assert_eq!(doc_line("   \t ", 10), None);
     }
 }
+
+/// The doc line of a field whose Rust name is not its wire name folded the plain way (words
+/// joined with `_`): a `_2` suffix, a keyword escape, a leading `_` before a digit,
+/// transliteration or `uXXXX`. Says which wire name it stands for (neutralised).
+pub fn renamed_note(wire: &str, ident: &str) -> Option<String> {
+    let plain = wire.is_ascii() && words(wire).join("_") == ident;
+    if plain {
+        return None;
+    }
+    let quoted = doc_line(&format!("\"{wire}\""), 120)?;
+    Some(format!("Wire name {quoted}."))
+}

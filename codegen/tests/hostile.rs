@@ -3,6 +3,7 @@
 //! tests parse generated source with `syn` and check that every hostile string came out as data.
 
 use codegen::{Options, SourceFile};
+use quote::ToTokens;
 use std::collections::BTreeSet;
 
 const HOSTILE: &[&str] = &[
@@ -138,6 +139,17 @@ fn nothing_but_the_expected_items_exists() {
             syn::Item::Fn(f) => f.sig.ident.to_string(),
             syn::Item::Impl(_) => continue,
             syn::Item::Type(t) => t.ident.to_string(),
+            // `::bitrix24_runtime::loose_deserialize!(CheckRequest);`: its one argument is the
+            // item it is for.
+            syn::Item::Macro(m) => {
+                let last = m.mac.path.segments.last().map(|s| s.ident.to_string());
+                assert_eq!(
+                    last.as_deref(),
+                    Some("loose_deserialize"),
+                    "unexpected macro"
+                );
+                m.mac.tokens.to_string()
+            }
             other => panic!("unexpected item {}", quote_item(other)),
         };
         assert!(
@@ -222,57 +234,55 @@ fn hostile_text_never_reaches_the_output_raw() {
 
 #[test]
 fn enum_values_survive_as_string_literals() {
+    // `CheckRequestChoice` is an alias of the shared enum in `enums.rs`; the values are the
+    // string literals handed to `string_enum!` there.
     let file = module();
-    let choice = file
+    let shared = file
         .items
         .iter()
         .find_map(|i| match i {
-            syn::Item::Enum(e) if e.ident == "CheckRequestChoice" => Some(e),
+            syn::Item::Type(t) if t.ident == "CheckRequestChoice" => match &*t.ty {
+                syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+                _ => None,
+            },
             _ => None,
         })
         .unwrap_or_else(|| panic!("no CheckRequestChoice"));
+    let text = generated()
+        .files
+        .get("enums.rs")
+        .cloned()
+        .unwrap_or_default();
+    let parsed: syn::File = syn::parse_file(&text).unwrap_or_else(|e| panic!("{e}"));
+    let choice = parsed
+        .items
+        .iter()
+        .find_map(|i| match i {
+            syn::Item::Enum(e) if e.ident == shared => Some(e),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no enum {shared}"));
     let distinct: BTreeSet<&str> = HOSTILE.iter().copied().collect();
     assert_eq!(
         choice.variants.len(),
         distinct.len() + 1,
         "one variant per value plus the catch-all"
     );
-    // The as_str arms return exactly the values.
-    let text = generated()
-        .files
-        .get("hostile.rs")
-        .cloned()
-        .unwrap_or_default();
+    // The values given to `string_enum!` are exactly the values.
     let mut found = BTreeSet::new();
-    let parsed: syn::File = syn::parse_file(&text).unwrap_or_else(|e| panic!("{e}"));
     for item in &parsed.items {
-        if let syn::Item::Impl(imp) = item {
-            let is_choice = matches!(&*imp.self_ty, syn::Type::Path(p) if p.path.is_ident("CheckRequestChoice"));
-            if !is_choice || imp.trait_.is_some() {
-                continue;
-            }
-            for it in &imp.items {
-                if let syn::ImplItem::Fn(f) = it {
-                    for stmt in &f.block.stmts {
-                        if let syn::Stmt::Expr(syn::Expr::Match(m), _) = stmt {
-                            for arm in &m.arms {
-                                // prettyplease puts long bodies in a block: `=> { "..." }`.
-                                let body = match &*arm.body {
-                                    syn::Expr::Block(b) => match b.block.stmts.as_slice() {
-                                        [syn::Stmt::Expr(e, None)] => e,
-                                        _ => continue,
-                                    },
-                                    e => e,
-                                };
-                                if let syn::Expr::Lit(syn::ExprLit {
-                                    lit: syn::Lit::Str(s),
-                                    ..
-                                }) = body
-                                {
-                                    found.insert(s.value());
-                                }
-                            }
-                        }
+        let syn::Item::Macro(m) = item else { continue };
+        let mut tokens = m.mac.tokens.clone().into_iter();
+        let is_choice =
+            matches!(tokens.next(), Some(proc_macro2::TokenTree::Ident(i)) if i == shared);
+        if !is_choice {
+            continue;
+        }
+        if let Some(proc_macro2::TokenTree::Group(g)) = tokens.next() {
+            for t in g.stream() {
+                if let proc_macro2::TokenTree::Literal(l) = t {
+                    if let Ok(syn::Lit::Str(s)) = syn::parse2::<syn::Lit>(l.into_token_stream()) {
+                        found.insert(s.value());
                     }
                 }
             }

@@ -1,23 +1,25 @@
 //! `cargo xtask import` over the real docs: every page is read without a panic, the output is
 //! deterministic, carries no prose, and the committed corpus in `specs/` is what import writes
 //! (or was edited by hand, which import then leaves alone).
+//!
+//! Needs the official docs: `BITRIX24_DOCS` names the checkout (CI sets it to
+//! `../shared/bitrix24-docs`); without it the test says it is skipped and passes.
 
 mod common;
 
 use std::collections::BTreeMap;
 
-fn docs_pages() -> Vec<(String, String)> {
-    let root = match std::env::var_os("BITRIX24_DOCS") {
-        Some(p) => std::path::PathBuf::from(p),
-        None => common::workspace()
-            .parent()
-            .map(|p| p.join("shared").join("bitrix24-docs"))
-            .unwrap_or_default(),
-    }
-    .join("api-reference");
+/// The pages under `$BITRIX24_DOCS/api-reference` (a relative path is taken from the
+/// workspace root), or `None` when the variable is not set.
+fn docs_pages() -> Option<Vec<(String, String)>> {
+    let Some(docs) = std::env::var_os("BITRIX24_DOCS") else {
+        eprintln!("skipped: BITRIX24_DOCS is not set; CI sets it to ../shared/bitrix24-docs");
+        return None;
+    };
+    let root = common::workspace().join(docs).join("api-reference");
     assert!(
         root.is_dir(),
-        "{}: the official docs are not there (set BITRIX24_DOCS)",
+        "{}: no such folder (BITRIX24_DOCS must name a checkout of the official docs)",
         root.display()
     );
     let mut out = Vec::new();
@@ -40,14 +42,15 @@ fn docs_pages() -> Vec<(String, String)> {
         }
     }
     out.sort();
-    out
+    Some(out)
 }
 
 #[test]
 fn the_committed_corpus_is_what_import_writes() {
+    let Some(pages) = docs_pages() else { return };
     // By (API, method): a REST 3.0 page and a classic page of one name are two specs.
     let mut imported: BTreeMap<(codegen::ApiVersion, String), String> = BTreeMap::new();
-    for (rel, text) in docs_pages() {
+    for (rel, text) in pages {
         let Ok(a) = codegen::import::import_page(&rel, &text) else {
             continue;
         };

@@ -1,23 +1,45 @@
-//! `cargo xtask lint` on the seed spec as shared (`../shared/seed-spec.md`): its front-matter
-//! (one required `fields` object) does not match its own body (five required flat parameters),
-//! and lint says so, line by line. The project's copy in `specs/` was corrected from its body
-//! (the README says why), so lint finds nothing there.
+//! `cargo xtask lint` on the seed spec as shared (`shared/seed-spec.md`, committed unchanged as
+//! `tests/fixtures/seed-spec.md`): its front-matter (one required `fields` object) does not
+//! match its own body (five required flat parameters), and lint says so, line by line. The
+//! project's copy in `specs/` was corrected from its body (the README says why), so lint finds
+//! nothing there. With `BITRIX24_SHARED` set (CI sets it to `../shared`), the committed copy
+//! is compared with the shared one.
 
 mod common;
 
+const SEED: &str = "tests/fixtures/seed-spec.md";
+
+fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The committed copy of the shared seed.
+fn committed_seed() -> String {
+    let path = root().join(SEED);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn the_committed_seed_is_the_shared_one() {
+    let Some(shared) = std::env::var_os("BITRIX24_SHARED") else {
+        eprintln!("skipped: BITRIX24_SHARED is not set; CI sets it to ../shared");
+        return;
+    };
+    // A relative path is taken from the workspace root.
+    let path = root().join(shared).join("seed-spec.md");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(
+        text == committed_seed(),
+        "{SEED} differs from {}; copy it again (unchanged)",
+        path.display()
+    );
+}
+
 #[test]
 fn the_seed_mismatch_is_reported() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let shared = root.join("../shared/seed-spec.md");
-    let text = std::fs::read_to_string(&shared).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (the shared folder must sit beside the checkout)",
-            shared.display()
-        )
-    });
     let seed = codegen::SourceFile {
-        path: "shared/seed-spec.md".into(),
-        text,
+        path: SEED.into(),
+        text: committed_seed(),
     };
     // The shared seed is read exactly as it is: no errors.
     let (_, diags) = codegen::check(std::slice::from_ref(&seed));
@@ -38,7 +60,7 @@ fn the_seed_mismatch_is_reported() {
             "{text}"
         );
     }
-    assert!(text.contains("shared/seed-spec.md:8: warning: params.properties.fields: the front-matter declares `fields`"), "{text}");
+    assert!(text.contains("tests/fixtures/seed-spec.md:8: warning: params.properties.fields: the front-matter declares `fields`"), "{text}");
     assert!(codegen::lint::compare(&seed, true).has_errors());
 
     // --fix rewrites the front-matter from the body; the result agrees with its body.

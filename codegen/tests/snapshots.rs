@@ -68,6 +68,13 @@ fn every_fixture_spec() {
 }
 
 #[test]
+fn fixture_enums() {
+    let dir = "tests/fixtures/specs";
+    let g = generate(&read_specs(dir), &options("::bitrix24_runtime", dir));
+    insta::assert_snapshot!("fixture_enums", concat(&g, |p, _| p == "enums.rs"));
+}
+
+#[test]
 fn fixture_registry() {
     let dir = "tests/fixtures/specs";
     let g = generate(&read_specs(dir), &options("::bitrix24_runtime", dir));

@@ -3,10 +3,13 @@
 //! (cURL JSON bodies, JS `BX24.callMethod` and PHP parameter literals) must be accepted by its
 //! generated request type and serialize back to equivalent JSON.
 //!
-//! The docs are read from `../shared/bitrix24-docs` beside the workspace (or `BITRIX24_DOCS`).
+//! The examples are read from `tests/fidelity/examples.jsonl`, extracted from the docs by
+//! `cargo xtask examples --docs <dir>` (JSON values and where they are, no prose), so this
+//! test runs in a bare clone; `cargo test -p xtask` checks the file against the docs when
+//! `BITRIX24_DOCS` is set (CI sets it).
 //! Every failure must be listed, with its reason, in `tests/fidelity/known-failures.txt`; the
 //! test fails on a failure that is not listed and on a listed one that now passes, so the list
-//! always says exactly what does not work. `FIDELITY_UPDATE=1 cargo test -p bitrix24-tests
+//! always says exactly what does not work. `FIDELITY_UPDATE=1 cargo test -p bitrix24
 //! --test fidelity` rewrites the list (review the diff). The pass rates are printed and written
 //! at the top of the list.
 
@@ -20,41 +23,75 @@ fn workspace() -> PathBuf {
     here.parent().unwrap_or(here).to_path_buf()
 }
 
-fn docs_dir() -> PathBuf {
-    match std::env::var_os("BITRIX24_DOCS") {
-        Some(p) => PathBuf::from(p),
-        None => workspace()
-            .parent()
-            .map(|p| p.join("shared").join("bitrix24-docs"))
-            .unwrap_or_default(),
-    }
+const EXAMPLES: &str = "fidelity/examples.jsonl";
+
+/// One example of the data file.
+struct Example {
+    /// `api-reference/<path>.md`
+    page: String,
+    line: usize,
+    /// `response` (the `result` of the success example), `curl`, `js` or `php`.
+    kind: String,
+    method: String,
+    value: Value,
 }
 
-fn pages(dir: &std::path::Path) -> Vec<(String, String)> {
+/// The examples of `tests/fidelity/examples.jsonl`, in file order. A line that is not what
+/// `cargo xtask examples` writes fails the test, naming the file and line.
+fn examples() -> Vec<Example> {
+    let path = workspace().join("tests").join(EXAMPLES);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (written by `cargo xtask examples --docs <dir>`)",
+            path.display()
+        )
+    });
+    let mut lines = text.lines().enumerate();
+    assert!(
+        lines
+            .next()
+            .is_some_and(|(_, l)| l.contains("\"@generated\"")),
+        "tests/{EXAMPLES}:1: not the header `cargo xtask examples` writes"
+    );
     let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
+    for (i, l) in lines {
+        let at = format!("tests/{EXAMPLES}:{}", i + 1);
+        let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{at}: {e}"));
+        let field = |k: &str| {
+            v.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_else(|| panic!("{at}: no string `{k}`"))
+                .to_owned()
         };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "md") {
-                let Ok(bytes) = std::fs::read(&p) else {
-                    continue;
-                };
-                let rel = p
-                    .strip_prefix(dir)
-                    .unwrap_or(&p)
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                out.push((rel, String::from_utf8_lossy(&bytes).into_owned()));
+        let (page, method) = (field("page"), field("method"));
+        let list = v
+            .get("examples")
+            .and_then(Value::as_array)
+            .unwrap_or_else(|| panic!("{at}: no array `examples`"));
+        for ex in list {
+            let value = ex
+                .get("value")
+                .unwrap_or_else(|| panic!("{at}: an example without `value`"));
+            let places = ex
+                .get("at")
+                .and_then(Value::as_array)
+                .unwrap_or_else(|| panic!("{at}: an example without an `at` array"));
+            for p in places {
+                let (kind, line) = p
+                    .as_str()
+                    .and_then(|p| p.split_once(':'))
+                    .and_then(|(k, n)| Some((k, n.parse::<usize>().ok()?)))
+                    .unwrap_or_else(|| panic!("{at}: `{p}` is not `<kind>:<line>`"));
+                out.push(Example {
+                    page: page.clone(),
+                    line,
+                    kind: kind.to_owned(),
+                    method: method.clone(),
+                    value: value.clone(),
+                });
             }
         }
     }
-    out.sort();
     out
 }
 
@@ -155,64 +192,32 @@ fn one_line(s: &str) -> String {
     s
 }
 
-fn run() -> (BTreeMap<&'static str, (usize, usize)>, Vec<Outcome>) {
-    let dir = docs_dir().join("api-reference");
-    assert!(
-        dir.is_dir(),
-        "{}: the official docs are not there (set BITRIX24_DOCS)",
-        dir.display()
-    );
-    let mut rates: BTreeMap<&'static str, (usize, usize)> = BTreeMap::new();
+fn run() -> (BTreeMap<String, (usize, usize)>, Vec<Outcome>) {
+    let mut rates: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut outcomes = Vec::new();
-    for (rel, text) in pages(&dir) {
-        // `*-rest-v3.md` pages document the REST 3.0 twin of a classic method; by name the
-        // registry's `validate_params` and `decode_result` reach the classic types, so these
-        // examples would be checked against the wrong spec. (Pages of methods that exist only
-        // in REST 3.0 are checked like the others.)
-        if rel.contains("rest-v3") {
+    for ex in examples() {
+        let method = &ex.method;
+        if find(method).is_none() {
             continue;
         }
-        let Ok(imported) = codegen::import::import_page(&rel, &text) else {
-            continue;
-        };
-        let method = imported.method;
-        if find(&method).is_none() {
-            continue;
-        }
-        let page = codegen::docs::read_page(&text);
-        if let Some(ex) = &page.response {
-            let is_error = ex
-                .value
-                .as_object()
-                .is_some_and(|o| o.contains_key("error") && !o.contains_key("result"));
-            if !is_error {
-                let result = codegen::lint::result_of(&ex.value);
-                let r = decode_result(&method, result)
-                    .map(|_| ())
-                    .map_err(|e| one_line(&e.to_string()));
-                let e = rates.entry("response").or_default();
-                e.0 += usize::from(r.is_ok());
-                e.1 += 1;
-                outcomes.push(Outcome {
-                    key: format!("response {method} api-reference/{rel}:{}", ex.line),
-                    result: r,
-                });
-            }
-        }
-        for ex in &page.requests {
-            let r = match validate_params(&method, &ex.value) {
+        let r = if ex.kind == "response" {
+            decode_result(method, &ex.value)
+                .map(|_| ())
+                .map_err(|e| one_line(&e.to_string()))
+        } else {
+            match validate_params(method, &ex.value) {
                 Ok(out) => equivalent(&ex.value, &out, "params")
                     .map_err(|e| format!("not equivalent after a round trip: {}", one_line(&e))),
                 Err(e) => Err(one_line(&e.to_string())),
-            };
-            let e = rates.entry(ex.kind).or_default();
-            e.0 += usize::from(r.is_ok());
-            e.1 += 1;
-            outcomes.push(Outcome {
-                key: format!("{} {method} api-reference/{rel}:{}", ex.kind, ex.line),
-                result: r,
-            });
-        }
+            }
+        };
+        let e = rates.entry(ex.kind.clone()).or_default();
+        e.0 += usize::from(r.is_ok());
+        e.1 += 1;
+        outcomes.push(Outcome {
+            key: format!("{} {method} {}:{}", ex.kind, ex.page, ex.line),
+            result: r,
+        });
     }
     (rates, outcomes)
 }
@@ -239,7 +244,7 @@ fn doc_examples_decode_and_round_trip() {
     let path = workspace().join("tests").join(LIST);
     if std::env::var_os("FIDELITY_UPDATE").is_some() {
         let mut text = String::from(
-            "# Doc examples that the generated types do not accept, with the reason (the decoder's\n# message). Written by `FIDELITY_UPDATE=1 cargo test -p bitrix24-tests --test fidelity`.\n# Format: <kind> <method> <page>:<line>\\t<reason>\n",
+            "# Doc examples that the generated types do not accept, with the reason (the decoder's\n# message). Written by `FIDELITY_UPDATE=1 cargo test -p bitrix24 --test fidelity`.\n# Format: <kind> <method> <page>:<line>\\t<reason>\n",
         );
         text.push_str(&summary);
         for (k, r) in &failures {

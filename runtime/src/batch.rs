@@ -343,41 +343,40 @@ impl Client {
             }
         }
         drop(nested);
-        Ok(chunk
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let k = key(i);
-                if let Some(e) = errors.get(&k) {
-                    let code = e
-                        .get("error")
-                        .map(ErrorCode::from_json)
-                        .unwrap_or_else(|| ErrorCode::Text(String::new()));
-                    let description = match e.get("error_description") {
-                        Some(serde_json::Value::String(s)) => s.clone(),
-                        Some(serde_json::Value::Null) | None => String::new(),
-                        Some(other) => other.to_string(),
-                    };
-                    let error = ApiError {
-                        method: c.method.clone(),
-                        status: 0,
-                        code,
-                        description: self.scrub(&description),
-                        validation: Vec::new(),
-                    };
-                    if error.kind() == ErrorKind::OperatingTimeLimit {
-                        self.limiter().method_blocked(&c.method);
-                    }
-                    return Err(Error::Api(Box::new(error)));
+        let mut out = Vec::with_capacity(chunk.len());
+        for (i, c) in chunk.iter().enumerate() {
+            let k = key(i);
+            if let Some(e) = errors.get(&k) {
+                let code = e
+                    .get("error")
+                    .map(ErrorCode::from_json)
+                    .unwrap_or_else(|| ErrorCode::Text(String::new()));
+                let description = match e.get("error_description") {
+                    Some(serde_json::Value::String(s)) => s.clone(),
+                    Some(serde_json::Value::Null) | None => String::new(),
+                    Some(other) => other.to_string(),
+                };
+                let error = ApiError {
+                    method: c.method.clone(),
+                    status: 0,
+                    code,
+                    description: self.scrub(&description),
+                    validation: Vec::new(),
+                };
+                if error.kind() == ErrorKind::OperatingTimeLimit {
+                    self.limiter().method_blocked(&c.method).await;
                 }
-                match results.remove(&k) {
-                    Some(result) => Ok(Raw { result }),
-                    None => Err(Error::NotRun {
-                        method: c.method.clone(),
-                    }),
-                }
-            })
-            .collect())
+                out.push(Err(Error::Api(Box::new(error))));
+                continue;
+            }
+            out.push(match results.remove(&k) {
+                Some(result) => Ok(Raw { result }),
+                None => Err(Error::NotRun {
+                    method: c.method.clone(),
+                }),
+            });
+        }
+        Ok(out)
     }
 }
 

@@ -64,6 +64,8 @@ pub struct ClientBuilder {
     allow_http: bool,
     max_response_bytes: usize,
     sync: Option<Arc<dyn crate::auth::TokenSync>>,
+    #[cfg(feature = "redis")]
+    shared: Option<super::limiter::redis::RedisLimits>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -97,6 +99,15 @@ impl ClientBuilder {
     /// Paces requests by these figures (default: [`Limits::standard`]).
     pub fn limits(mut self, limits: Limits) -> ClientBuilder {
         self.limits = limits;
+        self
+    }
+
+    /// Keeps the limiter's state in Redis, shared with every process (and client) that
+    /// calls the same portal through the same server: one bucket per portal, and the same
+    /// per-method rates, server-time figures and holds (cargo feature `redis`).
+    #[cfg(feature = "redis")]
+    pub fn redis_limits(mut self, shared: super::limiter::redis::RedisLimits) -> ClientBuilder {
+        self.shared = Some(shared);
         self
     }
 
@@ -154,11 +165,18 @@ impl ClientBuilder {
             }
             (None, None) => Arc::new(ReqwestTransport::new()?.with_max_response_bytes(max)),
         };
+        #[cfg(feature = "redis")]
+        let limiter = match &self.shared {
+            Some(shared) => Limiter::with_backend(self.limits, shared.backend(&portal)),
+            None => Limiter::new(self.limits),
+        };
+        #[cfg(not(feature = "redis"))]
+        let limiter = Limiter::new(self.limits);
         Ok(Client {
             inner: Arc::new(Inner {
                 transport,
                 auth,
-                limiter: Arc::new(Limiter::new(self.limits)),
+                limiter: Arc::new(limiter),
                 retry: self.retry,
                 portal,
                 methods: self.methods,
@@ -217,10 +235,8 @@ pub struct Time {
 }
 
 impl Loose for Time {
-    fn deserialize_loose<'de, D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        super::loose::object(deserializer)
+    fn from_loose(value: &serde_json::Value) -> Result<Self, super::loose::Misfit> {
+        super::loose::via_deserialize(value)
     }
 }
 
@@ -333,7 +349,8 @@ impl Client {
 
     /// Calls a method and returns its typed `result`.
     pub async fn call<M: Method>(&self, request: &M) -> Result<M::Response, Error> {
-        Ok(self.call_envelope(request).await?.result)
+        // Straight to `call_envelope_as`: one future per request type fewer to compile.
+        Ok(self.call_envelope_as(M::NAME, request).await?.result)
     }
 
     /// Calls a method under another wire name (an alias) with the same request type.
@@ -343,11 +360,12 @@ impl Client {
 
     /// Calls a method and returns the whole answer: the typed `result` and, on paginated
     /// methods, `next` and `total`.
-    pub async fn call_envelope<M: Method>(
+    pub fn call_envelope<M: Method>(
         &self,
         request: &M,
-    ) -> Result<Envelope<M::Response>, Error> {
-        self.call_envelope_as(M::NAME, request).await
+    ) -> impl Future<Output = Result<Envelope<M::Response>, Error>> {
+        // `call_envelope_as`'s own future, not another one around it.
+        self.call_envelope_as(M::NAME, request)
     }
 
     /// [`Client::call_envelope`] under another wire name (an alias).
@@ -411,6 +429,7 @@ impl Client {
         let mut refreshed = false;
         let mut attempt: u32 = 0;
         let mut timeouts: u32 = 0;
+        let mut operating_retried = false;
         // Bounded: every round either returns or counts an attempt, except the single
         // round after a token refresh.
         loop {
@@ -452,12 +471,13 @@ impl Client {
                             })
                             .flatten();
                         permit.observe(time.as_ref());
+                        permit.finish().await;
                         return Ok(object);
                     }
                     Err(e) => e,
                 },
             };
-            drop(permit);
+            permit.finish().await;
             let kind = error.kind();
             // A batch of reads that timed out may be heavy: it is sent once more at most.
             if matches!(
@@ -483,13 +503,21 @@ impl Client {
             }
             let retry = match kind {
                 ErrorKind::RateLimited => {
-                    inner.limiter.bucket_full();
+                    // The portal's own refusal says its bucket is full; a 429 page of a
+                    // proxy says nothing about it: a plain pause and a repeat.
+                    if matches!(error, Error::Api(_)) {
+                        inner.limiter.bucket_full().await;
+                    }
                     true
                 }
-                ErrorKind::OperatingTimeLimit => {
-                    inner.limiter.method_blocked(method);
+                // Held until the budget resets (or for a short probe when no recent answer
+                // said when), then tried once more: one call never loops for many minutes.
+                ErrorKind::OperatingTimeLimit if !operating_retried => {
+                    operating_retried = true;
+                    inner.limiter.method_blocked(method).await;
                     true
                 }
+                ErrorKind::OperatingTimeLimit => false,
                 ErrorKind::Transport => {
                     let too_large = matches!(
                         &error,
@@ -602,6 +630,8 @@ impl ClientBuilder {
             allow_http: false,
             max_response_bytes: super::transport::DEFAULT_MAX_RESPONSE_BYTES,
             sync: None,
+            #[cfg(feature = "redis")]
+            shared: None,
         }
     }
 }
@@ -611,15 +641,18 @@ pub(crate) fn to_params<M: serde::Serialize>(
     wire: &str,
     request: &M,
 ) -> Result<serde_json::Value, Error> {
-    serde_json::to_value(request).map_err(|e| {
-        Error::Decode(Box::new(DecodeError {
-            method: wire.to_owned(),
-            part: Part::Params,
-            path: "params".into(),
-            message: format!("cannot be written as JSON: {e}"),
-            excerpt: String::new(),
-        }))
-    })
+    serde_json::to_value(request).map_err(|e| params_error(wire, &e))
+}
+
+/// Not generic, so compiled once rather than for every request type.
+fn params_error(wire: &str, e: &serde_json::Error) -> Error {
+    Error::Decode(Box::new(DecodeError {
+        method: wire.to_owned(),
+        part: Part::Params,
+        path: "params".into(),
+        message: format!("cannot be written as JSON: {e}"),
+        excerpt: String::new(),
+    }))
 }
 
 /// Rejects anything that is not a dotted wire name before it reaches a URL.
@@ -643,21 +676,9 @@ pub(crate) fn envelope<T: Loose>(
     method: &str,
     mut object: serde_json::Map<String, serde_json::Value>,
 ) -> Result<Envelope<T>, Error> {
-    let take = |object: &mut serde_json::Map<String, serde_json::Value>, key: &str| {
-        object.remove(key).unwrap_or(serde_json::Value::Null)
-    };
-    let result = take(&mut object, "result");
+    let result = object.remove("result").unwrap_or(serde_json::Value::Null);
     let result = decode_value::<T>(method, Part::Result, &result)?;
-    // A write has run once it has a result: odd `next`/`total`/`time` figures around it
-    // are ignored rather than turned into an error that invites a repeat.
-    let lenient = !is_read(method);
-    let tolerate = |e: Error| if lenient { Ok(None) } else { Err(e) };
-    let next = decode_value::<Option<i64>>(method, Part::Envelope, &take(&mut object, "next"))
-        .or_else(tolerate)?;
-    let total = decode_value::<Option<i64>>(method, Part::Envelope, &take(&mut object, "total"))
-        .or_else(tolerate)?;
-    let time = decode_value::<Option<Time>>(method, Part::Envelope, &take(&mut object, "time"))
-        .or_else(|e| if lenient { Ok(None) } else { Err(e) })?;
+    let (next, total, time) = envelope_rest(method, object)?;
     Ok(Envelope {
         result,
         next,
@@ -665,4 +686,23 @@ pub(crate) fn envelope<T: Loose>(
         time,
         replayed: false,
     })
+}
+
+/// `next`, `total` and `time` of an envelope (not generic, so compiled once).
+#[allow(clippy::type_complexity)]
+fn envelope_rest(
+    method: &str,
+    mut object: serde_json::Map<String, serde_json::Value>,
+) -> Result<(Option<i64>, Option<i64>, Option<Time>), Error> {
+    let mut take = |key: &str| object.remove(key).unwrap_or(serde_json::Value::Null);
+    // A write has run once it has a result: odd `next`/`total`/`time` figures around it
+    // are ignored rather than turned into an error that invites a repeat.
+    let lenient = !is_read(method);
+    let next = decode_value::<Option<i64>>(method, Part::Envelope, &take("next"))
+        .or_else(|e| if lenient { Ok(None) } else { Err(e) })?;
+    let total = decode_value::<Option<i64>>(method, Part::Envelope, &take("total"))
+        .or_else(|e| if lenient { Ok(None) } else { Err(e) })?;
+    let time = decode_value::<Option<Time>>(method, Part::Envelope, &take("time"))
+        .or_else(|e| if lenient { Ok(None) } else { Err(e) })?;
+    Ok((next, total, time))
 }

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::loose::Segment;
+
 /// What went wrong with a call. Every variant names the method it happened in.
 ///
 /// No variant ever holds a webhook token, an OAuth token or a client secret: everything the
@@ -104,7 +106,8 @@ pub enum ErrorKind {
     /// `insufficient_scope`, `WRONG_AUTH_TYPE`, `INVALID_CREDENTIALS`, `ACCESS_DENIED`,
     /// `user_access_error`, or a failed OAuth refresh (`invalid_grant`, `invalid_client`).
     Auth,
-    /// The portal's request-rate bucket overflowed (`QUERY_LIMIT_EXCEEDED`).
+    /// The portal's request-rate bucket overflowed (`QUERY_LIMIT_EXCEEDED`), or a proxy
+    /// in front of it answered HTTP 429 without an envelope.
     RateLimited,
     /// The method used up its server-time budget (`OPERATION_TIME_LIMIT`).
     OperatingTimeLimit,
@@ -199,7 +202,9 @@ impl Error {
             Error::Api(e) => e.kind(),
             Error::Decode(_) => ErrorKind::Decode,
             Error::Http { status, .. } if *status == 404 => ErrorKind::NotFound,
-            Error::Http { status, .. } if *status == 429 => ErrorKind::OperatingTimeLimit,
+            // A 429 without an envelope comes from a proxy or gateway, not the portal's
+            // budget (that one arrives as `OPERATION_TIME_LIMIT`): a plain rate refusal.
+            Error::Http { status, .. } if *status == 429 => ErrorKind::RateLimited,
             Error::Http { status, .. } if *status == 401 || *status == 403 => ErrorKind::Auth,
             Error::Http { .. } => ErrorKind::Server,
             Error::Transport { .. } | Error::OutcomeUnknown { .. } => ErrorKind::Transport,
@@ -387,31 +392,36 @@ pub(crate) fn decode_value<T: crate::loose::Loose>(
     part: Part,
     value: &serde_json::Value,
 ) -> Result<T, Error> {
-    let mut track = serde_path_to_error::Track::new();
-    let de = serde_path_to_error::Deserializer::new(value, &mut track);
-    match T::deserialize_loose(de) {
+    match T::from_loose(value) {
         Ok(v) => Ok(v),
-        Err(e) => {
-            let path = track.path();
-            let excerpt = find(value, &path).map(short_json).unwrap_or_default();
-            Err(Error::Decode(Box::new(DecodeError {
-                method: method.to_owned(),
-                part,
-                path: join_path(part, &path),
-                message: e.to_string(),
-                excerpt,
-            })))
-        }
+        Err(e) => Err(misfit_error(method, part, value, &e)),
     }
 }
 
-fn join_path(part: Part, path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
+/// The `Error` of a misfit (not generic, so compiled once).
+fn misfit_error(
+    method: &str,
+    part: Part,
+    value: &serde_json::Value,
+    e: &crate::loose::Misfit,
+) -> Error {
+    let path: Vec<&Segment> = e.path().collect();
+    let excerpt = find(value, &path).map(short_json).unwrap_or_default();
+    Error::Decode(Box::new(DecodeError {
+        method: method.to_owned(),
+        part,
+        path: join_path(part, &path),
+        message: e.message().to_owned(),
+        excerpt,
+    }))
+}
+
+fn join_path(part: Part, path: &[&Segment]) -> String {
     let mut out = part.to_string();
     for seg in path {
         match seg {
-            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
-            Segment::Map { key } => {
+            Segment::Index(index) => out.push_str(&format!("[{index}]")),
+            Segment::Key(key) => {
                 let plain = !key.is_empty()
                     && key
                         .chars()
@@ -423,24 +433,18 @@ fn join_path(part: Part, path: &serde_path_to_error::Path) -> String {
                     out.push_str(&format!("[{}]", serde_json::Value::from(key.as_str())));
                 }
             }
-            Segment::Enum { variant } => out.push_str(&format!("::{variant}")),
-            Segment::Unknown => out.push_str(".?"),
         }
     }
     out
 }
 
-fn find<'a>(
-    value: &'a serde_json::Value,
-    path: &serde_path_to_error::Path,
-) -> Option<&'a serde_json::Value> {
-    use serde_path_to_error::Segment;
+fn find<'a>(value: &'a serde_json::Value, path: &[&Segment]) -> Option<&'a serde_json::Value> {
     let mut v = value;
     for seg in path {
         v = match (seg, v) {
-            (Segment::Seq { index }, serde_json::Value::Array(a)) => a.get(*index)?,
-            (Segment::Seq { index }, serde_json::Value::Object(m)) => m.get(&index.to_string())?,
-            (Segment::Map { key }, serde_json::Value::Object(m)) => m.get(key)?,
+            (Segment::Index(index), serde_json::Value::Array(a)) => a.get(*index)?,
+            (Segment::Index(index), serde_json::Value::Object(m)) => m.get(&index.to_string())?,
+            (Segment::Key(key), serde_json::Value::Object(m)) => m.get(key)?,
             _ => return None,
         };
     }

@@ -11,7 +11,9 @@
 //!   refreshed once for all tasks when the portal says they expired.
 //! * [`transport`]: the HTTP layer behind a trait ([`transport::Transport`]).
 //! * [`Limits`]: the client-side leaky bucket, per-method rates and server-time budget
-//!   (module `limiter`); [`RetryPolicy`] says what is repeated (module `retry`).
+//!   (module `limiter`), kept in this process or, with the cargo feature `redis`, shared by
+//!   every process through Redis (`RedisLimits`); [`RetryPolicy`] says what is repeated
+//!   (module `retry`).
 //! * [`Batch`]: typed batches, split at 50 calls (module `batch`).
 //! * [`Client::pages`], [`Client::items`] and [`FastList`]: pagination as streams
 //!   (module `paginate`).
@@ -40,7 +42,10 @@ pub use client::{Client, ClientBuilder, Envelope, Time};
 pub use error::{
     ApiError, DecodeError, Error, ErrorCode, ErrorKind, FieldError, Part, TransportErrorKind,
 };
-pub use limiter::Limits;
+#[cfg(feature = "redis")]
+pub use limiter::redis::RedisLimits;
+pub use limiter::{Limits, UNSTATED_SPEC_RATE};
+pub use loose::YesNo;
 pub use paginate::FastList;
 pub use registry::{MethodInfo, Pagination};
 pub use retry::{RetryPolicy, is_read};
@@ -58,7 +63,9 @@ pub trait Method: serde::Serialize {
     const NAME: &'static str;
     /// How the method pages through long lists (the spec's `pagination`).
     const PAGINATION: Pagination;
-    /// Sustained calls per second the spec allows (the spec's `rate_limit_per_sec`).
+    /// Sustained calls per second the spec allows (the spec's `rate_limit_per_sec`). The
+    /// format's default, [`UNSTATED_SPEC_RATE`] (2), means the spec states no rate of its
+    /// own: the limiter then paces the method by the portal bucket alone.
     const RATE_LIMIT_PER_SEC: f64;
     /// The error codes the method is documented to return (the spec's `errors`), for
     /// matching: `err.api().is_some_and(|e| e.code.is(M::ERRORS[0]))`. Empty when the spec

@@ -15,7 +15,9 @@ pub struct MethodInfo {
     pub scope: &'static str,
     /// Whether the spec marks the method deprecated.
     pub deprecated: bool,
-    /// Sustained calls per second the spec allows, on top of the portal-wide limit.
+    /// Sustained calls per second the spec allows, on top of the portal-wide limit; the
+    /// format's default, [`UNSTATED_SPEC_RATE`](crate::UNSTATED_SPEC_RATE) (2), means the
+    /// spec states none, and the limiter applies none.
     pub rate_limit_per_sec: f64,
     /// How the method pages through long lists.
     pub pagination: Pagination,
@@ -73,13 +75,19 @@ fn reencode<T: serde::Serialize>(
     part: Part,
     value: &T,
 ) -> Result<serde_json::Value, Error> {
-    serde_json::to_value(value).map_err(|e| {
-        Error::Decode(Box::new(super::DecodeError {
-            method: method.to_owned(),
-            part,
-            path: part.to_string(),
-            message: format!("cannot be written back as JSON: {e}"),
-            excerpt: String::new(),
-        }))
-    })
+    match serde_json::to_value(value) {
+        Ok(v) => Ok(v),
+        Err(e) => Err(reencode_error(method, part, &e)),
+    }
+}
+
+/// Not generic, so compiled once rather than for every request and response type.
+fn reencode_error(method: &str, part: Part, e: &serde_json::Error) -> Error {
+    Error::Decode(Box::new(super::DecodeError {
+        method: method.to_owned(),
+        part,
+        path: part.to_string(),
+        message: format!("cannot be written back as JSON: {e}"),
+        excerpt: String::new(),
+    }))
 }

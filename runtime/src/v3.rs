@@ -279,6 +279,7 @@ impl Client {
         // Safe to repeat: a read, or a write the portal recognises by its key.
         let safe = key.is_some() || is_read(method);
         let mut refreshed = false;
+        let mut operating_retried = false;
         let mut attempt: u32 = 0;
         // Bounded: every round either returns or counts an attempt, except the single
         // round after a token refresh.
@@ -303,6 +304,7 @@ impl Client {
                             })
                             .flatten();
                         permit.observe(time.as_ref());
+                        permit.finish().await;
                         let replayed = response.headers.iter().any(|(n, v)| {
                             n.eq_ignore_ascii_case(IDEMPOTENT_REPLAYED)
                                 && v.trim().eq_ignore_ascii_case("true")
@@ -312,7 +314,7 @@ impl Client {
                     Err(e) => e,
                 },
             };
-            drop(permit);
+            permit.finish().await;
             let expired = error.api().is_some_and(|a| a.code.is("expired_token"));
             if expired && auth.is_oauth() && !refreshed {
                 refreshed = true;
@@ -327,13 +329,21 @@ impl Client {
             };
             let repeat = match error.kind() {
                 ErrorKind::RateLimited => {
-                    limiter.bucket_full();
+                    // The portal's own refusal says its bucket is full; a proxy's 429 page
+                    // says nothing about it: a plain pause and a repeat.
+                    if matches!(error, Error::Api(_)) {
+                        limiter.bucket_full().await;
+                    }
                     true
                 }
-                ErrorKind::OperatingTimeLimit => {
-                    limiter.method_blocked(method);
+                // Held until the budget resets, then tried once more: one call never loops
+                // for many minutes.
+                ErrorKind::OperatingTimeLimit if !operating_retried => {
+                    operating_retried = true;
+                    limiter.method_blocked(method).await;
                     true
                 }
+                ErrorKind::OperatingTimeLimit => false,
                 ErrorKind::Transport => safe || !lost,
                 ErrorKind::Server => {
                     safe && !error

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use bitrix24_runtime::loose::{Loose, Loosely};
+use bitrix24_runtime::loose::{Loose, Loosely, Misfit, Object};
 use serde_json::{Value, json};
 
 fn decode<T: Loose>(v: Value) -> Result<T, String> {
@@ -135,47 +135,53 @@ fn lists_and_maps() {
 }
 
 /// A struct written the way the generator writes them.
-#[derive(Debug, PartialEq, serde::Deserialize)]
+#[derive(Debug, PartialEq, serde::Serialize)]
 struct Deal {
-    #[serde(rename = "ID", deserialize_with = "bitrix24_runtime::loose::de")]
+    #[serde(rename = "ID")]
     id: i64,
-    #[serde(
-        rename = "OPENED",
-        default,
-        deserialize_with = "bitrix24_runtime::loose::de"
-    )]
+    #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     opened: Option<bool>,
-    #[serde(
-        rename = "CONTACT",
-        default,
-        deserialize_with = "bitrix24_runtime::loose::de"
-    )]
+    #[serde(rename = "CONTACT", skip_serializing_if = "Option::is_none")]
     contact: Option<Contact>,
-    #[serde(
-        rename = "TAGS",
-        default,
-        deserialize_with = "bitrix24_runtime::loose::de"
-    )]
+    #[serde(rename = "TAGS", skip_serializing_if = "Option::is_none")]
     tags: Option<Vec<String>>,
 }
 
 impl Loose for Deal {
-    fn deserialize_loose<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        bitrix24_runtime::loose::object(d)
+    fn from_loose(v: &Value) -> Result<Self, Misfit> {
+        let o = Object::new(v)?;
+        let contact = o.opt("CONTACT")?;
+        let id = o.req("ID")?;
+        let opened = o.opt("OPENED")?;
+        let tags = o.opt("TAGS")?;
+        let id = o.need(id, "ID")?;
+        Ok(Self {
+            id,
+            opened,
+            contact,
+            tags,
+        })
     }
 }
 
-#[derive(Debug, PartialEq, serde::Deserialize)]
+bitrix24_runtime::loose_deserialize!(Deal);
+
+#[derive(Debug, PartialEq, serde::Serialize)]
 struct Contact {
-    #[serde(rename = "ID", deserialize_with = "bitrix24_runtime::loose::de")]
+    #[serde(rename = "ID")]
     id: i64,
 }
 
 impl Loose for Contact {
-    fn deserialize_loose<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        bitrix24_runtime::loose::object(d)
+    fn from_loose(v: &Value) -> Result<Self, Misfit> {
+        let o = Object::new(v)?;
+        let id = o.req("ID")?;
+        let id = o.need(id, "ID")?;
+        Ok(Self { id })
     }
 }
+
+bitrix24_runtime::loose_deserialize!(Contact);
 
 #[test]
 fn structs() {
@@ -203,9 +209,7 @@ fn structs() {
 #[test]
 fn errors_carry_the_json_path() {
     let v = json!([{"ID": 1}, {"ID": 2, "CONTACT": {"ID": "12abc"}}]);
-    let mut track = serde_path_to_error::Track::new();
-    let de = serde_path_to_error::Deserializer::new(&v, &mut track);
-    let err = <Vec<Deal>>::deserialize_loose(de).unwrap_err();
-    assert_eq!(track.path().to_string(), "[1].CONTACT.ID");
+    let err = <Vec<Deal>>::from_loose(&v).unwrap_err();
+    assert_eq!(err.path_text(), "[1].CONTACT.ID");
     assert!(err.to_string().contains("12abc"));
 }

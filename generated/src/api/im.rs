@@ -43,6 +43,8 @@ pub mod v2;
 /// Calls `im.notify`.
 ///
 /// Scope `im`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify.html>.
 pub async fn notify(
     client: &::bitrix24_runtime::Client,
     request: &NotifyRequest,
@@ -51,6 +53,8 @@ pub async fn notify(
 }
 
 /// Parameters of `im.notify`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/notifications/im-notify.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct NotifyRequest {
     #[serde(rename = "ATTACH", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -65,6 +69,7 @@ pub struct NotifyRequest {
     pub sub_tag: Option<String>,
     #[serde(rename = "TAG", skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
+    /// Wire name "TYPE".
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<NotifyRequestType>,
     #[serde(rename = "USER_ID")]
@@ -74,217 +79,51 @@ pub struct NotifyRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for NotifyRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = NotifyRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct NotifyRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<NotifyRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<String> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<NotifyRequestType>> = None;
-                let mut __f7: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ATTACH" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ATTACH"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "CLIENT_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLIENT_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MESSAGE" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("MESSAGE"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "MESSAGE_OUT" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MESSAGE_OUT"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SUB_TAG" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SUB_TAG"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TAG" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TAG"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TYPE" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TYPE"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<NotifyRequestType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_ID" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(NotifyRequest {
-                    attach: __f0.unwrap_or_default(),
-                    client_id: __f1.unwrap_or_default(),
-                    message: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE"))?,
-                    message_out: __f3.unwrap_or_default(),
-                    sub_tag: __f4.unwrap_or_default(),
-                    tag: __f5.unwrap_or_default(),
-                    type_: __f6.unwrap_or_default(),
-                    user_id: __f7
-                        .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for NotifyRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attach = o.opt("ATTACH")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let message = o.req("MESSAGE")?;
+        let message_out = o.opt("MESSAGE_OUT")?;
+        let sub_tag = o.opt("SUB_TAG")?;
+        let tag = o.opt("TAG")?;
+        let type_ = o.opt("TYPE")?;
+        let user_id = o.req("USER_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ATTACH",
+                    "CLIENT_ID",
+                    "MESSAGE",
+                    "MESSAGE_OUT",
+                    "SUB_TAG",
+                    "TAG",
+                    "TYPE",
+                    "USER_ID",
+                ],
+            )?;
+        let message = o.need(message, "MESSAGE")?;
+        let user_id = o.need(user_id, "USER_ID")?;
+        Ok(Self {
+            attach,
+            client_id,
+            message,
+            message_out,
+            sub_tag,
+            tag,
+            type_,
+            user_id,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum NotifyRequestType {
-    /// The value "USER".
-    User,
-    /// The value "SYSTEM".
-    System,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(NotifyRequest);
 
-impl NotifyRequestType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::User => "USER",
-            Self::System => "SYSTEM",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for NotifyRequestType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for NotifyRequestType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for NotifyRequestType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "USER" => Self::User,
-                "SYSTEM" => Self::System,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for NotifyRequestType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type NotifyRequestType = super::enums::UserSystem;
 
 /// The `result` of `im.notify`.
 pub type NotifyResponse = i64;

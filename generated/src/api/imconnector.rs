@@ -26,6 +26,8 @@ pub mod update;
 /// Calls `imconnector.activate`.
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-activate.html>.
 #[cfg(feature = "imopenlines")]
 pub async fn activate(
     client: &::bitrix24_runtime::Client,
@@ -35,6 +37,8 @@ pub async fn activate(
 }
 
 /// Parameters of `imconnector.activate`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-activate.html>.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ActivateRequest {
@@ -50,95 +54,29 @@ pub struct ActivateRequest {
 }
 
 #[cfg(feature = "imopenlines")]
-impl<'de> ::serde::Deserialize<'de> for ActivateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ActivateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ActivateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ActivateRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<String> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ACTIVE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "CONNECTOR" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CONNECTOR"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "LINE" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LINE"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ActivateRequest {
-                    active: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("ACTIVE"))?,
-                    connector: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("CONNECTOR"))?,
-                    line: __f2.ok_or_else(|| ::serde::de::Error::missing_field("LINE"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ActivateRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.req("ACTIVE")?;
+        let connector = o.req("CONNECTOR")?;
+        let line = o.req("LINE")?;
+        let additional = o.rest(&["ACTIVE", "CONNECTOR", "LINE"])?;
+        let active = o.need(active, "ACTIVE")?;
+        let connector = o.need(connector, "CONNECTOR")?;
+        let line = o.need(line, "LINE")?;
+        Ok(Self {
+            active,
+            connector,
+            line,
+            additional,
+        })
     }
 }
 
 #[cfg(feature = "imopenlines")]
-impl ::bitrix24_runtime::loose::Loose for ActivateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ActivateRequest);
 
 /// The `result` of `imconnector.activate`.
 #[cfg(feature = "imopenlines")]
@@ -156,6 +94,8 @@ impl ::bitrix24_runtime::Method for ActivateRequest {
 /// Calls `imconnector.list`.
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-list.html>.
 #[cfg(feature = "imopenlines")]
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -165,6 +105,8 @@ pub async fn list(
 }
 
 /// Parameters of `imconnector.list`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-list.html>.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
@@ -174,46 +116,18 @@ pub struct ListRequest {
 }
 
 #[cfg(feature = "imopenlines")]
-impl<'de> ::serde::Deserialize<'de> for ListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequest, A::Error> {
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<::serde_json::Value>()?;
-                    __extra.insert(key, value);
-                }
-                Ok(ListRequest { additional: __extra })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
 #[cfg(feature = "imopenlines")]
-impl ::bitrix24_runtime::loose::Loose for ListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `imconnector.list`.
 #[cfg(feature = "imopenlines")]
@@ -233,108 +147,28 @@ pub struct ListResponse {
 }
 
 #[cfg(feature = "imopenlines")]
-impl<'de> ::serde::Deserialize<'de> for ListResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListResponse, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "livechat" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("livechat"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "myconnector" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("myconnector"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "network" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("network"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "telegrambot" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("telegrambot"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListResponse {
-                    livechat: __f0.unwrap_or_default(),
-                    myconnector: __f1.unwrap_or_default(),
-                    network: __f2.unwrap_or_default(),
-                    telegrambot: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let livechat = o.opt("livechat")?;
+        let myconnector = o.opt("myconnector")?;
+        let network = o.opt("network")?;
+        let telegrambot = o.opt("telegrambot")?;
+        let additional = o.rest(&["livechat", "myconnector", "network", "telegrambot"])?;
+        Ok(Self {
+            livechat,
+            myconnector,
+            network,
+            telegrambot,
+            additional,
+        })
     }
 }
 
 #[cfg(feature = "imopenlines")]
-impl ::bitrix24_runtime::loose::Loose for ListResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 #[cfg(feature = "imopenlines")]
 impl ::bitrix24_runtime::Method for ListRequest {
@@ -348,6 +182,8 @@ impl ::bitrix24_runtime::Method for ListRequest {
 /// Calls `imconnector.register`.
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-register.html>.
 #[cfg(feature = "imopenlines")]
 pub async fn register(
     client: &::bitrix24_runtime::Client,
@@ -357,6 +193,8 @@ pub async fn register(
 }
 
 /// Parameters of `imconnector.register`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-register.html>.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct RegisterRequest {
@@ -390,235 +228,64 @@ pub struct RegisterRequest {
 }
 
 #[cfg(feature = "imopenlines")]
-impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = RegisterRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RegisterRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RegisterRequest, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<bool>> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __f3: Option<Option<bool>> = None;
-                let mut __f4: Option<RegisterRequestIcon> = None;
-                let mut __f5: Option<Option<RegisterRequestIconDisabled>> = None;
-                let mut __f6: Option<String> = None;
-                let mut __f7: Option<String> = None;
-                let mut __f8: Option<Option<bool>> = None;
-                let mut __f9: Option<Option<bool>> = None;
-                let mut __f10: Option<Option<bool>> = None;
-                let mut __f11: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CHAT_GROUP" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CHAT_GROUP"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DEL_EXTERNAL_MESSAGES" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DEL_EXTERNAL_MESSAGES"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DEL_INTERNAL_MESSAGES" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DEL_INTERNAL_MESSAGES"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "EDIT_INTERNAL_MESSAGES" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "EDIT_INTERNAL_MESSAGES",
-                                    ),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ICON" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ICON"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            RegisterRequestIcon,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "ICON_DISABLED" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ICON_DISABLED"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<RegisterRequestIconDisabled>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "NEED_SIGNATURE" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("NEED_SIGNATURE"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NEED_SYSTEM_MESSAGES" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("NEED_SYSTEM_MESSAGES"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NEWSLETTER" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("NEWSLETTER"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PLACEMENT_HANDLER" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PLACEMENT_HANDLER"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(RegisterRequest {
-                    chat_group: __f0.unwrap_or_default(),
-                    del_external_messages: __f1.unwrap_or_default(),
-                    del_internal_messages: __f2.unwrap_or_default(),
-                    edit_internal_messages: __f3.unwrap_or_default(),
-                    icon: __f4.ok_or_else(|| ::serde::de::Error::missing_field("ICON"))?,
-                    icon_disabled: __f5.unwrap_or_default(),
-                    id: __f6.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
-                    name: __f7.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
-                    need_signature: __f8.unwrap_or_default(),
-                    need_system_messages: __f9.unwrap_or_default(),
-                    newsletter: __f10.unwrap_or_default(),
-                    placement_handler: __f11
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "PLACEMENT_HANDLER",
-                        ))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_group = o.opt("CHAT_GROUP")?;
+        let del_external_messages = o.opt("DEL_EXTERNAL_MESSAGES")?;
+        let del_internal_messages = o.opt("DEL_INTERNAL_MESSAGES")?;
+        let edit_internal_messages = o.opt("EDIT_INTERNAL_MESSAGES")?;
+        let icon = o.req("ICON")?;
+        let icon_disabled = o.opt("ICON_DISABLED")?;
+        let id = o.req("ID")?;
+        let name = o.req("NAME")?;
+        let need_signature = o.opt("NEED_SIGNATURE")?;
+        let need_system_messages = o.opt("NEED_SYSTEM_MESSAGES")?;
+        let newsletter = o.opt("NEWSLETTER")?;
+        let placement_handler = o.req("PLACEMENT_HANDLER")?;
+        let additional = o
+            .rest(
+                &[
+                    "CHAT_GROUP",
+                    "DEL_EXTERNAL_MESSAGES",
+                    "DEL_INTERNAL_MESSAGES",
+                    "EDIT_INTERNAL_MESSAGES",
+                    "ICON",
+                    "ICON_DISABLED",
+                    "ID",
+                    "NAME",
+                    "NEED_SIGNATURE",
+                    "NEED_SYSTEM_MESSAGES",
+                    "NEWSLETTER",
+                    "PLACEMENT_HANDLER",
+                ],
+            )?;
+        let icon = o.need(icon, "ICON")?;
+        let id = o.need(id, "ID")?;
+        let name = o.need(name, "NAME")?;
+        let placement_handler = o.need(placement_handler, "PLACEMENT_HANDLER")?;
+        Ok(Self {
+            chat_group,
+            del_external_messages,
+            del_internal_messages,
+            edit_internal_messages,
+            icon,
+            icon_disabled,
+            id,
+            name,
+            need_signature,
+            need_system_messages,
+            newsletter,
+            placement_handler,
+            additional,
+        })
     }
 }
 
 #[cfg(feature = "imopenlines")]
-impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(RegisterRequest);
 
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
@@ -637,107 +304,29 @@ pub struct RegisterRequestIcon {
 }
 
 #[cfg(feature = "imopenlines")]
-impl<'de> ::serde::Deserialize<'de> for RegisterRequestIcon {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = RegisterRequestIcon;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RegisterRequestIcon")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RegisterRequestIcon, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<String> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "COLOR" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COLOR"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATA_IMAGE" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATA_IMAGE"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "POSITION" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("POSITION"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SIZE" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SIZE"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(RegisterRequestIcon {
-                    color: __f0.unwrap_or_default(),
-                    data_image: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("DATA_IMAGE"))?,
-                    position: __f2.unwrap_or_default(),
-                    size: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestIcon {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("COLOR")?;
+        let data_image = o.req("DATA_IMAGE")?;
+        let position = o.opt("POSITION")?;
+        let size = o.opt("SIZE")?;
+        let additional = o.rest(&["COLOR", "DATA_IMAGE", "POSITION", "SIZE"])?;
+        let data_image = o.need(data_image, "DATA_IMAGE")?;
+        Ok(Self {
+            color,
+            data_image,
+            position,
+            size,
+            additional,
+        })
     }
 }
 
 #[cfg(feature = "imopenlines")]
-impl ::bitrix24_runtime::loose::Loose for RegisterRequestIcon {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(RegisterRequestIcon);
 
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -756,106 +345,28 @@ pub struct RegisterRequestIconDisabled {
 }
 
 #[cfg(feature = "imopenlines")]
-impl<'de> ::serde::Deserialize<'de> for RegisterRequestIconDisabled {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = RegisterRequestIconDisabled;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RegisterRequestIconDisabled")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RegisterRequestIconDisabled, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "COLOR" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COLOR"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATA_IMAGE" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATA_IMAGE"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "POSITION" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("POSITION"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SIZE" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SIZE"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(RegisterRequestIconDisabled {
-                    color: __f0.unwrap_or_default(),
-                    data_image: __f1.unwrap_or_default(),
-                    position: __f2.unwrap_or_default(),
-                    size: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestIconDisabled {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("COLOR")?;
+        let data_image = o.opt("DATA_IMAGE")?;
+        let position = o.opt("POSITION")?;
+        let size = o.opt("SIZE")?;
+        let additional = o.rest(&["COLOR", "DATA_IMAGE", "POSITION", "SIZE"])?;
+        Ok(Self {
+            color,
+            data_image,
+            position,
+            size,
+            additional,
+        })
     }
 }
 
 #[cfg(feature = "imopenlines")]
-impl ::bitrix24_runtime::loose::Loose for RegisterRequestIconDisabled {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(RegisterRequestIconDisabled);
 
 /// The `result` of `imconnector.register`.
 #[cfg(feature = "imopenlines")]
@@ -873,93 +384,26 @@ pub struct RegisterResponse {
 }
 
 #[cfg(feature = "imopenlines")]
-impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = RegisterResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RegisterResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RegisterResponse, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "error" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("error"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "error_description" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("error_description"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "result" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("result"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(RegisterResponse {
-                    error: __f0.unwrap_or_default(),
-                    error_description: __f1.unwrap_or_default(),
-                    result: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for RegisterResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let error = o.opt("error")?;
+        let error_description = o.opt("error_description")?;
+        let result = o.opt("result")?;
+        let additional = o.rest(&["error", "error_description", "result"])?;
+        Ok(Self {
+            error,
+            error_description,
+            result,
+            additional,
+        })
     }
 }
 
 #[cfg(feature = "imopenlines")]
-impl ::bitrix24_runtime::loose::Loose for RegisterResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(RegisterResponse);
 
 #[cfg(feature = "imopenlines")]
 impl ::bitrix24_runtime::Method for RegisterRequest {
@@ -983,6 +427,8 @@ impl ::bitrix24_runtime::Method for RegisterRequest {
 /// Calls `imconnector.status`.
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-status.html>.
 #[cfg(feature = "imopenlines")]
 pub async fn status(
     client: &::bitrix24_runtime::Client,
@@ -992,6 +438,8 @@ pub async fn status(
 }
 
 /// Parameters of `imconnector.status`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-status.html>.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct StatusRequest {
@@ -1005,81 +453,25 @@ pub struct StatusRequest {
 }
 
 #[cfg(feature = "imopenlines")]
-impl<'de> ::serde::Deserialize<'de> for StatusRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = StatusRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct StatusRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StatusRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CONNECTOR" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CONNECTOR"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "LINE" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LINE"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(StatusRequest {
-                    connector: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("CONNECTOR"))?,
-                    line: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for StatusRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let connector = o.req("CONNECTOR")?;
+        let line = o.opt("LINE")?;
+        let additional = o.rest(&["CONNECTOR", "LINE"])?;
+        let connector = o.need(connector, "CONNECTOR")?;
+        Ok(Self {
+            connector,
+            line,
+            additional,
+        })
     }
 }
 
 #[cfg(feature = "imopenlines")]
-impl ::bitrix24_runtime::loose::Loose for StatusRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(StatusRequest);
 
 /// The `result` of `imconnector.status`.
 #[cfg(feature = "imopenlines")]
@@ -1101,121 +493,31 @@ pub struct StatusResponse {
 }
 
 #[cfg(feature = "imopenlines")]
-impl<'de> ::serde::Deserialize<'de> for StatusResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = StatusResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct StatusResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StatusResponse, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CONFIGURED" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CONFIGURED"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CONNECTOR" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CONNECTOR"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ERROR" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ERROR"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LINE" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LINE"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "STATUS" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("STATUS"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(StatusResponse {
-                    configured: __f0.unwrap_or_default(),
-                    connector: __f1.unwrap_or_default(),
-                    error: __f2.unwrap_or_default(),
-                    line: __f3.unwrap_or_default(),
-                    status: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for StatusResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let configured = o.opt("CONFIGURED")?;
+        let connector = o.opt("CONNECTOR")?;
+        let error = o.opt("ERROR")?;
+        let line = o.opt("LINE")?;
+        let status = o.opt("STATUS")?;
+        let additional = o
+            .rest(&["CONFIGURED", "CONNECTOR", "ERROR", "LINE", "STATUS"])?;
+        Ok(Self {
+            configured,
+            connector,
+            error,
+            line,
+            status,
+            additional,
+        })
     }
 }
 
 #[cfg(feature = "imopenlines")]
-impl ::bitrix24_runtime::loose::Loose for StatusResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(StatusResponse);
 
 #[cfg(feature = "imopenlines")]
 impl ::bitrix24_runtime::Method for StatusRequest {
@@ -1229,6 +531,8 @@ impl ::bitrix24_runtime::Method for StatusRequest {
 /// Calls `imconnector.unregister`.
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-unregister.html>.
 #[cfg(feature = "imopenlines")]
 pub async fn unregister(
     client: &::bitrix24_runtime::Client,
@@ -1238,6 +542,8 @@ pub async fn unregister(
 }
 
 /// Parameters of `imconnector.unregister`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-unregister.html>.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UnregisterRequest {
@@ -1249,65 +555,20 @@ pub struct UnregisterRequest {
 }
 
 #[cfg(feature = "imopenlines")]
-impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UnregisterRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UnregisterRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UnregisterRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UnregisterRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("ID")?;
+        let additional = o.rest(&["ID"])?;
+        let id = o.need(id, "ID")?;
+        Ok(Self { id, additional })
     }
 }
 
 #[cfg(feature = "imopenlines")]
-impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UnregisterRequest);
 
 /// The `result` of `imconnector.unregister`.
 #[cfg(feature = "imopenlines")]

@@ -22,6 +22,8 @@ pub mod section;
 /// Calls `lists.add`.
 ///
 /// Scope `lists`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/lists/lists-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
     request: &AddRequest,
@@ -30,6 +32,8 @@ pub async fn add(
 }
 
 /// Parameters of `lists.add`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/lists/lists-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     #[serde(rename = "FIELDS")]
@@ -49,136 +53,44 @@ pub struct AddRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<Vec<AddRequestFieldsItem>> = None;
-                let mut __f1: Option<String> = None;
-                let mut __f2: Option<AddRequestIblockTypeId> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "FIELDS" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FIELDS"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Vec<AddRequestFieldsItem>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "IBLOCK_CODE" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IBLOCK_CODE"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "IBLOCK_TYPE_ID" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IBLOCK_TYPE_ID"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            AddRequestIblockTypeId,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "MESSAGES" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("MESSAGES"));
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "RIGHTS" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("RIGHTS"));
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "SOCNET_GROUP_ID" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SOCNET_GROUP_ID"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("FIELDS"))?,
-                    iblock_code: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "IBLOCK_CODE",
-                        ))?,
-                    iblock_type_id: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "IBLOCK_TYPE_ID",
-                        ))?,
-                    messages: __f3.unwrap_or_default(),
-                    rights: __f4.unwrap_or_default(),
-                    socnet_group_id: __f5.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("FIELDS")?;
+        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
+        let messages = o.opt("MESSAGES")?;
+        let rights = o.opt("RIGHTS")?;
+        let socnet_group_id = o.opt("SOCNET_GROUP_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "FIELDS",
+                    "IBLOCK_CODE",
+                    "IBLOCK_TYPE_ID",
+                    "MESSAGES",
+                    "RIGHTS",
+                    "SOCNET_GROUP_ID",
+                ],
+            )?;
+        let fields = o.need(fields, "FIELDS")?;
+        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
+        let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
+        Ok(Self {
+            fields,
+            iblock_code,
+            iblock_type_id,
+            messages,
+            rights,
+            socnet_group_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestFieldsItem {
@@ -197,237 +109,34 @@ pub struct AddRequestFieldsItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestFieldsItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestFieldsItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestFieldsItem, A::Error> {
-                let mut __f0: Option<Option<AddRequestFieldsItemBizproc>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<String> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "BIZPROC" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("BIZPROC"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestFieldsItemBizproc>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "PICTURE" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PICTURE"));
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "SORT" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SORT"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequestFieldsItem {
-                    bizproc: __f0.unwrap_or_default(),
-                    description: __f1.unwrap_or_default(),
-                    name: __f2.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
-                    picture: __f3.unwrap_or_default(),
-                    sort: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bizproc = o.opt("BIZPROC")?;
+        let description = o.opt("DESCRIPTION")?;
+        let name = o.req("NAME")?;
+        let picture = o.opt("PICTURE")?;
+        let sort = o.opt("SORT")?;
+        let additional = o.rest(&["BIZPROC", "DESCRIPTION", "NAME", "PICTURE", "SORT"])?;
+        let name = o.need(name, "NAME")?;
+        Ok(Self {
+            bizproc,
+            description,
+            name,
+            picture,
+            sort,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestFieldsItemBizproc {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsItem);
 
-impl AddRequestFieldsItemBizproc {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type AddRequestFieldsItemBizproc = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for AddRequestFieldsItemBizproc {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestFieldsItemBizproc {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItemBizproc {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItemBizproc {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestIblockTypeId {
-    /// The value "lists".
-    Lists,
-    /// The value "bitrix_processes".
-    BitrixProcesses,
-    /// The value "lists_socnet".
-    ListsSocnet,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestIblockTypeId {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Lists => "lists",
-            Self::BitrixProcesses => "bitrix_processes",
-            Self::ListsSocnet => "lists_socnet",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestIblockTypeId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestIblockTypeId {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestIblockTypeId {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "lists" => Self::Lists,
-                "bitrix_processes" => Self::BitrixProcesses,
-                "lists_socnet" => Self::ListsSocnet,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestIblockTypeId {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type AddRequestIblockTypeId = super::enums::ListsBitrixProcessesListsSocnet;
 
 /// The `result` of `lists.add`.
 pub type AddResponse = i64;
@@ -448,6 +157,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 /// Calls `lists.delete`.
 ///
 /// Scope `lists`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/lists/lists-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
@@ -456,6 +167,8 @@ pub async fn delete(
 }
 
 /// Parameters of `lists.delete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/lists/lists-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     #[serde(rename = "IBLOCK_CODE")]
@@ -469,168 +182,30 @@ pub struct DeleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<DeleteRequestIblockTypeId> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "IBLOCK_CODE" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IBLOCK_CODE"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "IBLOCK_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IBLOCK_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "IBLOCK_TYPE_ID" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IBLOCK_TYPE_ID"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            DeleteRequestIblockTypeId,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteRequest {
-                    iblock_code: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "IBLOCK_CODE",
-                        ))?,
-                    iblock_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("IBLOCK_ID"))?,
-                    iblock_type_id: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "IBLOCK_TYPE_ID",
-                        ))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_id = o.req("IBLOCK_ID")?;
+        let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
+        let additional = o.rest(&["IBLOCK_CODE", "IBLOCK_ID", "IBLOCK_TYPE_ID"])?;
+        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
+        let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
+        let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
+        Ok(Self {
+            iblock_code,
+            iblock_id,
+            iblock_type_id,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum DeleteRequestIblockTypeId {
-    /// The value "lists".
-    Lists,
-    /// The value "bitrix_processes".
-    BitrixProcesses,
-    /// The value "lists_socnet".
-    ListsSocnet,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
-impl DeleteRequestIblockTypeId {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Lists => "lists",
-            Self::BitrixProcesses => "bitrix_processes",
-            Self::ListsSocnet => "lists_socnet",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for DeleteRequestIblockTypeId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for DeleteRequestIblockTypeId {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for DeleteRequestIblockTypeId {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "lists" => Self::Lists,
-                "bitrix_processes" => Self::BitrixProcesses,
-                "lists_socnet" => Self::ListsSocnet,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for DeleteRequestIblockTypeId {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type DeleteRequestIblockTypeId = super::enums::ListsBitrixProcessesListsSocnet;
 
 /// The `result` of `lists.delete`.
 pub type DeleteResponse = bool;
@@ -652,6 +227,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 /// Scope `lists`; at most 2 calls per second.
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/lists/lists-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -660,6 +237,8 @@ pub async fn get(
 }
 
 /// Parameters of `lists.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/lists/lists-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     #[serde(rename = "IBLOCK_CODE", skip_serializing_if = "Option::is_none")]
@@ -682,202 +261,44 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<GetRequestIblockTypeId> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "IBLOCK_CODE" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IBLOCK_CODE"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IBLOCK_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IBLOCK_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IBLOCK_ORDER" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IBLOCK_ORDER"),
-                                );
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "IBLOCK_TYPE_ID" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IBLOCK_TYPE_ID"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            GetRequestIblockTypeId,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "SOCNET_GROUP_ID" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SOCNET_GROUP_ID"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "start" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("start"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    iblock_code: __f0.unwrap_or_default(),
-                    iblock_id: __f1.unwrap_or_default(),
-                    iblock_order: __f2.unwrap_or_default(),
-                    iblock_type_id: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "IBLOCK_TYPE_ID",
-                        ))?,
-                    socnet_group_id: __f4.unwrap_or_default(),
-                    start: __f5.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
+        let iblock_id = o.opt("IBLOCK_ID")?;
+        let iblock_order = o.opt("IBLOCK_ORDER")?;
+        let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
+        let socnet_group_id = o.opt("SOCNET_GROUP_ID")?;
+        let start = o.opt("start")?;
+        let additional = o
+            .rest(
+                &[
+                    "IBLOCK_CODE",
+                    "IBLOCK_ID",
+                    "IBLOCK_ORDER",
+                    "IBLOCK_TYPE_ID",
+                    "SOCNET_GROUP_ID",
+                    "start",
+                ],
+            )?;
+        let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
+        Ok(Self {
+            iblock_code,
+            iblock_id,
+            iblock_order,
+            iblock_type_id,
+            socnet_group_id,
+            start,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestIblockTypeId {
-    /// The value "lists".
-    Lists,
-    /// The value "bitrix_processes".
-    BitrixProcesses,
-    /// The value "lists_socnet".
-    ListsSocnet,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
-impl GetRequestIblockTypeId {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Lists => "lists",
-            Self::BitrixProcesses => "bitrix_processes",
-            Self::ListsSocnet => "lists_socnet",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestIblockTypeId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestIblockTypeId {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestIblockTypeId {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "lists" => Self::Lists,
-                "bitrix_processes" => Self::BitrixProcesses,
-                "lists_socnet" => Self::ListsSocnet,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestIblockTypeId {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetRequestIblockTypeId = super::enums::ListsBitrixProcessesListsSocnet;
 
 /// The `result` of `lists.get`.
 pub type GetResponse = ::serde_json::Value;
@@ -896,6 +317,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 /// Calls `lists.update`.
 ///
 /// Scope `lists`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/lists/lists-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
@@ -904,6 +327,8 @@ pub async fn update(
 }
 
 /// Parameters of `lists.update`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/lists/lists-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
     #[serde(rename = "FIELDS")]
@@ -925,152 +350,48 @@ pub struct UpdateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<Vec<UpdateRequestFieldsItem>> = None;
-                let mut __f1: Option<String> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __f3: Option<UpdateRequestIblockTypeId> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<::serde_json::Value> = None;
-                let mut __f6: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "FIELDS" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FIELDS"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Vec<UpdateRequestFieldsItem>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "IBLOCK_CODE" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IBLOCK_CODE"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "IBLOCK_ID" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IBLOCK_ID"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "IBLOCK_TYPE_ID" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IBLOCK_TYPE_ID"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            UpdateRequestIblockTypeId,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "MESSAGES" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("MESSAGES"));
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "RIGHTS" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("RIGHTS"));
-                            }
-                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "SOCNET_GROUP_ID" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SOCNET_GROUP_ID"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("FIELDS"))?,
-                    iblock_code: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "IBLOCK_CODE",
-                        ))?,
-                    iblock_id: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("IBLOCK_ID"))?,
-                    iblock_type_id: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "IBLOCK_TYPE_ID",
-                        ))?,
-                    messages: __f4.unwrap_or_default(),
-                    rights: __f5.unwrap_or_default(),
-                    socnet_group_id: __f6.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("FIELDS")?;
+        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_id = o.req("IBLOCK_ID")?;
+        let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
+        let messages = o.opt("MESSAGES")?;
+        let rights = o.opt("RIGHTS")?;
+        let socnet_group_id = o.opt("SOCNET_GROUP_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "FIELDS",
+                    "IBLOCK_CODE",
+                    "IBLOCK_ID",
+                    "IBLOCK_TYPE_ID",
+                    "MESSAGES",
+                    "RIGHTS",
+                    "SOCNET_GROUP_ID",
+                ],
+            )?;
+        let fields = o.need(fields, "FIELDS")?;
+        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
+        let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
+        let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
+        Ok(Self {
+            fields,
+            iblock_code,
+            iblock_id,
+            iblock_type_id,
+            messages,
+            rights,
+            socnet_group_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequestFieldsItem {
@@ -1089,237 +410,34 @@ pub struct UpdateRequestFieldsItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequestFieldsItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequestFieldsItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequestFieldsItem, A::Error> {
-                let mut __f0: Option<Option<UpdateRequestFieldsItemBizproc>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<String> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "BIZPROC" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("BIZPROC"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestFieldsItemBizproc>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "PICTURE" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PICTURE"));
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "SORT" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SORT"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequestFieldsItem {
-                    bizproc: __f0.unwrap_or_default(),
-                    description: __f1.unwrap_or_default(),
-                    name: __f2.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
-                    picture: __f3.unwrap_or_default(),
-                    sort: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bizproc = o.opt("BIZPROC")?;
+        let description = o.opt("DESCRIPTION")?;
+        let name = o.req("NAME")?;
+        let picture = o.opt("PICTURE")?;
+        let sort = o.opt("SORT")?;
+        let additional = o.rest(&["BIZPROC", "DESCRIPTION", "NAME", "PICTURE", "SORT"])?;
+        let name = o.need(name, "NAME")?;
+        Ok(Self {
+            bizproc,
+            description,
+            name,
+            picture,
+            sort,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestFieldsItemBizproc {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsItem);
 
-impl UpdateRequestFieldsItemBizproc {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type UpdateRequestFieldsItemBizproc = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for UpdateRequestFieldsItemBizproc {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestFieldsItemBizproc {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItemBizproc {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItemBizproc {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestIblockTypeId {
-    /// The value "lists".
-    Lists,
-    /// The value "bitrix_processes".
-    BitrixProcesses,
-    /// The value "lists_socnet".
-    ListsSocnet,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl UpdateRequestIblockTypeId {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Lists => "lists",
-            Self::BitrixProcesses => "bitrix_processes",
-            Self::ListsSocnet => "lists_socnet",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UpdateRequestIblockTypeId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestIblockTypeId {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestIblockTypeId {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "lists" => Self::Lists,
-                "bitrix_processes" => Self::BitrixProcesses,
-                "lists_socnet" => Self::ListsSocnet,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestIblockTypeId {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type UpdateRequestIblockTypeId = super::enums::ListsBitrixProcessesListsSocnet;
 
 /// The `result` of `lists.update`.
 pub type UpdateResponse = bool;

@@ -17,6 +17,8 @@ pub mod user;
 /// Calls `sonet_group.create`.
 ///
 /// Scope `sonet`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-create.html>.
 pub async fn create(
     client: &::bitrix24_runtime::Client,
     request: &CreateRequest,
@@ -25,6 +27,8 @@ pub async fn create(
 }
 
 /// Parameters of `sonet_group.create`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-create.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct CreateRequest {
     #[serde(rename = "CLOSED", skip_serializing_if = "Option::is_none")]
@@ -66,572 +70,82 @@ pub struct CreateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for CreateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = CreateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateRequest, A::Error> {
-                let mut __f0: Option<Option<CreateRequestClosed>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<Option<CreateRequestInitiatePerms>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<String> = None;
-                let mut __f7: Option<Option<CreateRequestOpened>> = None;
-                let mut __f8: Option<Option<i64>> = None;
-                let mut __f9: Option<Option<CreateRequestProject>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<i64>> = None;
-                let mut __f13: Option<::serde_json::Value> = None;
-                let mut __f14: Option<Option<i64>> = None;
-                let mut __f15: Option<Option<CreateRequestVisible>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CLOSED" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CLOSED"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<CreateRequestClosed>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IMAGE" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("IMAGE"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "IMAGE_FILE_ID" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IMAGE_FILE_ID"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "INITIATE_PERMS" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("INITIATE_PERMS"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<CreateRequestInitiatePerms>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "KEYWORDS" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("KEYWORDS"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "OPENED" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("OPENED"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<CreateRequestOpened>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "OWNER_ID" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("OWNER_ID"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PROJECT" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PROJECT"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<CreateRequestProject>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "PROJECT_DATE_FINISH" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PROJECT_DATE_FINISH"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PROJECT_DATE_START" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PROJECT_DATE_START"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SCRUM_MASTER_ID" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SCRUM_MASTER_ID"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SITE_ID" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SITE_ID"));
-                            }
-                            __f13 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "SUBJECT_ID" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SUBJECT_ID"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "VISIBLE" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("VISIBLE"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<CreateRequestVisible>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(CreateRequest {
-                    closed: __f0.unwrap_or_default(),
-                    description: __f1.unwrap_or_default(),
-                    image: __f2.unwrap_or_default(),
-                    image_file_id: __f3.unwrap_or_default(),
-                    initiate_perms: __f4.unwrap_or_default(),
-                    keywords: __f5.unwrap_or_default(),
-                    name: __f6.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
-                    opened: __f7.unwrap_or_default(),
-                    owner_id: __f8.unwrap_or_default(),
-                    project: __f9.unwrap_or_default(),
-                    project_date_finish: __f10.unwrap_or_default(),
-                    project_date_start: __f11.unwrap_or_default(),
-                    scrum_master_id: __f12.unwrap_or_default(),
-                    site_id: __f13.unwrap_or_default(),
-                    subject_id: __f14.unwrap_or_default(),
-                    visible: __f15.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for CreateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let closed = o.opt("CLOSED")?;
+        let description = o.opt("DESCRIPTION")?;
+        let image = o.opt("IMAGE")?;
+        let image_file_id = o.opt("IMAGE_FILE_ID")?;
+        let initiate_perms = o.opt("INITIATE_PERMS")?;
+        let keywords = o.opt("KEYWORDS")?;
+        let name = o.req("NAME")?;
+        let opened = o.opt("OPENED")?;
+        let owner_id = o.opt("OWNER_ID")?;
+        let project = o.opt("PROJECT")?;
+        let project_date_finish = o.opt("PROJECT_DATE_FINISH")?;
+        let project_date_start = o.opt("PROJECT_DATE_START")?;
+        let scrum_master_id = o.opt("SCRUM_MASTER_ID")?;
+        let site_id = o.opt("SITE_ID")?;
+        let subject_id = o.opt("SUBJECT_ID")?;
+        let visible = o.opt("VISIBLE")?;
+        let additional = o
+            .rest(
+                &[
+                    "CLOSED",
+                    "DESCRIPTION",
+                    "IMAGE",
+                    "IMAGE_FILE_ID",
+                    "INITIATE_PERMS",
+                    "KEYWORDS",
+                    "NAME",
+                    "OPENED",
+                    "OWNER_ID",
+                    "PROJECT",
+                    "PROJECT_DATE_FINISH",
+                    "PROJECT_DATE_START",
+                    "SCRUM_MASTER_ID",
+                    "SITE_ID",
+                    "SUBJECT_ID",
+                    "VISIBLE",
+                ],
+            )?;
+        let name = o.need(name, "NAME")?;
+        Ok(Self {
+            closed,
+            description,
+            image,
+            image_file_id,
+            initiate_perms,
+            keywords,
+            name,
+            opened,
+            owner_id,
+            project,
+            project_date_finish,
+            project_date_start,
+            scrum_master_id,
+            site_id,
+            subject_id,
+            visible,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum CreateRequestClosed {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(CreateRequest);
 
-impl CreateRequestClosed {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type CreateRequestClosed = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for CreateRequestClosed {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type CreateRequestInitiatePerms = super::enums::AEK;
 
-impl ::serde::Serialize for CreateRequestClosed {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
+pub type CreateRequestOpened = ::bitrix24_runtime::YesNo;
 
-impl<'de> ::serde::Deserialize<'de> for CreateRequestClosed {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
+pub type CreateRequestProject = ::bitrix24_runtime::YesNo;
 
-impl ::bitrix24_runtime::loose::Loose for CreateRequestClosed {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum CreateRequestInitiatePerms {
-    /// The value "A".
-    A,
-    /// The value "E".
-    E,
-    /// The value "K".
-    K,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl CreateRequestInitiatePerms {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::A => "A",
-            Self::E => "E",
-            Self::K => "K",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for CreateRequestInitiatePerms {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for CreateRequestInitiatePerms {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for CreateRequestInitiatePerms {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "A" => Self::A,
-                "E" => Self::E,
-                "K" => Self::K,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for CreateRequestInitiatePerms {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum CreateRequestOpened {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl CreateRequestOpened {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for CreateRequestOpened {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for CreateRequestOpened {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for CreateRequestOpened {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for CreateRequestOpened {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum CreateRequestProject {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl CreateRequestProject {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for CreateRequestProject {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for CreateRequestProject {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for CreateRequestProject {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for CreateRequestProject {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum CreateRequestVisible {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl CreateRequestVisible {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for CreateRequestVisible {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for CreateRequestVisible {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for CreateRequestVisible {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for CreateRequestVisible {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type CreateRequestVisible = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sonet_group.create`.
 pub type CreateResponse = i64;
@@ -647,6 +161,8 @@ impl ::bitrix24_runtime::Method for CreateRequest {
 /// Calls `sonet_group.delete`.
 ///
 /// Scope `sonet`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
@@ -655,6 +171,8 @@ pub async fn delete(
 }
 
 /// Parameters of `sonet_group.delete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     #[serde(rename = "GROUP_ID")]
@@ -664,65 +182,19 @@ pub struct DeleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "GROUP_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("GROUP_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteRequest {
-                    group_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("GROUP_ID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let group_id = o.req("GROUP_ID")?;
+        let additional = o.rest(&["GROUP_ID"])?;
+        let group_id = o.need(group_id, "GROUP_ID")?;
+        Ok(Self { group_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `sonet_group.delete`.
 pub type DeleteResponse = bool;
@@ -739,6 +211,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 /// Scope `sonet`; at most 2 calls per second.
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -747,6 +221,8 @@ pub async fn get(
 }
 
 /// Parameters of `sonet_group.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequest {
     #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
@@ -764,113 +240,29 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<Option<GetRequestFilter>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "FILTER" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FILTER"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestFilter>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "GROUP_ID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("GROUP_ID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IS_ADMIN" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("IS_ADMIN"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ORDER" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ORDER"));
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "start" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("start"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    filter: __f0.unwrap_or_default(),
-                    group_id: __f1.unwrap_or_default(),
-                    is_admin: __f2.unwrap_or_default(),
-                    order: __f3.unwrap_or_default(),
-                    start: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("FILTER")?;
+        let group_id = o.opt("GROUP_ID")?;
+        let is_admin = o.opt("IS_ADMIN")?;
+        let order = o.opt("ORDER")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["FILTER", "GROUP_ID", "IS_ADMIN", "ORDER", "start"])?;
+        Ok(Self {
+            filter,
+            group_id,
+            is_admin,
+            order,
+            start,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequestFilter {
@@ -904,507 +296,66 @@ pub struct GetRequestFilter {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequestFilter {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequestFilter;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequestFilter")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequestFilter, A::Error> {
-                let mut __f0: Option<Option<GetRequestFilterActive>> = None;
-                let mut __f1: Option<Option<GetRequestFilterClosed>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<i64>> = None;
-                let mut __f6: Option<Option<GetRequestFilterIsExtranet>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<GetRequestFilterOpened>> = None;
-                let mut __f9: Option<Option<i64>> = None;
-                let mut __f10: Option<Option<GetRequestFilterVisible>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ACTIVE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestFilterActive>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CLOSED" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CLOSED"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestFilterClosed>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_ACTIVITY" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_ACTIVITY"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_CREATE" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_CREATE"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_UPDATE" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_UPDATE"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IS_EXTRANET" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IS_EXTRANET"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestFilterIsExtranet>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "OPENED" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("OPENED"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestFilterOpened>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "OWNER_ID" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("OWNER_ID"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "VISIBLE" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("VISIBLE"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestFilterVisible>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequestFilter {
-                    active: __f0.unwrap_or_default(),
-                    closed: __f1.unwrap_or_default(),
-                    date_activity: __f2.unwrap_or_default(),
-                    date_create: __f3.unwrap_or_default(),
-                    date_update: __f4.unwrap_or_default(),
-                    id: __f5.unwrap_or_default(),
-                    is_extranet: __f6.unwrap_or_default(),
-                    name: __f7.unwrap_or_default(),
-                    opened: __f8.unwrap_or_default(),
-                    owner_id: __f9.unwrap_or_default(),
-                    visible: __f10.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for GetRequestFilter {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let closed = o.opt("CLOSED")?;
+        let date_activity = o.opt("DATE_ACTIVITY")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_update = o.opt("DATE_UPDATE")?;
+        let id = o.opt("ID")?;
+        let is_extranet = o.opt("IS_EXTRANET")?;
+        let name = o.opt("NAME")?;
+        let opened = o.opt("OPENED")?;
+        let owner_id = o.opt("OWNER_ID")?;
+        let visible = o.opt("VISIBLE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "CLOSED",
+                    "DATE_ACTIVITY",
+                    "DATE_CREATE",
+                    "DATE_UPDATE",
+                    "ID",
+                    "IS_EXTRANET",
+                    "NAME",
+                    "OPENED",
+                    "OWNER_ID",
+                    "VISIBLE",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            closed,
+            date_activity,
+            date_create,
+            date_update,
+            id,
+            is_extranet,
+            name,
+            opened,
+            owner_id,
+            visible,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestFilterActive {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(GetRequestFilter);
 
-impl GetRequestFilterActive {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type GetRequestFilterActive = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for GetRequestFilterActive {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type GetRequestFilterClosed = ::bitrix24_runtime::YesNo;
 
-impl ::serde::Serialize for GetRequestFilterActive {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
+pub type GetRequestFilterIsExtranet = ::bitrix24_runtime::YesNo;
 
-impl<'de> ::serde::Deserialize<'de> for GetRequestFilterActive {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
+pub type GetRequestFilterOpened = ::bitrix24_runtime::YesNo;
 
-impl ::bitrix24_runtime::loose::Loose for GetRequestFilterActive {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestFilterClosed {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestFilterClosed {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestFilterClosed {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestFilterClosed {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestFilterClosed {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestFilterClosed {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestFilterIsExtranet {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestFilterIsExtranet {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestFilterIsExtranet {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestFilterIsExtranet {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestFilterIsExtranet {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestFilterIsExtranet {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestFilterOpened {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestFilterOpened {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestFilterOpened {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestFilterOpened {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestFilterOpened {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestFilterOpened {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestFilterVisible {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestFilterVisible {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestFilterVisible {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestFilterVisible {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestFilterVisible {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestFilterVisible {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetRequestFilterVisible = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sonet_group.get`.
 pub type GetResponse = ::serde_json::Value;
@@ -1419,6 +370,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 /// Calls `sonet_group.setowner`.
 ///
 /// Scope `sonet`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-setowner.html>.
 pub async fn setowner(
     client: &::bitrix24_runtime::Client,
     request: &SetownerRequest,
@@ -1427,6 +380,8 @@ pub async fn setowner(
 }
 
 /// Parameters of `sonet_group.setowner`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-setowner.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SetownerRequest {
     #[serde(rename = "GROUP_ID")]
@@ -1438,79 +393,25 @@ pub struct SetownerRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SetownerRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SetownerRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SetownerRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetownerRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "GROUP_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("GROUP_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_ID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SetownerRequest {
-                    group_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("GROUP_ID"))?,
-                    user_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SetownerRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let group_id = o.req("GROUP_ID")?;
+        let user_id = o.req("USER_ID")?;
+        let additional = o.rest(&["GROUP_ID", "USER_ID"])?;
+        let group_id = o.need(group_id, "GROUP_ID")?;
+        let user_id = o.need(user_id, "USER_ID")?;
+        Ok(Self {
+            group_id,
+            user_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SetownerRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SetownerRequest);
 
 /// The `result` of `sonet_group.setowner`.
 pub type SetownerResponse = bool;
@@ -1525,6 +426,8 @@ impl ::bitrix24_runtime::Method for SetownerRequest {
 /// Calls `sonet_group.update`.
 ///
 /// Scope `sonet`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
@@ -1533,6 +436,8 @@ pub async fn update(
 }
 
 /// Parameters of `sonet_group.update`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
     #[serde(rename = "CLOSED", skip_serializing_if = "Option::is_none")]
@@ -1570,482 +475,74 @@ pub struct UpdateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<Option<UpdateRequestClosed>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<Option<UpdateRequestInitiatePerms>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<UpdateRequestOpened>> = None;
-                let mut __f9: Option<Option<i64>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<::serde_json::Value> = None;
-                let mut __f13: Option<Option<UpdateRequestVisible>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CLOSED" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CLOSED"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestClosed>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "GROUP_ID" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("GROUP_ID"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "IMAGE" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("IMAGE"));
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "IMAGE_FILE_ID" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IMAGE_FILE_ID"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "INITIATE_PERMS" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("INITIATE_PERMS"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestInitiatePerms>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "KEYWORDS" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("KEYWORDS"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "OPENED" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("OPENED"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestOpened>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "OWNER_ID" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("OWNER_ID"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PROJECT_DATE_FINISH" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PROJECT_DATE_FINISH"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PROJECT_DATE_START" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PROJECT_DATE_START"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SITE_ID" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SITE_ID"));
-                            }
-                            __f12 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "VISIBLE" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("VISIBLE"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestVisible>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequest {
-                    closed: __f0.unwrap_or_default(),
-                    description: __f1.unwrap_or_default(),
-                    group_id: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("GROUP_ID"))?,
-                    image: __f3.unwrap_or_default(),
-                    image_file_id: __f4.unwrap_or_default(),
-                    initiate_perms: __f5.unwrap_or_default(),
-                    keywords: __f6.unwrap_or_default(),
-                    name: __f7.unwrap_or_default(),
-                    opened: __f8.unwrap_or_default(),
-                    owner_id: __f9.unwrap_or_default(),
-                    project_date_finish: __f10.unwrap_or_default(),
-                    project_date_start: __f11.unwrap_or_default(),
-                    site_id: __f12.unwrap_or_default(),
-                    visible: __f13.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let closed = o.opt("CLOSED")?;
+        let description = o.opt("DESCRIPTION")?;
+        let group_id = o.req("GROUP_ID")?;
+        let image = o.opt("IMAGE")?;
+        let image_file_id = o.opt("IMAGE_FILE_ID")?;
+        let initiate_perms = o.opt("INITIATE_PERMS")?;
+        let keywords = o.opt("KEYWORDS")?;
+        let name = o.opt("NAME")?;
+        let opened = o.opt("OPENED")?;
+        let owner_id = o.opt("OWNER_ID")?;
+        let project_date_finish = o.opt("PROJECT_DATE_FINISH")?;
+        let project_date_start = o.opt("PROJECT_DATE_START")?;
+        let site_id = o.opt("SITE_ID")?;
+        let visible = o.opt("VISIBLE")?;
+        let additional = o
+            .rest(
+                &[
+                    "CLOSED",
+                    "DESCRIPTION",
+                    "GROUP_ID",
+                    "IMAGE",
+                    "IMAGE_FILE_ID",
+                    "INITIATE_PERMS",
+                    "KEYWORDS",
+                    "NAME",
+                    "OPENED",
+                    "OWNER_ID",
+                    "PROJECT_DATE_FINISH",
+                    "PROJECT_DATE_START",
+                    "SITE_ID",
+                    "VISIBLE",
+                ],
+            )?;
+        let group_id = o.need(group_id, "GROUP_ID")?;
+        Ok(Self {
+            closed,
+            description,
+            group_id,
+            image,
+            image_file_id,
+            initiate_perms,
+            keywords,
+            name,
+            opened,
+            owner_id,
+            project_date_finish,
+            project_date_start,
+            site_id,
+            visible,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestClosed {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-impl UpdateRequestClosed {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type UpdateRequestClosed = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for UpdateRequestClosed {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type UpdateRequestInitiatePerms = super::enums::AEK;
 
-impl ::serde::Serialize for UpdateRequestClosed {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
+pub type UpdateRequestOpened = ::bitrix24_runtime::YesNo;
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestClosed {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestClosed {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestInitiatePerms {
-    /// The value "A".
-    A,
-    /// The value "E".
-    E,
-    /// The value "K".
-    K,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl UpdateRequestInitiatePerms {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::A => "A",
-            Self::E => "E",
-            Self::K => "K",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UpdateRequestInitiatePerms {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestInitiatePerms {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestInitiatePerms {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "A" => Self::A,
-                "E" => Self::E,
-                "K" => Self::K,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestInitiatePerms {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestOpened {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl UpdateRequestOpened {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UpdateRequestOpened {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestOpened {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestOpened {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestOpened {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestVisible {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl UpdateRequestVisible {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UpdateRequestVisible {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestVisible {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestVisible {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestVisible {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type UpdateRequestVisible = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sonet_group.update`.
 pub type UpdateResponse = i64;

@@ -23,6 +23,8 @@ pub mod timecontrol;
 /// Calls `timeman.close`.
 ///
 /// Scope `timeman`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/base/timeman-close.html>.
 pub async fn close(
     client: &::bitrix24_runtime::Client,
     request: &CloseRequest,
@@ -31,6 +33,8 @@ pub async fn close(
 }
 
 /// Parameters of `timeman.close`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/base/timeman-close.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct CloseRequest {
     #[serde(rename = "LAT", skip_serializing_if = "Option::is_none")]
@@ -49,116 +53,29 @@ pub struct CloseRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for CloseRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = CloseRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CloseRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CloseRequest, A::Error> {
-                let mut __f0: Option<Option<f64>> = None;
-                let mut __f1: Option<Option<f64>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "LAT" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LAT"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LON" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LON"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "REPORT" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("REPORT"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TIME" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TIME"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_ID" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(CloseRequest {
-                    lat: __f0.unwrap_or_default(),
-                    lon: __f1.unwrap_or_default(),
-                    report: __f2.unwrap_or_default(),
-                    time: __f3.unwrap_or_default(),
-                    user_id: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for CloseRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let lat = o.opt("LAT")?;
+        let lon = o.opt("LON")?;
+        let report = o.opt("REPORT")?;
+        let time = o.opt("TIME")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o.rest(&["LAT", "LON", "REPORT", "TIME", "USER_ID"])?;
+        Ok(Self {
+            lat,
+            lon,
+            report,
+            time,
+            user_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for CloseRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(CloseRequest);
 
 /// The `result` of `timeman.close`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -194,232 +111,62 @@ pub struct CloseResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for CloseResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = CloseResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CloseResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CloseResponse, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<f64>> = None;
-                let mut __f5: Option<Option<f64>> = None;
-                let mut __f6: Option<Option<f64>> = None;
-                let mut __f7: Option<Option<f64>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ACTIVE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DURATION" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("DURATION"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IP_CLOSE" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("IP_CLOSE"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IP_OPEN" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("IP_OPEN"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LAT_CLOSE" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LAT_CLOSE"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LAT_OPEN" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LAT_OPEN"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LON_CLOSE" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LON_CLOSE"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LON_OPEN" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LON_OPEN"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "STATUS" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("STATUS"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TIME_FINISH" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TIME_FINISH"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TIME_LEAKS" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TIME_LEAKS"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TIME_START" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TIME_START"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TZ_OFFSET" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TZ_OFFSET"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(CloseResponse {
-                    active: __f0.unwrap_or_default(),
-                    duration: __f1.unwrap_or_default(),
-                    ip_close: __f2.unwrap_or_default(),
-                    ip_open: __f3.unwrap_or_default(),
-                    lat_close: __f4.unwrap_or_default(),
-                    lat_open: __f5.unwrap_or_default(),
-                    lon_close: __f6.unwrap_or_default(),
-                    lon_open: __f7.unwrap_or_default(),
-                    status: __f8.unwrap_or_default(),
-                    time_finish: __f9.unwrap_or_default(),
-                    time_leaks: __f10.unwrap_or_default(),
-                    time_start: __f11.unwrap_or_default(),
-                    tz_offset: __f12.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for CloseResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let duration = o.opt("DURATION")?;
+        let ip_close = o.opt("IP_CLOSE")?;
+        let ip_open = o.opt("IP_OPEN")?;
+        let lat_close = o.opt("LAT_CLOSE")?;
+        let lat_open = o.opt("LAT_OPEN")?;
+        let lon_close = o.opt("LON_CLOSE")?;
+        let lon_open = o.opt("LON_OPEN")?;
+        let status = o.opt("STATUS")?;
+        let time_finish = o.opt("TIME_FINISH")?;
+        let time_leaks = o.opt("TIME_LEAKS")?;
+        let time_start = o.opt("TIME_START")?;
+        let tz_offset = o.opt("TZ_OFFSET")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "DURATION",
+                    "IP_CLOSE",
+                    "IP_OPEN",
+                    "LAT_CLOSE",
+                    "LAT_OPEN",
+                    "LON_CLOSE",
+                    "LON_OPEN",
+                    "STATUS",
+                    "TIME_FINISH",
+                    "TIME_LEAKS",
+                    "TIME_START",
+                    "TZ_OFFSET",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            duration,
+            ip_close,
+            ip_open,
+            lat_close,
+            lat_open,
+            lon_close,
+            lon_open,
+            status,
+            time_finish,
+            time_leaks,
+            time_start,
+            tz_offset,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for CloseResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(CloseResponse);
 
 impl ::bitrix24_runtime::Method for CloseRequest {
     const NAME: &'static str = "timeman.close";
@@ -432,6 +179,8 @@ impl ::bitrix24_runtime::Method for CloseRequest {
 /// Calls `timeman.open`.
 ///
 /// Scope `timeman`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/base/timeman-open.html>.
 pub async fn open(
     client: &::bitrix24_runtime::Client,
     request: &OpenRequest,
@@ -440,6 +189,8 @@ pub async fn open(
 }
 
 /// Parameters of `timeman.open`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/base/timeman-open.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct OpenRequest {
     #[serde(rename = "LAT", skip_serializing_if = "Option::is_none")]
@@ -458,116 +209,29 @@ pub struct OpenRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for OpenRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = OpenRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct OpenRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OpenRequest, A::Error> {
-                let mut __f0: Option<Option<f64>> = None;
-                let mut __f1: Option<Option<f64>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "LAT" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LAT"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LON" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LON"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "REPORT" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("REPORT"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TIME" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TIME"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_ID" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(OpenRequest {
-                    lat: __f0.unwrap_or_default(),
-                    lon: __f1.unwrap_or_default(),
-                    report: __f2.unwrap_or_default(),
-                    time: __f3.unwrap_or_default(),
-                    user_id: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for OpenRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let lat = o.opt("LAT")?;
+        let lon = o.opt("LON")?;
+        let report = o.opt("REPORT")?;
+        let time = o.opt("TIME")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o.rest(&["LAT", "LON", "REPORT", "TIME", "USER_ID"])?;
+        Ok(Self {
+            lat,
+            lon,
+            report,
+            time,
+            user_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for OpenRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(OpenRequest);
 
 /// The `result` of `timeman.open`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -606,227 +270,62 @@ pub struct OpenResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for OpenResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = OpenResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct OpenResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OpenResponse, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<Option<f64>> = None;
-                let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<Option<f64>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<::serde_json::Value> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ACTIVE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DURATION" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("DURATION"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IP_CLOSE" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("IP_CLOSE"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IP_OPEN" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("IP_OPEN"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LAT_CLOSE" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LAT_CLOSE"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LAT_OPEN" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LAT_OPEN"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LON_CLOSE" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LON_CLOSE"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LON_OPEN" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LON_OPEN"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "STATUS" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("STATUS"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TIME_FINISH" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TIME_FINISH"),
-                                );
-                            }
-                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "TIME_LEAKS" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TIME_LEAKS"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TIME_START" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TIME_START"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TZ_OFFSET" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TZ_OFFSET"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(OpenResponse {
-                    active: __f0.unwrap_or_default(),
-                    duration: __f1.unwrap_or_default(),
-                    ip_close: __f2.unwrap_or_default(),
-                    ip_open: __f3.unwrap_or_default(),
-                    lat_close: __f4.unwrap_or_default(),
-                    lat_open: __f5.unwrap_or_default(),
-                    lon_close: __f6.unwrap_or_default(),
-                    lon_open: __f7.unwrap_or_default(),
-                    status: __f8.unwrap_or_default(),
-                    time_finish: __f9.unwrap_or_default(),
-                    time_leaks: __f10.unwrap_or_default(),
-                    time_start: __f11.unwrap_or_default(),
-                    tz_offset: __f12.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for OpenResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let duration = o.opt("DURATION")?;
+        let ip_close = o.opt("IP_CLOSE")?;
+        let ip_open = o.opt("IP_OPEN")?;
+        let lat_close = o.opt("LAT_CLOSE")?;
+        let lat_open = o.opt("LAT_OPEN")?;
+        let lon_close = o.opt("LON_CLOSE")?;
+        let lon_open = o.opt("LON_OPEN")?;
+        let status = o.opt("STATUS")?;
+        let time_finish = o.opt("TIME_FINISH")?;
+        let time_leaks = o.opt("TIME_LEAKS")?;
+        let time_start = o.opt("TIME_START")?;
+        let tz_offset = o.opt("TZ_OFFSET")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "DURATION",
+                    "IP_CLOSE",
+                    "IP_OPEN",
+                    "LAT_CLOSE",
+                    "LAT_OPEN",
+                    "LON_CLOSE",
+                    "LON_OPEN",
+                    "STATUS",
+                    "TIME_FINISH",
+                    "TIME_LEAKS",
+                    "TIME_START",
+                    "TZ_OFFSET",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            duration,
+            ip_close,
+            ip_open,
+            lat_close,
+            lat_open,
+            lon_close,
+            lon_open,
+            status,
+            time_finish,
+            time_leaks,
+            time_start,
+            tz_offset,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for OpenResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(OpenResponse);
 
 impl ::bitrix24_runtime::Method for OpenRequest {
     const NAME: &'static str = "timeman.open";
@@ -839,6 +338,8 @@ impl ::bitrix24_runtime::Method for OpenRequest {
 /// Calls `timeman.pause`.
 ///
 /// Scope `timeman`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/base/timeman-pause.html>.
 pub async fn pause(
     client: &::bitrix24_runtime::Client,
     request: &PauseRequest,
@@ -847,6 +348,8 @@ pub async fn pause(
 }
 
 /// Parameters of `timeman.pause`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/base/timeman-pause.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct PauseRequest {
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
@@ -856,64 +359,18 @@ pub struct PauseRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for PauseRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = PauseRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct PauseRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PauseRequest, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "USER_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(PauseRequest {
-                    user_id: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for PauseRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o.rest(&["USER_ID"])?;
+        Ok(Self { user_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for PauseRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(PauseRequest);
 
 /// The `result` of `timeman.pause`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -952,227 +409,62 @@ pub struct PauseResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for PauseResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = PauseResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct PauseResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PauseResponse, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<Option<f64>> = None;
-                let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<Option<f64>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<::serde_json::Value> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ACTIVE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DURATION" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("DURATION"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IP_CLOSE" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("IP_CLOSE"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IP_OPEN" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("IP_OPEN"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LAT_CLOSE" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LAT_CLOSE"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LAT_OPEN" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LAT_OPEN"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LON_CLOSE" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LON_CLOSE"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LON_OPEN" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LON_OPEN"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "STATUS" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("STATUS"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TIME_FINISH" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TIME_FINISH"),
-                                );
-                            }
-                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "TIME_LEAKS" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TIME_LEAKS"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TIME_START" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TIME_START"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TZ_OFFSET" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TZ_OFFSET"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(PauseResponse {
-                    active: __f0.unwrap_or_default(),
-                    duration: __f1.unwrap_or_default(),
-                    ip_close: __f2.unwrap_or_default(),
-                    ip_open: __f3.unwrap_or_default(),
-                    lat_close: __f4.unwrap_or_default(),
-                    lat_open: __f5.unwrap_or_default(),
-                    lon_close: __f6.unwrap_or_default(),
-                    lon_open: __f7.unwrap_or_default(),
-                    status: __f8.unwrap_or_default(),
-                    time_finish: __f9.unwrap_or_default(),
-                    time_leaks: __f10.unwrap_or_default(),
-                    time_start: __f11.unwrap_or_default(),
-                    tz_offset: __f12.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for PauseResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let duration = o.opt("DURATION")?;
+        let ip_close = o.opt("IP_CLOSE")?;
+        let ip_open = o.opt("IP_OPEN")?;
+        let lat_close = o.opt("LAT_CLOSE")?;
+        let lat_open = o.opt("LAT_OPEN")?;
+        let lon_close = o.opt("LON_CLOSE")?;
+        let lon_open = o.opt("LON_OPEN")?;
+        let status = o.opt("STATUS")?;
+        let time_finish = o.opt("TIME_FINISH")?;
+        let time_leaks = o.opt("TIME_LEAKS")?;
+        let time_start = o.opt("TIME_START")?;
+        let tz_offset = o.opt("TZ_OFFSET")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "DURATION",
+                    "IP_CLOSE",
+                    "IP_OPEN",
+                    "LAT_CLOSE",
+                    "LAT_OPEN",
+                    "LON_CLOSE",
+                    "LON_OPEN",
+                    "STATUS",
+                    "TIME_FINISH",
+                    "TIME_LEAKS",
+                    "TIME_START",
+                    "TZ_OFFSET",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            duration,
+            ip_close,
+            ip_open,
+            lat_close,
+            lat_open,
+            lon_close,
+            lon_open,
+            status,
+            time_finish,
+            time_leaks,
+            time_start,
+            tz_offset,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for PauseResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(PauseResponse);
 
 impl ::bitrix24_runtime::Method for PauseRequest {
     const NAME: &'static str = "timeman.pause";
@@ -1184,6 +476,8 @@ impl ::bitrix24_runtime::Method for PauseRequest {
 /// Calls `timeman.settings`.
 ///
 /// Scope `timeman`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/base/timeman-settings.html>.
 pub async fn settings(
     client: &::bitrix24_runtime::Client,
     request: &SettingsRequest,
@@ -1192,6 +486,8 @@ pub async fn settings(
 }
 
 /// Parameters of `timeman.settings`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/base/timeman-settings.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SettingsRequest {
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
@@ -1201,64 +497,18 @@ pub struct SettingsRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SettingsRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SettingsRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SettingsRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SettingsRequest, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "USER_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SettingsRequest {
-                    user_id: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SettingsRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o.rest(&["USER_ID"])?;
+        Ok(Self { user_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SettingsRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SettingsRequest);
 
 /// The `result` of `timeman.settings`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1282,154 +532,44 @@ pub struct SettingsResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SettingsResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SettingsResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SettingsResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SettingsResponse, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<bool>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<bool>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ADMIN" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ADMIN"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_TIMEMAN" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_TIMEMAN"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_TM_ALLOWED_DELTA" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_TM_ALLOWED_DELTA"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_TM_FREE" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_TM_FREE"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_TM_MAX_START" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_TM_MAX_START"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_TM_MIN_DURATION" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_TM_MIN_DURATION"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_TM_MIN_FINISH" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_TM_MIN_FINISH"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SettingsResponse {
-                    admin: __f0.unwrap_or_default(),
-                    uf_timeman: __f1.unwrap_or_default(),
-                    uf_tm_allowed_delta: __f2.unwrap_or_default(),
-                    uf_tm_free: __f3.unwrap_or_default(),
-                    uf_tm_max_start: __f4.unwrap_or_default(),
-                    uf_tm_min_duration: __f5.unwrap_or_default(),
-                    uf_tm_min_finish: __f6.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SettingsResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let admin = o.opt("ADMIN")?;
+        let uf_timeman = o.opt("UF_TIMEMAN")?;
+        let uf_tm_allowed_delta = o.opt("UF_TM_ALLOWED_DELTA")?;
+        let uf_tm_free = o.opt("UF_TM_FREE")?;
+        let uf_tm_max_start = o.opt("UF_TM_MAX_START")?;
+        let uf_tm_min_duration = o.opt("UF_TM_MIN_DURATION")?;
+        let uf_tm_min_finish = o.opt("UF_TM_MIN_FINISH")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADMIN",
+                    "UF_TIMEMAN",
+                    "UF_TM_ALLOWED_DELTA",
+                    "UF_TM_FREE",
+                    "UF_TM_MAX_START",
+                    "UF_TM_MIN_DURATION",
+                    "UF_TM_MIN_FINISH",
+                ],
+            )?;
+        Ok(Self {
+            admin,
+            uf_timeman,
+            uf_tm_allowed_delta,
+            uf_tm_free,
+            uf_tm_max_start,
+            uf_tm_min_duration,
+            uf_tm_min_finish,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SettingsResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SettingsResponse);
 
 impl ::bitrix24_runtime::Method for SettingsRequest {
     const NAME: &'static str = "timeman.settings";
@@ -1441,6 +581,8 @@ impl ::bitrix24_runtime::Method for SettingsRequest {
 /// Calls `timeman.status`.
 ///
 /// Scope `timeman`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/base/timeman-status.html>.
 pub async fn status(
     client: &::bitrix24_runtime::Client,
     request: &StatusRequest,
@@ -1449,6 +591,8 @@ pub async fn status(
 }
 
 /// Parameters of `timeman.status`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/base/timeman-status.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct StatusRequest {
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
@@ -1458,64 +602,18 @@ pub struct StatusRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for StatusRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = StatusRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct StatusRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StatusRequest, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "USER_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(StatusRequest {
-                    user_id: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for StatusRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o.rest(&["USER_ID"])?;
+        Ok(Self { user_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for StatusRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(StatusRequest);
 
 /// The `result` of `timeman.status`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1556,242 +654,65 @@ pub struct StatusResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for StatusResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = StatusResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct StatusResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StatusResponse, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<Option<f64>> = None;
-                let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<Option<f64>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<::serde_json::Value> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ACTIVE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DURATION" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("DURATION"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IP_CLOSE" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("IP_CLOSE"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IP_OPEN" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("IP_OPEN"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LAT_CLOSE" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LAT_CLOSE"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LAT_OPEN" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LAT_OPEN"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LON_CLOSE" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LON_CLOSE"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LON_OPEN" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LON_OPEN"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "STATUS" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("STATUS"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TIME_FINISH" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TIME_FINISH"),
-                                );
-                            }
-                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "TIME_FINISH_DEFAULT" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TIME_FINISH_DEFAULT"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TIME_LEAKS" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TIME_LEAKS"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TIME_START" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TIME_START"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TZ_OFFSET" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TZ_OFFSET"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(StatusResponse {
-                    active: __f0.unwrap_or_default(),
-                    duration: __f1.unwrap_or_default(),
-                    ip_close: __f2.unwrap_or_default(),
-                    ip_open: __f3.unwrap_or_default(),
-                    lat_close: __f4.unwrap_or_default(),
-                    lat_open: __f5.unwrap_or_default(),
-                    lon_close: __f6.unwrap_or_default(),
-                    lon_open: __f7.unwrap_or_default(),
-                    status: __f8.unwrap_or_default(),
-                    time_finish: __f9.unwrap_or_default(),
-                    time_finish_default: __f10.unwrap_or_default(),
-                    time_leaks: __f11.unwrap_or_default(),
-                    time_start: __f12.unwrap_or_default(),
-                    tz_offset: __f13.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for StatusResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let duration = o.opt("DURATION")?;
+        let ip_close = o.opt("IP_CLOSE")?;
+        let ip_open = o.opt("IP_OPEN")?;
+        let lat_close = o.opt("LAT_CLOSE")?;
+        let lat_open = o.opt("LAT_OPEN")?;
+        let lon_close = o.opt("LON_CLOSE")?;
+        let lon_open = o.opt("LON_OPEN")?;
+        let status = o.opt("STATUS")?;
+        let time_finish = o.opt("TIME_FINISH")?;
+        let time_finish_default = o.opt("TIME_FINISH_DEFAULT")?;
+        let time_leaks = o.opt("TIME_LEAKS")?;
+        let time_start = o.opt("TIME_START")?;
+        let tz_offset = o.opt("TZ_OFFSET")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "DURATION",
+                    "IP_CLOSE",
+                    "IP_OPEN",
+                    "LAT_CLOSE",
+                    "LAT_OPEN",
+                    "LON_CLOSE",
+                    "LON_OPEN",
+                    "STATUS",
+                    "TIME_FINISH",
+                    "TIME_FINISH_DEFAULT",
+                    "TIME_LEAKS",
+                    "TIME_START",
+                    "TZ_OFFSET",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            duration,
+            ip_close,
+            ip_open,
+            lat_close,
+            lat_open,
+            lon_close,
+            lon_open,
+            status,
+            time_finish,
+            time_finish_default,
+            time_leaks,
+            time_start,
+            tz_offset,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for StatusResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(StatusResponse);
 
 impl ::bitrix24_runtime::Method for StatusRequest {
     const NAME: &'static str = "timeman.status";

@@ -20,6 +20,8 @@ pub mod userfield;
 /// Calls `user.access`.
 ///
 /// Scope `basic`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/users/user-access.html>.
 #[cfg(feature = "basic")]
 pub async fn access(
     client: &::bitrix24_runtime::Client,
@@ -29,6 +31,8 @@ pub async fn access(
 }
 
 /// Parameters of `user.access`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/users/user-access.html>.
 #[cfg(feature = "basic")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AccessRequest {
@@ -40,61 +44,20 @@ pub struct AccessRequest {
 }
 
 #[cfg(feature = "basic")]
-impl<'de> ::serde::Deserialize<'de> for AccessRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AccessRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AccessRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AccessRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ACCESS" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ACCESS"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AccessRequest {
-                    access: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("ACCESS"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AccessRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let access = o.req("ACCESS")?;
+        let additional = o.rest(&["ACCESS"])?;
+        let access = o.need(access, "ACCESS")?;
+        Ok(Self { access, additional })
     }
 }
 
 #[cfg(feature = "basic")]
-impl ::bitrix24_runtime::loose::Loose for AccessRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AccessRequest);
 
 /// The `result` of `user.access`.
 #[cfg(feature = "basic")]
@@ -111,6 +74,8 @@ impl ::bitrix24_runtime::Method for AccessRequest {
 /// Calls `user.add`.
 ///
 /// Scope `user`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-add.html>.
 #[cfg(feature = "user")]
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -120,6 +85,8 @@ pub async fn add(
 }
 
 /// Parameters of `user.add`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-add.html>.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
@@ -232,777 +199,175 @@ pub struct AddRequest {
 }
 
 #[cfg(feature = "user")]
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<::serde_json::Value> = None;
-                let mut __f15: Option<Option<String>> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<Option<String>> = None;
-                let mut __f19: Option<Option<String>> = None;
-                let mut __f20: Option<Option<String>> = None;
-                let mut __f21: Option<Option<String>> = None;
-                let mut __f22: Option<Option<String>> = None;
-                let mut __f23: Option<Option<String>> = None;
-                let mut __f24: Option<Option<String>> = None;
-                let mut __f25: Option<Option<String>> = None;
-                let mut __f26: Option<Option<String>> = None;
-                let mut __f27: Option<Option<String>> = None;
-                let mut __f28: Option<Option<String>> = None;
-                let mut __f29: Option<Option<String>> = None;
-                let mut __f30: Option<Option<String>> = None;
-                let mut __f31: Option<Option<String>> = None;
-                let mut __f32: Option<Option<String>> = None;
-                let mut __f33: Option<Option<String>> = None;
-                let mut __f34: Option<Option<String>> = None;
-                let mut __f35: Option<Option<String>> = None;
-                let mut __f36: Option<Option<String>> = None;
-                let mut __f37: Option<Option<String>> = None;
-                let mut __f38: Option<Option<String>> = None;
-                let mut __f39: Option<::serde_json::Value> = None;
-                let mut __f40: Option<Option<String>> = None;
-                let mut __f41: Option<Option<String>> = None;
-                let mut __f42: Option<Option<String>> = None;
-                let mut __f43: Option<Option<String>> = None;
-                let mut __f44: Option<Option<String>> = None;
-                let mut __f45: Option<Option<String>> = None;
-                let mut __f46: Option<Option<String>> = None;
-                let mut __f47: Option<Option<String>> = None;
-                let mut __f48: Option<Option<String>> = None;
-                let mut __f49: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "EMAIL" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("EMAIL"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "LAST_NAME" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LAST_NAME"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_BIRTHDAY" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_BIRTHDAY"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_CITY" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_CITY"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_COUNTRY" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_COUNTRY"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_FAX" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_FAX"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_GENDER" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_GENDER"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_ICQ" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_ICQ"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_MAILBOX" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_MAILBOX"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_MOBILE" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_MOBILE"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_NOTES" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_NOTES"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_PAGER" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_PAGER"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_PHONE" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_PHONE"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_PHOTO" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_PHOTO"),
-                                );
-                            }
-                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "PERSONAL_PROFESSION" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_PROFESSION"),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_STATE" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_STATE"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_STREET" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_STREET"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_WWW" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_WWW"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_ZIP" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_ZIP"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SECOND_NAME" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SECOND_NAME"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_DEPARTMENT" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_DEPARTMENT"),
-                                );
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_DISTRICT" => {
-                            if __f22.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_DISTRICT"),
-                                );
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_FACEBOOK" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_FACEBOOK"),
-                                );
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_INTERESTS" => {
-                            if __f24.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_INTERESTS"),
-                                );
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_LINKEDIN" => {
-                            if __f25.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_LINKEDIN"),
-                                );
-                            }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_PHONE_INNER" => {
-                            if __f26.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_PHONE_INNER"),
-                                );
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_SKILLS" => {
-                            if __f27.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_SKILLS"),
-                                );
-                            }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_SKYPE" => {
-                            if __f28.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("UF_SKYPE"));
-                            }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_SKYPE_LINK" => {
-                            if __f29.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_SKYPE_LINK"),
-                                );
-                            }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_TWITTER" => {
-                            if __f30.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_TWITTER"),
-                                );
-                            }
-                            __f30 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_WEB_SITES" => {
-                            if __f31.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_WEB_SITES"),
-                                );
-                            }
-                            __f31 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_XING" => {
-                            if __f32.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("UF_XING"));
-                            }
-                            __f32 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_ZOOM" => {
-                            if __f33.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("UF_ZOOM"));
-                            }
-                            __f33 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_CITY" => {
-                            if __f34.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_CITY"),
-                                );
-                            }
-                            __f34 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_COMPANY" => {
-                            if __f35.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_COMPANY"),
-                                );
-                            }
-                            __f35 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_COUNTRY" => {
-                            if __f36.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_COUNTRY"),
-                                );
-                            }
-                            __f36 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_DEPARTMENT" => {
-                            if __f37.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_DEPARTMENT"),
-                                );
-                            }
-                            __f37 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_FAX" => {
-                            if __f38.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("WORK_FAX"));
-                            }
-                            __f38 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_LOGO" => {
-                            if __f39.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_LOGO"),
-                                );
-                            }
-                            __f39 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "WORK_MAILBOX" => {
-                            if __f40.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_MAILBOX"),
-                                );
-                            }
-                            __f40 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_NOTES" => {
-                            if __f41.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_NOTES"),
-                                );
-                            }
-                            __f41 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_PAGER" => {
-                            if __f42.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_PAGER"),
-                                );
-                            }
-                            __f42 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_PHONE" => {
-                            if __f43.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_PHONE"),
-                                );
-                            }
-                            __f43 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_POSITION" => {
-                            if __f44.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_POSITION"),
-                                );
-                            }
-                            __f44 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_PROFILE" => {
-                            if __f45.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_PROFILE"),
-                                );
-                            }
-                            __f45 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_STATE" => {
-                            if __f46.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_STATE"),
-                                );
-                            }
-                            __f46 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_STREET" => {
-                            if __f47.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_STREET"),
-                                );
-                            }
-                            __f47 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_WWW" => {
-                            if __f48.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("WORK_WWW"));
-                            }
-                            __f48 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_ZIP" => {
-                            if __f49.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("WORK_ZIP"));
-                            }
-                            __f49 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    email: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("EMAIL"))?,
-                    last_name: __f1.unwrap_or_default(),
-                    name: __f2.unwrap_or_default(),
-                    personal_birthday: __f3.unwrap_or_default(),
-                    personal_city: __f4.unwrap_or_default(),
-                    personal_country: __f5.unwrap_or_default(),
-                    personal_fax: __f6.unwrap_or_default(),
-                    personal_gender: __f7.unwrap_or_default(),
-                    personal_icq: __f8.unwrap_or_default(),
-                    personal_mailbox: __f9.unwrap_or_default(),
-                    personal_mobile: __f10.unwrap_or_default(),
-                    personal_notes: __f11.unwrap_or_default(),
-                    personal_pager: __f12.unwrap_or_default(),
-                    personal_phone: __f13.unwrap_or_default(),
-                    personal_photo: __f14.unwrap_or_default(),
-                    personal_profession: __f15.unwrap_or_default(),
-                    personal_state: __f16.unwrap_or_default(),
-                    personal_street: __f17.unwrap_or_default(),
-                    personal_www: __f18.unwrap_or_default(),
-                    personal_zip: __f19.unwrap_or_default(),
-                    second_name: __f20.unwrap_or_default(),
-                    uf_department: __f21.unwrap_or_default(),
-                    uf_district: __f22.unwrap_or_default(),
-                    uf_facebook: __f23.unwrap_or_default(),
-                    uf_interests: __f24.unwrap_or_default(),
-                    uf_linkedin: __f25.unwrap_or_default(),
-                    uf_phone_inner: __f26.unwrap_or_default(),
-                    uf_skills: __f27.unwrap_or_default(),
-                    uf_skype: __f28.unwrap_or_default(),
-                    uf_skype_link: __f29.unwrap_or_default(),
-                    uf_twitter: __f30.unwrap_or_default(),
-                    uf_web_sites: __f31.unwrap_or_default(),
-                    uf_xing: __f32.unwrap_or_default(),
-                    uf_zoom: __f33.unwrap_or_default(),
-                    work_city: __f34.unwrap_or_default(),
-                    work_company: __f35.unwrap_or_default(),
-                    work_country: __f36.unwrap_or_default(),
-                    work_department: __f37.unwrap_or_default(),
-                    work_fax: __f38.unwrap_or_default(),
-                    work_logo: __f39.unwrap_or_default(),
-                    work_mailbox: __f40.unwrap_or_default(),
-                    work_notes: __f41.unwrap_or_default(),
-                    work_pager: __f42.unwrap_or_default(),
-                    work_phone: __f43.unwrap_or_default(),
-                    work_position: __f44.unwrap_or_default(),
-                    work_profile: __f45.unwrap_or_default(),
-                    work_state: __f46.unwrap_or_default(),
-                    work_street: __f47.unwrap_or_default(),
-                    work_www: __f48.unwrap_or_default(),
-                    work_zip: __f49.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let email = o.req("EMAIL")?;
+        let last_name = o.opt("LAST_NAME")?;
+        let name = o.opt("NAME")?;
+        let personal_birthday = o.opt("PERSONAL_BIRTHDAY")?;
+        let personal_city = o.opt("PERSONAL_CITY")?;
+        let personal_country = o.opt("PERSONAL_COUNTRY")?;
+        let personal_fax = o.opt("PERSONAL_FAX")?;
+        let personal_gender = o.opt("PERSONAL_GENDER")?;
+        let personal_icq = o.opt("PERSONAL_ICQ")?;
+        let personal_mailbox = o.opt("PERSONAL_MAILBOX")?;
+        let personal_mobile = o.opt("PERSONAL_MOBILE")?;
+        let personal_notes = o.opt("PERSONAL_NOTES")?;
+        let personal_pager = o.opt("PERSONAL_PAGER")?;
+        let personal_phone = o.opt("PERSONAL_PHONE")?;
+        let personal_photo = o.opt("PERSONAL_PHOTO")?;
+        let personal_profession = o.opt("PERSONAL_PROFESSION")?;
+        let personal_state = o.opt("PERSONAL_STATE")?;
+        let personal_street = o.opt("PERSONAL_STREET")?;
+        let personal_www = o.opt("PERSONAL_WWW")?;
+        let personal_zip = o.opt("PERSONAL_ZIP")?;
+        let second_name = o.opt("SECOND_NAME")?;
+        let uf_department = o.opt("UF_DEPARTMENT")?;
+        let uf_district = o.opt("UF_DISTRICT")?;
+        let uf_facebook = o.opt("UF_FACEBOOK")?;
+        let uf_interests = o.opt("UF_INTERESTS")?;
+        let uf_linkedin = o.opt("UF_LINKEDIN")?;
+        let uf_phone_inner = o.opt("UF_PHONE_INNER")?;
+        let uf_skills = o.opt("UF_SKILLS")?;
+        let uf_skype = o.opt("UF_SKYPE")?;
+        let uf_skype_link = o.opt("UF_SKYPE_LINK")?;
+        let uf_twitter = o.opt("UF_TWITTER")?;
+        let uf_web_sites = o.opt("UF_WEB_SITES")?;
+        let uf_xing = o.opt("UF_XING")?;
+        let uf_zoom = o.opt("UF_ZOOM")?;
+        let work_city = o.opt("WORK_CITY")?;
+        let work_company = o.opt("WORK_COMPANY")?;
+        let work_country = o.opt("WORK_COUNTRY")?;
+        let work_department = o.opt("WORK_DEPARTMENT")?;
+        let work_fax = o.opt("WORK_FAX")?;
+        let work_logo = o.opt("WORK_LOGO")?;
+        let work_mailbox = o.opt("WORK_MAILBOX")?;
+        let work_notes = o.opt("WORK_NOTES")?;
+        let work_pager = o.opt("WORK_PAGER")?;
+        let work_phone = o.opt("WORK_PHONE")?;
+        let work_position = o.opt("WORK_POSITION")?;
+        let work_profile = o.opt("WORK_PROFILE")?;
+        let work_state = o.opt("WORK_STATE")?;
+        let work_street = o.opt("WORK_STREET")?;
+        let work_www = o.opt("WORK_WWW")?;
+        let work_zip = o.opt("WORK_ZIP")?;
+        let additional = o
+            .rest(
+                &[
+                    "EMAIL",
+                    "LAST_NAME",
+                    "NAME",
+                    "PERSONAL_BIRTHDAY",
+                    "PERSONAL_CITY",
+                    "PERSONAL_COUNTRY",
+                    "PERSONAL_FAX",
+                    "PERSONAL_GENDER",
+                    "PERSONAL_ICQ",
+                    "PERSONAL_MAILBOX",
+                    "PERSONAL_MOBILE",
+                    "PERSONAL_NOTES",
+                    "PERSONAL_PAGER",
+                    "PERSONAL_PHONE",
+                    "PERSONAL_PHOTO",
+                    "PERSONAL_PROFESSION",
+                    "PERSONAL_STATE",
+                    "PERSONAL_STREET",
+                    "PERSONAL_WWW",
+                    "PERSONAL_ZIP",
+                    "SECOND_NAME",
+                    "UF_DEPARTMENT",
+                    "UF_DISTRICT",
+                    "UF_FACEBOOK",
+                    "UF_INTERESTS",
+                    "UF_LINKEDIN",
+                    "UF_PHONE_INNER",
+                    "UF_SKILLS",
+                    "UF_SKYPE",
+                    "UF_SKYPE_LINK",
+                    "UF_TWITTER",
+                    "UF_WEB_SITES",
+                    "UF_XING",
+                    "UF_ZOOM",
+                    "WORK_CITY",
+                    "WORK_COMPANY",
+                    "WORK_COUNTRY",
+                    "WORK_DEPARTMENT",
+                    "WORK_FAX",
+                    "WORK_LOGO",
+                    "WORK_MAILBOX",
+                    "WORK_NOTES",
+                    "WORK_PAGER",
+                    "WORK_PHONE",
+                    "WORK_POSITION",
+                    "WORK_PROFILE",
+                    "WORK_STATE",
+                    "WORK_STREET",
+                    "WORK_WWW",
+                    "WORK_ZIP",
+                ],
+            )?;
+        let email = o.need(email, "EMAIL")?;
+        Ok(Self {
+            email,
+            last_name,
+            name,
+            personal_birthday,
+            personal_city,
+            personal_country,
+            personal_fax,
+            personal_gender,
+            personal_icq,
+            personal_mailbox,
+            personal_mobile,
+            personal_notes,
+            personal_pager,
+            personal_phone,
+            personal_photo,
+            personal_profession,
+            personal_state,
+            personal_street,
+            personal_www,
+            personal_zip,
+            second_name,
+            uf_department,
+            uf_district,
+            uf_facebook,
+            uf_interests,
+            uf_linkedin,
+            uf_phone_inner,
+            uf_skills,
+            uf_skype,
+            uf_skype_link,
+            uf_twitter,
+            uf_web_sites,
+            uf_xing,
+            uf_zoom,
+            work_city,
+            work_company,
+            work_country,
+            work_department,
+            work_fax,
+            work_logo,
+            work_mailbox,
+            work_notes,
+            work_pager,
+            work_phone,
+            work_position,
+            work_profile,
+            work_state,
+            work_street,
+            work_www,
+            work_zip,
+            additional,
+        })
     }
 }
 
 #[cfg(feature = "user")]
-impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 /// The `result` of `user.add`.
 #[cfg(feature = "user")]
@@ -1025,6 +390,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 /// Calls `user.admin`.
 ///
 /// Scope `basic`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/users/user-admin.html>.
 #[cfg(feature = "basic")]
 pub async fn admin(
     client: &::bitrix24_runtime::Client,
@@ -1034,6 +401,8 @@ pub async fn admin(
 }
 
 /// Parameters of `user.admin`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/common/users/user-admin.html>.
 #[cfg(feature = "basic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AdminRequest {
@@ -1043,48 +412,18 @@ pub struct AdminRequest {
 }
 
 #[cfg(feature = "basic")]
-impl<'de> ::serde::Deserialize<'de> for AdminRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AdminRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AdminRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AdminRequest, A::Error> {
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<::serde_json::Value>()?;
-                    __extra.insert(key, value);
-                }
-                Ok(AdminRequest {
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AdminRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
 #[cfg(feature = "basic")]
-impl ::bitrix24_runtime::loose::Loose for AdminRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AdminRequest);
 
 /// The `result` of `user.admin`.
 #[cfg(feature = "basic")]
@@ -1101,6 +440,8 @@ impl ::bitrix24_runtime::Method for AdminRequest {
 /// Calls `user.current`.
 ///
 /// Scope `user`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-current.html>.
 #[cfg(feature = "user")]
 pub async fn current(
     client: &::bitrix24_runtime::Client,
@@ -1110,6 +451,8 @@ pub async fn current(
 }
 
 /// Parameters of `user.current`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-current.html>.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct CurrentRequest {
@@ -1119,48 +462,18 @@ pub struct CurrentRequest {
 }
 
 #[cfg(feature = "user")]
-impl<'de> ::serde::Deserialize<'de> for CurrentRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = CurrentRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CurrentRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CurrentRequest, A::Error> {
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<::serde_json::Value>()?;
-                    __extra.insert(key, value);
-                }
-                Ok(CurrentRequest {
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for CurrentRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
 #[cfg(feature = "user")]
-impl ::bitrix24_runtime::loose::Loose for CurrentRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(CurrentRequest);
 
 /// The `result` of `user.current`.
 #[cfg(feature = "user")]
@@ -1200,256 +513,66 @@ pub struct CurrentResponse {
 }
 
 #[cfg(feature = "user")]
-impl<'de> ::serde::Deserialize<'de> for CurrentResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = CurrentResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CurrentResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CurrentResponse, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<Vec<i64>>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ACTIVE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_REGISTER" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_REGISTER"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "EMAIL" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("EMAIL"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IS_ONLINE" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IS_ONLINE"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LAST_ACTIVITY_DATE" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LAST_ACTIVITY_DATE"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LAST_LOGIN" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LAST_LOGIN"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LAST_NAME" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LAST_NAME"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_BIRTHDAY" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_BIRTHDAY"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_GENDER" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_GENDER"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_DEPARTMENT" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_DEPARTMENT"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<i64>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_EMPLOYMENT_DATE" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_EMPLOYMENT_DATE"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_POSITION" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_POSITION"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(CurrentResponse {
-                    active: __f0.unwrap_or_default(),
-                    date_register: __f1.unwrap_or_default(),
-                    email: __f2.unwrap_or_default(),
-                    id: __f3.unwrap_or_default(),
-                    is_online: __f4.unwrap_or_default(),
-                    last_activity_date: __f5.unwrap_or_default(),
-                    last_login: __f6.unwrap_or_default(),
-                    last_name: __f7.unwrap_or_default(),
-                    name: __f8.unwrap_or_default(),
-                    personal_birthday: __f9.unwrap_or_default(),
-                    personal_gender: __f10.unwrap_or_default(),
-                    uf_department: __f11.unwrap_or_default(),
-                    uf_employment_date: __f12.unwrap_or_default(),
-                    work_position: __f13.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for CurrentResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let date_register = o.opt("DATE_REGISTER")?;
+        let email = o.opt("EMAIL")?;
+        let id = o.opt("ID")?;
+        let is_online = o.opt("IS_ONLINE")?;
+        let last_activity_date = o.opt("LAST_ACTIVITY_DATE")?;
+        let last_login = o.opt("LAST_LOGIN")?;
+        let last_name = o.opt("LAST_NAME")?;
+        let name = o.opt("NAME")?;
+        let personal_birthday = o.opt("PERSONAL_BIRTHDAY")?;
+        let personal_gender = o.opt("PERSONAL_GENDER")?;
+        let uf_department = o.opt("UF_DEPARTMENT")?;
+        let uf_employment_date = o.opt("UF_EMPLOYMENT_DATE")?;
+        let work_position = o.opt("WORK_POSITION")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "DATE_REGISTER",
+                    "EMAIL",
+                    "ID",
+                    "IS_ONLINE",
+                    "LAST_ACTIVITY_DATE",
+                    "LAST_LOGIN",
+                    "LAST_NAME",
+                    "NAME",
+                    "PERSONAL_BIRTHDAY",
+                    "PERSONAL_GENDER",
+                    "UF_DEPARTMENT",
+                    "UF_EMPLOYMENT_DATE",
+                    "WORK_POSITION",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            date_register,
+            email,
+            id,
+            is_online,
+            last_activity_date,
+            last_login,
+            last_name,
+            name,
+            personal_birthday,
+            personal_gender,
+            uf_department,
+            uf_employment_date,
+            work_position,
+            additional,
+        })
     }
 }
 
 #[cfg(feature = "user")]
-impl ::bitrix24_runtime::loose::Loose for CurrentResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(CurrentResponse);
 
 #[cfg(feature = "user")]
 impl ::bitrix24_runtime::Method for CurrentRequest {
@@ -1462,6 +585,8 @@ impl ::bitrix24_runtime::Method for CurrentRequest {
 /// Calls `user.fields`.
 ///
 /// Scope `user`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-fields.html>.
 #[cfg(feature = "user")]
 pub async fn fields(
     client: &::bitrix24_runtime::Client,
@@ -1471,6 +596,8 @@ pub async fn fields(
 }
 
 /// Parameters of `user.fields`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-fields.html>.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct FieldsRequest {
@@ -1480,48 +607,18 @@ pub struct FieldsRequest {
 }
 
 #[cfg(feature = "user")]
-impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = FieldsRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FieldsRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<FieldsRequest, A::Error> {
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<::serde_json::Value>()?;
-                    __extra.insert(key, value);
-                }
-                Ok(FieldsRequest {
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
 #[cfg(feature = "user")]
-impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `user.fields`.
 #[cfg(feature = "user")]
@@ -1657,958 +754,210 @@ pub struct FieldsResponse {
 }
 
 #[cfg(feature = "user")]
-impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = FieldsResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FieldsResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<FieldsResponse, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<String>> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<Option<String>> = None;
-                let mut __f19: Option<Option<String>> = None;
-                let mut __f20: Option<Option<String>> = None;
-                let mut __f21: Option<Option<String>> = None;
-                let mut __f22: Option<Option<String>> = None;
-                let mut __f23: Option<Option<String>> = None;
-                let mut __f24: Option<Option<String>> = None;
-                let mut __f25: Option<Option<String>> = None;
-                let mut __f26: Option<Option<String>> = None;
-                let mut __f27: Option<Option<String>> = None;
-                let mut __f28: Option<Option<String>> = None;
-                let mut __f29: Option<Option<String>> = None;
-                let mut __f30: Option<Option<String>> = None;
-                let mut __f31: Option<Option<String>> = None;
-                let mut __f32: Option<Option<String>> = None;
-                let mut __f33: Option<Option<String>> = None;
-                let mut __f34: Option<Option<String>> = None;
-                let mut __f35: Option<Option<String>> = None;
-                let mut __f36: Option<Option<String>> = None;
-                let mut __f37: Option<Option<String>> = None;
-                let mut __f38: Option<Option<String>> = None;
-                let mut __f39: Option<Option<String>> = None;
-                let mut __f40: Option<Option<String>> = None;
-                let mut __f41: Option<Option<String>> = None;
-                let mut __f42: Option<Option<String>> = None;
-                let mut __f43: Option<Option<String>> = None;
-                let mut __f44: Option<Option<String>> = None;
-                let mut __f45: Option<Option<String>> = None;
-                let mut __f46: Option<Option<String>> = None;
-                let mut __f47: Option<Option<String>> = None;
-                let mut __f48: Option<Option<String>> = None;
-                let mut __f49: Option<Option<String>> = None;
-                let mut __f50: Option<Option<String>> = None;
-                let mut __f51: Option<Option<String>> = None;
-                let mut __f52: Option<Option<String>> = None;
-                let mut __f53: Option<Option<String>> = None;
-                let mut __f54: Option<Option<String>> = None;
-                let mut __f55: Option<Option<String>> = None;
-                let mut __f56: Option<Option<String>> = None;
-                let mut __f57: Option<Option<String>> = None;
-                let mut __f58: Option<Option<String>> = None;
-                let mut __f59: Option<Option<String>> = None;
-                let mut __f60: Option<Option<String>> = None;
-                let mut __f61: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ACTIVE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_REGISTER" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_REGISTER"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "EMAIL" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("EMAIL"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IS_ONLINE" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IS_ONLINE"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LAST_ACTIVITY_DATE" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LAST_ACTIVITY_DATE"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LAST_LOGIN" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LAST_LOGIN"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LAST_NAME" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LAST_NAME"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_BIRTHDAY" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_BIRTHDAY"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_CITY" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_CITY"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_COUNTRY" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_COUNTRY"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_FAX" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_FAX"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_GENDER" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_GENDER"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_ICQ" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_ICQ"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_MAILBOX" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_MAILBOX"),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_MOBILE" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_MOBILE"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_NOTES" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_NOTES"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_PAGER" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_PAGER"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_PHONE" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_PHONE"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_PHOTO" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_PHOTO"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_PROFESSION" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_PROFESSION"),
-                                );
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_STATE" => {
-                            if __f22.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_STATE"),
-                                );
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_STREET" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_STREET"),
-                                );
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_WWW" => {
-                            if __f24.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_WWW"),
-                                );
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_ZIP" => {
-                            if __f25.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_ZIP"),
-                                );
-                            }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SECOND_NAME" => {
-                            if __f26.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SECOND_NAME"),
-                                );
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TIMESTAMP_X" => {
-                            if __f27.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TIMESTAMP_X"),
-                                );
-                            }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TIME_ZONE" => {
-                            if __f28.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TIME_ZONE"),
-                                );
-                            }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TITLE" => {
-                            if __f29.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_DEPARTMENT" => {
-                            if __f30.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_DEPARTMENT"),
-                                );
-                            }
-                            __f30 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_DISTRICT" => {
-                            if __f31.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_DISTRICT"),
-                                );
-                            }
-                            __f31 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_EMPLOYMENT_DATE" => {
-                            if __f32.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_EMPLOYMENT_DATE"),
-                                );
-                            }
-                            __f32 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_INTERESTS" => {
-                            if __f33.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_INTERESTS"),
-                                );
-                            }
-                            __f33 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_LINKEDIN" => {
-                            if __f34.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_LINKEDIN"),
-                                );
-                            }
-                            __f34 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_PHONE_INNER" => {
-                            if __f35.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_PHONE_INNER"),
-                                );
-                            }
-                            __f35 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_SKILLS" => {
-                            if __f36.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_SKILLS"),
-                                );
-                            }
-                            __f36 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_SKYPE" => {
-                            if __f37.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("UF_SKYPE"));
-                            }
-                            __f37 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_SKYPE_LINK" => {
-                            if __f38.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_SKYPE_LINK"),
-                                );
-                            }
-                            __f38 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_TIMEMAN" => {
-                            if __f39.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_TIMEMAN"),
-                                );
-                            }
-                            __f39 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_TWITTER" => {
-                            if __f40.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_TWITTER"),
-                                );
-                            }
-                            __f40 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_WEB_SITES" => {
-                            if __f41.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_WEB_SITES"),
-                                );
-                            }
-                            __f41 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_XING" => {
-                            if __f42.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("UF_XING"));
-                            }
-                            __f42 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_ZOOM" => {
-                            if __f43.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("UF_ZOOM"));
-                            }
-                            __f43 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_TYPE" => {
-                            if __f44.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("USER_TYPE"),
-                                );
-                            }
-                            __f44 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_CITY" => {
-                            if __f45.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_CITY"),
-                                );
-                            }
-                            __f45 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_COMPANY" => {
-                            if __f46.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_COMPANY"),
-                                );
-                            }
-                            __f46 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_COUNTRY" => {
-                            if __f47.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_COUNTRY"),
-                                );
-                            }
-                            __f47 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_DEPARTMENT" => {
-                            if __f48.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_DEPARTMENT"),
-                                );
-                            }
-                            __f48 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_FAX" => {
-                            if __f49.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("WORK_FAX"));
-                            }
-                            __f49 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_LOGO" => {
-                            if __f50.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_LOGO"),
-                                );
-                            }
-                            __f50 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_MAILBOX" => {
-                            if __f51.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_MAILBOX"),
-                                );
-                            }
-                            __f51 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_NOTES" => {
-                            if __f52.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_NOTES"),
-                                );
-                            }
-                            __f52 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_PAGER" => {
-                            if __f53.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_PAGER"),
-                                );
-                            }
-                            __f53 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_PHONE" => {
-                            if __f54.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_PHONE"),
-                                );
-                            }
-                            __f54 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_POSITION" => {
-                            if __f55.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_POSITION"),
-                                );
-                            }
-                            __f55 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_PROFILE" => {
-                            if __f56.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_PROFILE"),
-                                );
-                            }
-                            __f56 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_STATE" => {
-                            if __f57.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_STATE"),
-                                );
-                            }
-                            __f57 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_STREET" => {
-                            if __f58.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_STREET"),
-                                );
-                            }
-                            __f58 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_WWW" => {
-                            if __f59.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("WORK_WWW"));
-                            }
-                            __f59 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_ZIP" => {
-                            if __f60.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("WORK_ZIP"));
-                            }
-                            __f60 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "XML_ID" => {
-                            if __f61.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("XML_ID"));
-                            }
-                            __f61 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(FieldsResponse {
-                    active: __f0.unwrap_or_default(),
-                    date_register: __f1.unwrap_or_default(),
-                    email: __f2.unwrap_or_default(),
-                    id: __f3.unwrap_or_default(),
-                    is_online: __f4.unwrap_or_default(),
-                    last_activity_date: __f5.unwrap_or_default(),
-                    last_login: __f6.unwrap_or_default(),
-                    last_name: __f7.unwrap_or_default(),
-                    name: __f8.unwrap_or_default(),
-                    personal_birthday: __f9.unwrap_or_default(),
-                    personal_city: __f10.unwrap_or_default(),
-                    personal_country: __f11.unwrap_or_default(),
-                    personal_fax: __f12.unwrap_or_default(),
-                    personal_gender: __f13.unwrap_or_default(),
-                    personal_icq: __f14.unwrap_or_default(),
-                    personal_mailbox: __f15.unwrap_or_default(),
-                    personal_mobile: __f16.unwrap_or_default(),
-                    personal_notes: __f17.unwrap_or_default(),
-                    personal_pager: __f18.unwrap_or_default(),
-                    personal_phone: __f19.unwrap_or_default(),
-                    personal_photo: __f20.unwrap_or_default(),
-                    personal_profession: __f21.unwrap_or_default(),
-                    personal_state: __f22.unwrap_or_default(),
-                    personal_street: __f23.unwrap_or_default(),
-                    personal_www: __f24.unwrap_or_default(),
-                    personal_zip: __f25.unwrap_or_default(),
-                    second_name: __f26.unwrap_or_default(),
-                    timestamp_x: __f27.unwrap_or_default(),
-                    time_zone: __f28.unwrap_or_default(),
-                    title: __f29.unwrap_or_default(),
-                    uf_department: __f30.unwrap_or_default(),
-                    uf_district: __f31.unwrap_or_default(),
-                    uf_employment_date: __f32.unwrap_or_default(),
-                    uf_interests: __f33.unwrap_or_default(),
-                    uf_linkedin: __f34.unwrap_or_default(),
-                    uf_phone_inner: __f35.unwrap_or_default(),
-                    uf_skills: __f36.unwrap_or_default(),
-                    uf_skype: __f37.unwrap_or_default(),
-                    uf_skype_link: __f38.unwrap_or_default(),
-                    uf_timeman: __f39.unwrap_or_default(),
-                    uf_twitter: __f40.unwrap_or_default(),
-                    uf_web_sites: __f41.unwrap_or_default(),
-                    uf_xing: __f42.unwrap_or_default(),
-                    uf_zoom: __f43.unwrap_or_default(),
-                    user_type: __f44.unwrap_or_default(),
-                    work_city: __f45.unwrap_or_default(),
-                    work_company: __f46.unwrap_or_default(),
-                    work_country: __f47.unwrap_or_default(),
-                    work_department: __f48.unwrap_or_default(),
-                    work_fax: __f49.unwrap_or_default(),
-                    work_logo: __f50.unwrap_or_default(),
-                    work_mailbox: __f51.unwrap_or_default(),
-                    work_notes: __f52.unwrap_or_default(),
-                    work_pager: __f53.unwrap_or_default(),
-                    work_phone: __f54.unwrap_or_default(),
-                    work_position: __f55.unwrap_or_default(),
-                    work_profile: __f56.unwrap_or_default(),
-                    work_state: __f57.unwrap_or_default(),
-                    work_street: __f58.unwrap_or_default(),
-                    work_www: __f59.unwrap_or_default(),
-                    work_zip: __f60.unwrap_or_default(),
-                    xml_id: __f61.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let date_register = o.opt("DATE_REGISTER")?;
+        let email = o.opt("EMAIL")?;
+        let id = o.opt("ID")?;
+        let is_online = o.opt("IS_ONLINE")?;
+        let last_activity_date = o.opt("LAST_ACTIVITY_DATE")?;
+        let last_login = o.opt("LAST_LOGIN")?;
+        let last_name = o.opt("LAST_NAME")?;
+        let name = o.opt("NAME")?;
+        let personal_birthday = o.opt("PERSONAL_BIRTHDAY")?;
+        let personal_city = o.opt("PERSONAL_CITY")?;
+        let personal_country = o.opt("PERSONAL_COUNTRY")?;
+        let personal_fax = o.opt("PERSONAL_FAX")?;
+        let personal_gender = o.opt("PERSONAL_GENDER")?;
+        let personal_icq = o.opt("PERSONAL_ICQ")?;
+        let personal_mailbox = o.opt("PERSONAL_MAILBOX")?;
+        let personal_mobile = o.opt("PERSONAL_MOBILE")?;
+        let personal_notes = o.opt("PERSONAL_NOTES")?;
+        let personal_pager = o.opt("PERSONAL_PAGER")?;
+        let personal_phone = o.opt("PERSONAL_PHONE")?;
+        let personal_photo = o.opt("PERSONAL_PHOTO")?;
+        let personal_profession = o.opt("PERSONAL_PROFESSION")?;
+        let personal_state = o.opt("PERSONAL_STATE")?;
+        let personal_street = o.opt("PERSONAL_STREET")?;
+        let personal_www = o.opt("PERSONAL_WWW")?;
+        let personal_zip = o.opt("PERSONAL_ZIP")?;
+        let second_name = o.opt("SECOND_NAME")?;
+        let timestamp_x = o.opt("TIMESTAMP_X")?;
+        let time_zone = o.opt("TIME_ZONE")?;
+        let title = o.opt("TITLE")?;
+        let uf_department = o.opt("UF_DEPARTMENT")?;
+        let uf_district = o.opt("UF_DISTRICT")?;
+        let uf_employment_date = o.opt("UF_EMPLOYMENT_DATE")?;
+        let uf_interests = o.opt("UF_INTERESTS")?;
+        let uf_linkedin = o.opt("UF_LINKEDIN")?;
+        let uf_phone_inner = o.opt("UF_PHONE_INNER")?;
+        let uf_skills = o.opt("UF_SKILLS")?;
+        let uf_skype = o.opt("UF_SKYPE")?;
+        let uf_skype_link = o.opt("UF_SKYPE_LINK")?;
+        let uf_timeman = o.opt("UF_TIMEMAN")?;
+        let uf_twitter = o.opt("UF_TWITTER")?;
+        let uf_web_sites = o.opt("UF_WEB_SITES")?;
+        let uf_xing = o.opt("UF_XING")?;
+        let uf_zoom = o.opt("UF_ZOOM")?;
+        let user_type = o.opt("USER_TYPE")?;
+        let work_city = o.opt("WORK_CITY")?;
+        let work_company = o.opt("WORK_COMPANY")?;
+        let work_country = o.opt("WORK_COUNTRY")?;
+        let work_department = o.opt("WORK_DEPARTMENT")?;
+        let work_fax = o.opt("WORK_FAX")?;
+        let work_logo = o.opt("WORK_LOGO")?;
+        let work_mailbox = o.opt("WORK_MAILBOX")?;
+        let work_notes = o.opt("WORK_NOTES")?;
+        let work_pager = o.opt("WORK_PAGER")?;
+        let work_phone = o.opt("WORK_PHONE")?;
+        let work_position = o.opt("WORK_POSITION")?;
+        let work_profile = o.opt("WORK_PROFILE")?;
+        let work_state = o.opt("WORK_STATE")?;
+        let work_street = o.opt("WORK_STREET")?;
+        let work_www = o.opt("WORK_WWW")?;
+        let work_zip = o.opt("WORK_ZIP")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "DATE_REGISTER",
+                    "EMAIL",
+                    "ID",
+                    "IS_ONLINE",
+                    "LAST_ACTIVITY_DATE",
+                    "LAST_LOGIN",
+                    "LAST_NAME",
+                    "NAME",
+                    "PERSONAL_BIRTHDAY",
+                    "PERSONAL_CITY",
+                    "PERSONAL_COUNTRY",
+                    "PERSONAL_FAX",
+                    "PERSONAL_GENDER",
+                    "PERSONAL_ICQ",
+                    "PERSONAL_MAILBOX",
+                    "PERSONAL_MOBILE",
+                    "PERSONAL_NOTES",
+                    "PERSONAL_PAGER",
+                    "PERSONAL_PHONE",
+                    "PERSONAL_PHOTO",
+                    "PERSONAL_PROFESSION",
+                    "PERSONAL_STATE",
+                    "PERSONAL_STREET",
+                    "PERSONAL_WWW",
+                    "PERSONAL_ZIP",
+                    "SECOND_NAME",
+                    "TIMESTAMP_X",
+                    "TIME_ZONE",
+                    "TITLE",
+                    "UF_DEPARTMENT",
+                    "UF_DISTRICT",
+                    "UF_EMPLOYMENT_DATE",
+                    "UF_INTERESTS",
+                    "UF_LINKEDIN",
+                    "UF_PHONE_INNER",
+                    "UF_SKILLS",
+                    "UF_SKYPE",
+                    "UF_SKYPE_LINK",
+                    "UF_TIMEMAN",
+                    "UF_TWITTER",
+                    "UF_WEB_SITES",
+                    "UF_XING",
+                    "UF_ZOOM",
+                    "USER_TYPE",
+                    "WORK_CITY",
+                    "WORK_COMPANY",
+                    "WORK_COUNTRY",
+                    "WORK_DEPARTMENT",
+                    "WORK_FAX",
+                    "WORK_LOGO",
+                    "WORK_MAILBOX",
+                    "WORK_NOTES",
+                    "WORK_PAGER",
+                    "WORK_PHONE",
+                    "WORK_POSITION",
+                    "WORK_PROFILE",
+                    "WORK_STATE",
+                    "WORK_STREET",
+                    "WORK_WWW",
+                    "WORK_ZIP",
+                    "XML_ID",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            date_register,
+            email,
+            id,
+            is_online,
+            last_activity_date,
+            last_login,
+            last_name,
+            name,
+            personal_birthday,
+            personal_city,
+            personal_country,
+            personal_fax,
+            personal_gender,
+            personal_icq,
+            personal_mailbox,
+            personal_mobile,
+            personal_notes,
+            personal_pager,
+            personal_phone,
+            personal_photo,
+            personal_profession,
+            personal_state,
+            personal_street,
+            personal_www,
+            personal_zip,
+            second_name,
+            timestamp_x,
+            time_zone,
+            title,
+            uf_department,
+            uf_district,
+            uf_employment_date,
+            uf_interests,
+            uf_linkedin,
+            uf_phone_inner,
+            uf_skills,
+            uf_skype,
+            uf_skype_link,
+            uf_timeman,
+            uf_twitter,
+            uf_web_sites,
+            uf_xing,
+            uf_zoom,
+            user_type,
+            work_city,
+            work_company,
+            work_country,
+            work_department,
+            work_fax,
+            work_logo,
+            work_mailbox,
+            work_notes,
+            work_pager,
+            work_phone,
+            work_position,
+            work_profile,
+            work_state,
+            work_street,
+            work_www,
+            work_zip,
+            xml_id,
+            additional,
+        })
     }
 }
 
 #[cfg(feature = "user")]
-impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(FieldsResponse);
 
 #[cfg(feature = "user")]
 impl ::bitrix24_runtime::Method for FieldsRequest {
@@ -2623,6 +972,8 @@ impl ::bitrix24_runtime::Method for FieldsRequest {
 /// Scope `user`; at most 2 calls per second.
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-get.html>.
 #[cfg(feature = "user")]
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -2632,6 +983,8 @@ pub async fn get(
 }
 
 /// Parameters of `user.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-get.html>.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequest {
@@ -2655,363 +1008,54 @@ pub struct GetRequest {
 }
 
 #[cfg(feature = "user")]
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<GetRequestFilter>> = None;
-                let mut __f2: Option<Option<GetRequestImageResize>> = None;
-                let mut __f3: Option<Option<GetRequestOrder>> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ADMIN_MODE" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ADMIN_MODE"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "FILTER" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FILTER"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestFilter>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "IMAGE_RESIZE" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IMAGE_RESIZE"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestImageResize>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "order" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("order"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestOrder>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "select" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("select"));
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "sort" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("sort"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "start" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("start"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    admin_mode: __f0.unwrap_or_default(),
-                    filter: __f1.unwrap_or_default(),
-                    image_resize: __f2.unwrap_or_default(),
-                    order: __f3.unwrap_or_default(),
-                    select: __f4.unwrap_or_default(),
-                    sort: __f5.unwrap_or_default(),
-                    start: __f6.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
-#[cfg(feature = "user")]
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let admin_mode = o.opt("ADMIN_MODE")?;
+        let filter = o.opt("FILTER")?;
+        let image_resize = o.opt("IMAGE_RESIZE")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let sort = o.opt("sort")?;
+        let start = o.opt("start")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADMIN_MODE",
+                    "FILTER",
+                    "IMAGE_RESIZE",
+                    "order",
+                    "select",
+                    "sort",
+                    "start",
+                ],
+            )?;
+        Ok(Self {
+            admin_mode,
+            filter,
+            image_resize,
+            order,
+            select,
+            sort,
+            start,
+            additional,
+        })
     }
 }
 
 #[cfg(feature = "user")]
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestFilter {
-    /// The value "UF_DEPARTMENT".
-    UfDepartment,
-    /// The value "UF_PHONE_INNER".
-    UfPhoneInner,
-    /// The value "IS_ONLINE".
-    IsOnline,
-    /// The value "NAME_SEARCH".
-    NameSearch,
-    /// The value "USER_TYPE".
-    UserType,
-    /// The value "ACTIVE".
-    Active,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 #[cfg(feature = "user")]
-impl GetRequestFilter {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::UfDepartment => "UF_DEPARTMENT",
-            Self::UfPhoneInner => "UF_PHONE_INNER",
-            Self::IsOnline => "IS_ONLINE",
-            Self::NameSearch => "NAME_SEARCH",
-            Self::UserType => "USER_TYPE",
-            Self::Active => "ACTIVE",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type GetRequestFilter = super::enums::UfDepartmentUfPhoneInnerIsOnlineEtc;
 
 #[cfg(feature = "user")]
-impl ::std::fmt::Display for GetRequestFilter {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type GetRequestImageResize = super::enums::SmallMediumLarge;
 
 #[cfg(feature = "user")]
-impl ::serde::Serialize for GetRequestFilter {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-#[cfg(feature = "user")]
-impl<'de> ::serde::Deserialize<'de> for GetRequestFilter {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "UF_DEPARTMENT" => Self::UfDepartment,
-                "UF_PHONE_INNER" => Self::UfPhoneInner,
-                "IS_ONLINE" => Self::IsOnline,
-                "NAME_SEARCH" => Self::NameSearch,
-                "USER_TYPE" => Self::UserType,
-                "ACTIVE" => Self::Active,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-#[cfg(feature = "user")]
-impl ::bitrix24_runtime::loose::Loose for GetRequestFilter {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[cfg(feature = "user")]
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestImageResize {
-    /// The value "small".
-    Small,
-    /// The value "medium".
-    Medium,
-    /// The value "large".
-    Large,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-#[cfg(feature = "user")]
-impl GetRequestImageResize {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Small => "small",
-            Self::Medium => "medium",
-            Self::Large => "large",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-#[cfg(feature = "user")]
-impl ::std::fmt::Display for GetRequestImageResize {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[cfg(feature = "user")]
-impl ::serde::Serialize for GetRequestImageResize {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-#[cfg(feature = "user")]
-impl<'de> ::serde::Deserialize<'de> for GetRequestImageResize {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "small" => Self::Small,
-                "medium" => Self::Medium,
-                "large" => Self::Large,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-#[cfg(feature = "user")]
-impl ::bitrix24_runtime::loose::Loose for GetRequestImageResize {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[cfg(feature = "user")]
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestOrder {
-    /// The value "ASC".
-    Asc,
-    /// The value "DESC".
-    Desc,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-#[cfg(feature = "user")]
-impl GetRequestOrder {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Asc => "ASC",
-            Self::Desc => "DESC",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-#[cfg(feature = "user")]
-impl ::std::fmt::Display for GetRequestOrder {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[cfg(feature = "user")]
-impl ::serde::Serialize for GetRequestOrder {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-#[cfg(feature = "user")]
-impl<'de> ::serde::Deserialize<'de> for GetRequestOrder {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "ASC" => Self::Asc,
-                "DESC" => Self::Desc,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-#[cfg(feature = "user")]
-impl ::bitrix24_runtime::loose::Loose for GetRequestOrder {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetRequestOrder = super::enums::AscDescHf7817ab9;
 
 /// The `result` of `user.get`.
 #[cfg(feature = "user")]
@@ -3030,6 +1074,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 /// Scope `user`; at most 2 calls per second.
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-search.html>.
 #[cfg(feature = "user")]
 pub async fn search(
     client: &::bitrix24_runtime::Client,
@@ -3039,6 +1085,8 @@ pub async fn search(
 }
 
 /// Parameters of `user.search`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-search.html>.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SearchRequest {
@@ -3060,273 +1108,39 @@ pub struct SearchRequest {
 }
 
 #[cfg(feature = "user")]
-impl<'de> ::serde::Deserialize<'de> for SearchRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SearchRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SearchRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SearchRequest, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<SearchRequestFilter>> = None;
-                let mut __f2: Option<Option<SearchRequestOrder>> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ADMIN_MODE" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ADMIN_MODE"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "FILTER" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FILTER"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<SearchRequestFilter>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "order" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("order"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<SearchRequestOrder>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "select" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("select"));
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "sort" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("sort"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "start" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("start"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SearchRequest {
-                    admin_mode: __f0.unwrap_or_default(),
-                    filter: __f1.unwrap_or_default(),
-                    order: __f2.unwrap_or_default(),
-                    select: __f3.unwrap_or_default(),
-                    sort: __f4.unwrap_or_default(),
-                    start: __f5.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
-#[cfg(feature = "user")]
 impl ::bitrix24_runtime::loose::Loose for SearchRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let admin_mode = o.opt("ADMIN_MODE")?;
+        let filter = o.opt("FILTER")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let sort = o.opt("sort")?;
+        let start = o.opt("start")?;
+        let additional = o
+            .rest(&["ADMIN_MODE", "FILTER", "order", "select", "sort", "start"])?;
+        Ok(Self {
+            admin_mode,
+            filter,
+            order,
+            select,
+            sort,
+            start,
+            additional,
+        })
     }
 }
 
 #[cfg(feature = "user")]
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum SearchRequestFilter {
-    /// The value "NAME".
-    Name,
-    /// The value "LAST_NAME".
-    LastName,
-    /// The value "WORK_POSITION".
-    WorkPosition,
-    /// The value "UF_DEPARTMENT_NAME".
-    UfDepartmentName,
-    /// The value "USER_TYPE".
-    UserType,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(SearchRequest);
 
 #[cfg(feature = "user")]
-impl SearchRequestFilter {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Name => "NAME",
-            Self::LastName => "LAST_NAME",
-            Self::WorkPosition => "WORK_POSITION",
-            Self::UfDepartmentName => "UF_DEPARTMENT_NAME",
-            Self::UserType => "USER_TYPE",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type SearchRequestFilter = super::enums::NameLastNameWorkPositionEtc;
 
 #[cfg(feature = "user")]
-impl ::std::fmt::Display for SearchRequestFilter {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[cfg(feature = "user")]
-impl ::serde::Serialize for SearchRequestFilter {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-#[cfg(feature = "user")]
-impl<'de> ::serde::Deserialize<'de> for SearchRequestFilter {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "NAME" => Self::Name,
-                "LAST_NAME" => Self::LastName,
-                "WORK_POSITION" => Self::WorkPosition,
-                "UF_DEPARTMENT_NAME" => Self::UfDepartmentName,
-                "USER_TYPE" => Self::UserType,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-#[cfg(feature = "user")]
-impl ::bitrix24_runtime::loose::Loose for SearchRequestFilter {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[cfg(feature = "user")]
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum SearchRequestOrder {
-    /// The value "ASC".
-    Asc,
-    /// The value "DESC".
-    Desc,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-#[cfg(feature = "user")]
-impl SearchRequestOrder {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Asc => "ASC",
-            Self::Desc => "DESC",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-#[cfg(feature = "user")]
-impl ::std::fmt::Display for SearchRequestOrder {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[cfg(feature = "user")]
-impl ::serde::Serialize for SearchRequestOrder {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-#[cfg(feature = "user")]
-impl<'de> ::serde::Deserialize<'de> for SearchRequestOrder {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "ASC" => Self::Asc,
-                "DESC" => Self::Desc,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-#[cfg(feature = "user")]
-impl ::bitrix24_runtime::loose::Loose for SearchRequestOrder {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type SearchRequestOrder = super::enums::AscDescHf7817ab9;
 
 /// The `result` of `user.search`.
 #[cfg(feature = "user")]
@@ -3343,6 +1157,8 @@ impl ::bitrix24_runtime::Method for SearchRequest {
 /// Calls `user.update`.
 ///
 /// Scope `user`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-update.html>.
 #[cfg(feature = "user")]
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -3352,6 +1168,8 @@ pub async fn update(
 }
 
 /// Parameters of `user.update`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/user/user-update.html>.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
@@ -3468,802 +1286,181 @@ pub struct UpdateRequest {
 }
 
 #[cfg(feature = "user")]
-impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<String>> = None;
-                let mut __f16: Option<::serde_json::Value> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<Option<String>> = None;
-                let mut __f19: Option<Option<String>> = None;
-                let mut __f20: Option<Option<String>> = None;
-                let mut __f21: Option<Option<String>> = None;
-                let mut __f22: Option<Option<String>> = None;
-                let mut __f23: Option<Option<String>> = None;
-                let mut __f24: Option<Option<String>> = None;
-                let mut __f25: Option<Option<String>> = None;
-                let mut __f26: Option<Option<String>> = None;
-                let mut __f27: Option<Option<String>> = None;
-                let mut __f28: Option<Option<String>> = None;
-                let mut __f29: Option<Option<String>> = None;
-                let mut __f30: Option<Option<String>> = None;
-                let mut __f31: Option<Option<String>> = None;
-                let mut __f32: Option<Option<String>> = None;
-                let mut __f33: Option<Option<String>> = None;
-                let mut __f34: Option<Option<String>> = None;
-                let mut __f35: Option<Option<String>> = None;
-                let mut __f36: Option<Option<String>> = None;
-                let mut __f37: Option<Option<String>> = None;
-                let mut __f38: Option<Option<String>> = None;
-                let mut __f39: Option<Option<String>> = None;
-                let mut __f40: Option<Option<String>> = None;
-                let mut __f41: Option<::serde_json::Value> = None;
-                let mut __f42: Option<Option<String>> = None;
-                let mut __f43: Option<Option<String>> = None;
-                let mut __f44: Option<Option<String>> = None;
-                let mut __f45: Option<Option<String>> = None;
-                let mut __f46: Option<Option<String>> = None;
-                let mut __f47: Option<Option<String>> = None;
-                let mut __f48: Option<Option<String>> = None;
-                let mut __f49: Option<Option<String>> = None;
-                let mut __f50: Option<Option<String>> = None;
-                let mut __f51: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ACTIVE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "EMAIL" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("EMAIL"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "LAST_NAME" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LAST_NAME"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_BIRTHDAY" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_BIRTHDAY"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_CITY" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_CITY"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_COUNTRY" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_COUNTRY"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_FAX" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_FAX"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_GENDER" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_GENDER"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_ICQ" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_ICQ"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_MAILBOX" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_MAILBOX"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_MOBILE" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_MOBILE"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_NOTES" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_NOTES"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_PAGER" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_PAGER"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_PHONE" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_PHONE"),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_PHOTO" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_PHOTO"),
-                                );
-                            }
-                            __f16 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "PERSONAL_PROFESSION" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_PROFESSION"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_STATE" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_STATE"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_STREET" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_STREET"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_WWW" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_WWW"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_ZIP" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_ZIP"),
-                                );
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SECOND_NAME" => {
-                            if __f22.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SECOND_NAME"),
-                                );
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_DEPARTMENT" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_DEPARTMENT"),
-                                );
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_DISTRICT" => {
-                            if __f24.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_DISTRICT"),
-                                );
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_FACEBOOK" => {
-                            if __f25.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_FACEBOOK"),
-                                );
-                            }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_INTERESTS" => {
-                            if __f26.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_INTERESTS"),
-                                );
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_LINKEDIN" => {
-                            if __f27.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_LINKEDIN"),
-                                );
-                            }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_PHONE_INNER" => {
-                            if __f28.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_PHONE_INNER"),
-                                );
-                            }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_SKILLS" => {
-                            if __f29.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_SKILLS"),
-                                );
-                            }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_SKYPE" => {
-                            if __f30.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("UF_SKYPE"));
-                            }
-                            __f30 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_SKYPE_LINK" => {
-                            if __f31.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_SKYPE_LINK"),
-                                );
-                            }
-                            __f31 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_TWITTER" => {
-                            if __f32.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_TWITTER"),
-                                );
-                            }
-                            __f32 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_WEB_SITES" => {
-                            if __f33.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_WEB_SITES"),
-                                );
-                            }
-                            __f33 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_XING" => {
-                            if __f34.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("UF_XING"));
-                            }
-                            __f34 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_ZOOM" => {
-                            if __f35.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("UF_ZOOM"));
-                            }
-                            __f35 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_CITY" => {
-                            if __f36.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_CITY"),
-                                );
-                            }
-                            __f36 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_COMPANY" => {
-                            if __f37.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_COMPANY"),
-                                );
-                            }
-                            __f37 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_COUNTRY" => {
-                            if __f38.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_COUNTRY"),
-                                );
-                            }
-                            __f38 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_DEPARTMENT" => {
-                            if __f39.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_DEPARTMENT"),
-                                );
-                            }
-                            __f39 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_FAX" => {
-                            if __f40.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("WORK_FAX"));
-                            }
-                            __f40 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_LOGO" => {
-                            if __f41.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_LOGO"),
-                                );
-                            }
-                            __f41 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "WORK_MAILBOX" => {
-                            if __f42.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_MAILBOX"),
-                                );
-                            }
-                            __f42 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_NOTES" => {
-                            if __f43.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_NOTES"),
-                                );
-                            }
-                            __f43 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_PAGER" => {
-                            if __f44.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_PAGER"),
-                                );
-                            }
-                            __f44 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_PHONE" => {
-                            if __f45.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_PHONE"),
-                                );
-                            }
-                            __f45 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_POSITION" => {
-                            if __f46.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_POSITION"),
-                                );
-                            }
-                            __f46 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_PROFILE" => {
-                            if __f47.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_PROFILE"),
-                                );
-                            }
-                            __f47 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_STATE" => {
-                            if __f48.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_STATE"),
-                                );
-                            }
-                            __f48 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_STREET" => {
-                            if __f49.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_STREET"),
-                                );
-                            }
-                            __f49 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_WWW" => {
-                            if __f50.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("WORK_WWW"));
-                            }
-                            __f50 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_ZIP" => {
-                            if __f51.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("WORK_ZIP"));
-                            }
-                            __f51 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequest {
-                    active: __f0.unwrap_or_default(),
-                    email: __f1.unwrap_or_default(),
-                    id: __f2.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
-                    last_name: __f3.unwrap_or_default(),
-                    name: __f4.unwrap_or_default(),
-                    personal_birthday: __f5.unwrap_or_default(),
-                    personal_city: __f6.unwrap_or_default(),
-                    personal_country: __f7.unwrap_or_default(),
-                    personal_fax: __f8.unwrap_or_default(),
-                    personal_gender: __f9.unwrap_or_default(),
-                    personal_icq: __f10.unwrap_or_default(),
-                    personal_mailbox: __f11.unwrap_or_default(),
-                    personal_mobile: __f12.unwrap_or_default(),
-                    personal_notes: __f13.unwrap_or_default(),
-                    personal_pager: __f14.unwrap_or_default(),
-                    personal_phone: __f15.unwrap_or_default(),
-                    personal_photo: __f16.unwrap_or_default(),
-                    personal_profession: __f17.unwrap_or_default(),
-                    personal_state: __f18.unwrap_or_default(),
-                    personal_street: __f19.unwrap_or_default(),
-                    personal_www: __f20.unwrap_or_default(),
-                    personal_zip: __f21.unwrap_or_default(),
-                    second_name: __f22.unwrap_or_default(),
-                    uf_department: __f23.unwrap_or_default(),
-                    uf_district: __f24.unwrap_or_default(),
-                    uf_facebook: __f25.unwrap_or_default(),
-                    uf_interests: __f26.unwrap_or_default(),
-                    uf_linkedin: __f27.unwrap_or_default(),
-                    uf_phone_inner: __f28.unwrap_or_default(),
-                    uf_skills: __f29.unwrap_or_default(),
-                    uf_skype: __f30.unwrap_or_default(),
-                    uf_skype_link: __f31.unwrap_or_default(),
-                    uf_twitter: __f32.unwrap_or_default(),
-                    uf_web_sites: __f33.unwrap_or_default(),
-                    uf_xing: __f34.unwrap_or_default(),
-                    uf_zoom: __f35.unwrap_or_default(),
-                    work_city: __f36.unwrap_or_default(),
-                    work_company: __f37.unwrap_or_default(),
-                    work_country: __f38.unwrap_or_default(),
-                    work_department: __f39.unwrap_or_default(),
-                    work_fax: __f40.unwrap_or_default(),
-                    work_logo: __f41.unwrap_or_default(),
-                    work_mailbox: __f42.unwrap_or_default(),
-                    work_notes: __f43.unwrap_or_default(),
-                    work_pager: __f44.unwrap_or_default(),
-                    work_phone: __f45.unwrap_or_default(),
-                    work_position: __f46.unwrap_or_default(),
-                    work_profile: __f47.unwrap_or_default(),
-                    work_state: __f48.unwrap_or_default(),
-                    work_street: __f49.unwrap_or_default(),
-                    work_www: __f50.unwrap_or_default(),
-                    work_zip: __f51.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let email = o.opt("EMAIL")?;
+        let id = o.req("ID")?;
+        let last_name = o.opt("LAST_NAME")?;
+        let name = o.opt("NAME")?;
+        let personal_birthday = o.opt("PERSONAL_BIRTHDAY")?;
+        let personal_city = o.opt("PERSONAL_CITY")?;
+        let personal_country = o.opt("PERSONAL_COUNTRY")?;
+        let personal_fax = o.opt("PERSONAL_FAX")?;
+        let personal_gender = o.opt("PERSONAL_GENDER")?;
+        let personal_icq = o.opt("PERSONAL_ICQ")?;
+        let personal_mailbox = o.opt("PERSONAL_MAILBOX")?;
+        let personal_mobile = o.opt("PERSONAL_MOBILE")?;
+        let personal_notes = o.opt("PERSONAL_NOTES")?;
+        let personal_pager = o.opt("PERSONAL_PAGER")?;
+        let personal_phone = o.opt("PERSONAL_PHONE")?;
+        let personal_photo = o.opt("PERSONAL_PHOTO")?;
+        let personal_profession = o.opt("PERSONAL_PROFESSION")?;
+        let personal_state = o.opt("PERSONAL_STATE")?;
+        let personal_street = o.opt("PERSONAL_STREET")?;
+        let personal_www = o.opt("PERSONAL_WWW")?;
+        let personal_zip = o.opt("PERSONAL_ZIP")?;
+        let second_name = o.opt("SECOND_NAME")?;
+        let uf_department = o.opt("UF_DEPARTMENT")?;
+        let uf_district = o.opt("UF_DISTRICT")?;
+        let uf_facebook = o.opt("UF_FACEBOOK")?;
+        let uf_interests = o.opt("UF_INTERESTS")?;
+        let uf_linkedin = o.opt("UF_LINKEDIN")?;
+        let uf_phone_inner = o.opt("UF_PHONE_INNER")?;
+        let uf_skills = o.opt("UF_SKILLS")?;
+        let uf_skype = o.opt("UF_SKYPE")?;
+        let uf_skype_link = o.opt("UF_SKYPE_LINK")?;
+        let uf_twitter = o.opt("UF_TWITTER")?;
+        let uf_web_sites = o.opt("UF_WEB_SITES")?;
+        let uf_xing = o.opt("UF_XING")?;
+        let uf_zoom = o.opt("UF_ZOOM")?;
+        let work_city = o.opt("WORK_CITY")?;
+        let work_company = o.opt("WORK_COMPANY")?;
+        let work_country = o.opt("WORK_COUNTRY")?;
+        let work_department = o.opt("WORK_DEPARTMENT")?;
+        let work_fax = o.opt("WORK_FAX")?;
+        let work_logo = o.opt("WORK_LOGO")?;
+        let work_mailbox = o.opt("WORK_MAILBOX")?;
+        let work_notes = o.opt("WORK_NOTES")?;
+        let work_pager = o.opt("WORK_PAGER")?;
+        let work_phone = o.opt("WORK_PHONE")?;
+        let work_position = o.opt("WORK_POSITION")?;
+        let work_profile = o.opt("WORK_PROFILE")?;
+        let work_state = o.opt("WORK_STATE")?;
+        let work_street = o.opt("WORK_STREET")?;
+        let work_www = o.opt("WORK_WWW")?;
+        let work_zip = o.opt("WORK_ZIP")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "EMAIL",
+                    "ID",
+                    "LAST_NAME",
+                    "NAME",
+                    "PERSONAL_BIRTHDAY",
+                    "PERSONAL_CITY",
+                    "PERSONAL_COUNTRY",
+                    "PERSONAL_FAX",
+                    "PERSONAL_GENDER",
+                    "PERSONAL_ICQ",
+                    "PERSONAL_MAILBOX",
+                    "PERSONAL_MOBILE",
+                    "PERSONAL_NOTES",
+                    "PERSONAL_PAGER",
+                    "PERSONAL_PHONE",
+                    "PERSONAL_PHOTO",
+                    "PERSONAL_PROFESSION",
+                    "PERSONAL_STATE",
+                    "PERSONAL_STREET",
+                    "PERSONAL_WWW",
+                    "PERSONAL_ZIP",
+                    "SECOND_NAME",
+                    "UF_DEPARTMENT",
+                    "UF_DISTRICT",
+                    "UF_FACEBOOK",
+                    "UF_INTERESTS",
+                    "UF_LINKEDIN",
+                    "UF_PHONE_INNER",
+                    "UF_SKILLS",
+                    "UF_SKYPE",
+                    "UF_SKYPE_LINK",
+                    "UF_TWITTER",
+                    "UF_WEB_SITES",
+                    "UF_XING",
+                    "UF_ZOOM",
+                    "WORK_CITY",
+                    "WORK_COMPANY",
+                    "WORK_COUNTRY",
+                    "WORK_DEPARTMENT",
+                    "WORK_FAX",
+                    "WORK_LOGO",
+                    "WORK_MAILBOX",
+                    "WORK_NOTES",
+                    "WORK_PAGER",
+                    "WORK_PHONE",
+                    "WORK_POSITION",
+                    "WORK_PROFILE",
+                    "WORK_STATE",
+                    "WORK_STREET",
+                    "WORK_WWW",
+                    "WORK_ZIP",
+                ],
+            )?;
+        let id = o.need(id, "ID")?;
+        Ok(Self {
+            active,
+            email,
+            id,
+            last_name,
+            name,
+            personal_birthday,
+            personal_city,
+            personal_country,
+            personal_fax,
+            personal_gender,
+            personal_icq,
+            personal_mailbox,
+            personal_mobile,
+            personal_notes,
+            personal_pager,
+            personal_phone,
+            personal_photo,
+            personal_profession,
+            personal_state,
+            personal_street,
+            personal_www,
+            personal_zip,
+            second_name,
+            uf_department,
+            uf_district,
+            uf_facebook,
+            uf_interests,
+            uf_linkedin,
+            uf_phone_inner,
+            uf_skills,
+            uf_skype,
+            uf_skype_link,
+            uf_twitter,
+            uf_web_sites,
+            uf_xing,
+            uf_zoom,
+            work_city,
+            work_company,
+            work_country,
+            work_department,
+            work_fax,
+            work_logo,
+            work_mailbox,
+            work_notes,
+            work_pager,
+            work_phone,
+            work_position,
+            work_profile,
+            work_state,
+            work_street,
+            work_www,
+            work_zip,
+            additional,
+        })
     }
 }
 
 #[cfg(feature = "user")]
-impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 /// The `result` of `user.update`.
 #[cfg(feature = "user")]

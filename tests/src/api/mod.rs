@@ -3,6 +3,9 @@
 
 //! Bitrix24 REST methods, one module per namespace of the wire name.
 
+/// Enums of values, each defined once and shared by every spec that has it.
+pub mod enums;
+
 /// The method table and calls by wire name.
 pub mod registry;
 

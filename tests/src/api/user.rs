@@ -37,182 +37,31 @@ pub struct GetRequest {
 }
 
 #[cfg(feature = "user")]
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<GetRequestOrder>> = None;
-                let mut __f2: Option<Option<GetRequestFilter>> = None;
-                let mut __f3: Option<Option<bool>> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "sort" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("sort"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "order" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("order"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestOrder>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "FILTER" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FILTER"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestFilter>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "ADMIN_MODE" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ADMIN_MODE"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "start" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("start"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    sort: __f0.unwrap_or_default(),
-                    order: __f1.unwrap_or_default(),
-                    filter: __f2.unwrap_or_default(),
-                    admin_mode: __f3.unwrap_or_default(),
-                    start: __f4.unwrap_or_default(),
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
-#[cfg(feature = "user")]
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let admin_mode = o.opt("ADMIN_MODE")?;
+        let filter = o.opt("FILTER")?;
+        let order = o.opt("order")?;
+        let sort = o.opt("sort")?;
+        let start = o.opt("start")?;
+        Ok(Self {
+            sort,
+            order,
+            filter,
+            admin_mode,
+            start,
+        })
     }
 }
 
 #[cfg(feature = "user")]
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestOrder {
-    /// The value "ASC".
-    Asc,
-    /// The value "DESC".
-    Desc,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 #[cfg(feature = "user")]
-impl GetRequestOrder {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Asc => "ASC",
-            Self::Desc => "DESC",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-#[cfg(feature = "user")]
-impl ::std::fmt::Display for GetRequestOrder {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[cfg(feature = "user")]
-impl ::serde::Serialize for GetRequestOrder {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-#[cfg(feature = "user")]
-impl<'de> ::serde::Deserialize<'de> for GetRequestOrder {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "ASC" => Self::Asc,
-                "DESC" => Self::Desc,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-#[cfg(feature = "user")]
-impl ::bitrix24_runtime::loose::Loose for GetRequestOrder {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetRequestOrder = super::enums::AscDescHf7817ab9;
 
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -229,166 +78,29 @@ pub struct GetRequestFilter {
 }
 
 #[cfg(feature = "user")]
-impl<'de> ::serde::Deserialize<'de> for GetRequestFilter {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequestFilter;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequestFilter")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequestFilter, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<GetRequestFilterUserType>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ACTIVE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_DEPARTMENT" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_DEPARTMENT"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_TYPE" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("USER_TYPE"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestFilterUserType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequestFilter {
-                    active: __f0.unwrap_or_default(),
-                    uf_department: __f1.unwrap_or_default(),
-                    user_type: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
-#[cfg(feature = "user")]
 impl ::bitrix24_runtime::loose::Loose for GetRequestFilter {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let uf_department = o.opt("UF_DEPARTMENT")?;
+        let user_type = o.opt("USER_TYPE")?;
+        let additional = o.rest(&["ACTIVE", "UF_DEPARTMENT", "USER_TYPE"])?;
+        Ok(Self {
+            active,
+            uf_department,
+            user_type,
+            additional,
+        })
     }
 }
 
 #[cfg(feature = "user")]
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestFilterUserType {
-    /// The value "employee".
-    Employee,
-    /// The value "extranet".
-    Extranet,
-    /// The value "email".
-    Email,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(GetRequestFilter);
 
 #[cfg(feature = "user")]
-impl GetRequestFilterUserType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Employee => "employee",
-            Self::Extranet => "extranet",
-            Self::Email => "email",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-#[cfg(feature = "user")]
-impl ::std::fmt::Display for GetRequestFilterUserType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[cfg(feature = "user")]
-impl ::serde::Serialize for GetRequestFilterUserType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-#[cfg(feature = "user")]
-impl<'de> ::serde::Deserialize<'de> for GetRequestFilterUserType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "employee" => Self::Employee,
-                "extranet" => Self::Extranet,
-                "email" => Self::Email,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-#[cfg(feature = "user")]
-impl ::bitrix24_runtime::loose::Loose for GetRequestFilterUserType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetRequestFilterUserType = super::enums::EmployeeExtranetEmail;
 
 /// The `result` of `user.get`.
 #[cfg(feature = "user")]
@@ -423,192 +135,86 @@ pub struct GetResponseUser {
 }
 
 #[cfg(feature = "user")]
-impl<'de> ::serde::Deserialize<'de> for GetResponseUser {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponseUser;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponseUser")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponseUser, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<Option<bool>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<Vec<i64>>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    GetResponseUserValue,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "ACTIVE" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "EMAIL" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("EMAIL"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_BIRTHDAY" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_BIRTHDAY"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_PHOTO" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_PHOTO"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_DEPARTMENT" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_DEPARTMENT"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<i64>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "LAST_LOGIN" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LAST_LOGIN"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map
-                                .next_value_seed(
-                                    ::bitrix24_runtime::loose::Seed::<
-                                        GetResponseUserValue,
-                                    >::default(),
-                                )?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponseUser {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
-                    active: __f1.unwrap_or_default(),
-                    name: __f2.unwrap_or_default(),
-                    email: __f3.unwrap_or_default(),
-                    personal_birthday: __f4.unwrap_or_default(),
-                    personal_photo: __f5.unwrap_or_default(),
-                    uf_department: __f6.unwrap_or_default(),
-                    last_login: __f7.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponseUser {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let email = o.opt("EMAIL")?;
+        let id = o.req("ID")?;
+        let last_login = o.opt("LAST_LOGIN")?;
+        let name = o.opt("NAME")?;
+        let personal_birthday = o.opt("PERSONAL_BIRTHDAY")?;
+        let personal_photo = o.opt("PERSONAL_PHOTO")?;
+        let uf_department = o.opt("UF_DEPARTMENT")?;
+        let additional = o
+            .rest(
+                &[
+                    "ID",
+                    "ACTIVE",
+                    "NAME",
+                    "EMAIL",
+                    "PERSONAL_BIRTHDAY",
+                    "PERSONAL_PHOTO",
+                    "UF_DEPARTMENT",
+                    "LAST_LOGIN",
+                ],
+            )?;
+        let id = o.need(id, "ID")?;
+        Ok(Self {
+            id,
+            active,
+            name,
+            email,
+            personal_birthday,
+            personal_photo,
+            uf_department,
+            last_login,
+            additional,
+        })
     }
 }
 
 #[cfg(feature = "user")]
-impl ::bitrix24_runtime::loose::Loose for GetResponseUser {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponseUser);
 
 /// Portal-specific UF_\* fields.
 #[cfg(feature = "user")]
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
 pub enum GetResponseUserValue {
     String(String),
-    Integer(#[serde(deserialize_with = "::bitrix24_runtime::loose::de")] i64),
-    Array(#[serde(deserialize_with = "::bitrix24_runtime::loose::de")] Vec<String>),
+    Integer(i64),
+    Array(Vec<String>),
 }
 
 #[cfg(feature = "user")]
 impl ::bitrix24_runtime::loose::Loose for GetResponseUserValue {
     const EMPTY_STRING_IS_VALUE: bool = true;
     const EMPTY_ARRAY_IS_VALUE: bool = true;
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        if let Ok(x) = <Vec<String> as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum GetResponseUserValue",
+            ),
+        )
     }
 }
+
+#[cfg(feature = "user")]
+::bitrix24_runtime::loose_deserialize!(GetResponseUserValue);
 
 #[cfg(feature = "user")]
 impl ::bitrix24_runtime::Method for GetRequest {

@@ -9,6 +9,8 @@
 /// Calls `ai.engine.list`.
 ///
 /// Scope `ai_admin`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/ai/ai-engine-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
     request: &ListRequest,
@@ -17,6 +19,8 @@ pub async fn list(
 }
 
 /// Parameters of `ai.engine.list`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/ai/ai-engine-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -28,79 +32,19 @@ pub struct ListRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<Option<Vec<ListRequestFilterItem>>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "filter" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("filter"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<ListRequestFilterItem>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "limit" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("limit"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListRequest {
-                    filter: __f0.unwrap_or_default(),
-                    limit: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let limit = o.opt("limit")?;
+        let additional = o.rest(&["filter", "limit"])?;
+        Ok(Self { filter, limit, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequestFilterItem {
@@ -124,146 +68,44 @@ pub struct ListRequestFilterItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListRequestFilterItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequestFilterItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequestFilterItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequestFilterItem, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<i64>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "APP_CODE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("APP_CODE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CATEGORY" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CATEGORY"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CODE" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CODE"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COMPLETIONS_URL" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("COMPLETIONS_URL"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_CREATE" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_CREATE"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListRequestFilterItem {
-                    app_code: __f0.unwrap_or_default(),
-                    category: __f1.unwrap_or_default(),
-                    code: __f2.unwrap_or_default(),
-                    completions_url: __f3.unwrap_or_default(),
-                    date_create: __f4.unwrap_or_default(),
-                    id: __f5.unwrap_or_default(),
-                    name: __f6.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListRequestFilterItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let app_code = o.opt("APP_CODE")?;
+        let category = o.opt("CATEGORY")?;
+        let code = o.opt("CODE")?;
+        let completions_url = o.opt("COMPLETIONS_URL")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let additional = o
+            .rest(
+                &[
+                    "APP_CODE",
+                    "CATEGORY",
+                    "CODE",
+                    "COMPLETIONS_URL",
+                    "DATE_CREATE",
+                    "ID",
+                    "NAME",
+                ],
+            )?;
+        Ok(Self {
+            app_code,
+            category,
+            code,
+            completions_url,
+            date_create,
+            id,
+            name,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequestFilterItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListRequestFilterItem);
 
 /// The `result` of `ai.engine.list`.
 pub type ListResponse = Vec<ListResponseItem>;
@@ -291,154 +133,47 @@ pub struct ListResponseItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListResponseItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListResponseItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListResponseItem, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<Option<i64>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "app_code" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("app_code"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "category" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("category"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "code" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "completions_url" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("completions_url"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "date_create" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("date_create"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "settings" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("settings"));
-                            }
-                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListResponseItem {
-                    app_code: __f0.unwrap_or_default(),
-                    category: __f1.unwrap_or_default(),
-                    code: __f2.unwrap_or_default(),
-                    completions_url: __f3.unwrap_or_default(),
-                    date_create: __f4.unwrap_or_default(),
-                    id: __f5.unwrap_or_default(),
-                    name: __f6.unwrap_or_default(),
-                    settings: __f7.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let app_code = o.opt("app_code")?;
+        let category = o.opt("category")?;
+        let code = o.opt("code")?;
+        let completions_url = o.opt("completions_url")?;
+        let date_create = o.opt("date_create")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let settings = o.opt("settings")?;
+        let additional = o
+            .rest(
+                &[
+                    "app_code",
+                    "category",
+                    "code",
+                    "completions_url",
+                    "date_create",
+                    "id",
+                    "name",
+                    "settings",
+                ],
+            )?;
+        Ok(Self {
+            app_code,
+            category,
+            code,
+            completions_url,
+            date_create,
+            id,
+            name,
+            settings,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "ai.engine.list";
@@ -450,6 +185,8 @@ impl ::bitrix24_runtime::Method for ListRequest {
 /// Calls `ai.engine.register`.
 ///
 /// Scope `ai_admin`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/ai/ai-engine-register.html>.
 pub async fn register(
     client: &::bitrix24_runtime::Client,
     request: &RegisterRequest,
@@ -458,6 +195,8 @@ pub async fn register(
 }
 
 /// Parameters of `ai.engine.register`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/ai/ai-engine-register.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct RegisterRequest {
     pub category: RegisterRequestCategory,
@@ -471,193 +210,36 @@ pub struct RegisterRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = RegisterRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RegisterRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RegisterRequest, A::Error> {
-                let mut __f0: Option<RegisterRequestCategory> = None;
-                let mut __f1: Option<String> = None;
-                let mut __f2: Option<String> = None;
-                let mut __f3: Option<String> = None;
-                let mut __f4: Option<Option<RegisterRequestSettings>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "category" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("category"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            RegisterRequestCategory,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "code" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "completions_url" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("completions_url"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "settings" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("settings"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<RegisterRequestSettings>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(RegisterRequest {
-                    category: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("category"))?,
-                    code: __f1.ok_or_else(|| ::serde::de::Error::missing_field("code"))?,
-                    completions_url: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "completions_url",
-                        ))?,
-                    name: __f3.ok_or_else(|| ::serde::de::Error::missing_field("name"))?,
-                    settings: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let category = o.req("category")?;
+        let code = o.req("code")?;
+        let completions_url = o.req("completions_url")?;
+        let name = o.req("name")?;
+        let settings = o.opt("settings")?;
+        let additional = o
+            .rest(&["category", "code", "completions_url", "name", "settings"])?;
+        let category = o.need(category, "category")?;
+        let code = o.need(code, "code")?;
+        let completions_url = o.need(completions_url, "completions_url")?;
+        let name = o.need(name, "name")?;
+        Ok(Self {
+            category,
+            code,
+            completions_url,
+            name,
+            settings,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum RegisterRequestCategory {
-    /// The value "text".
-    Text,
-    /// The value "image".
-    Image,
-    /// The value "audio".
-    Audio,
-    /// The value "call".
-    Call,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(RegisterRequest);
 
-impl RegisterRequestCategory {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Text => "text",
-            Self::Image => "image",
-            Self::Audio => "audio",
-            Self::Call => "call",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for RegisterRequestCategory {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for RegisterRequestCategory {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for RegisterRequestCategory {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "text" => Self::Text,
-                "image" => Self::Image,
-                "audio" => Self::Audio,
-                "call" => Self::Call,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for RegisterRequestCategory {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type RegisterRequestCategory = super::super::enums::TextImageAudioCall;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct RegisterRequestSettings {
@@ -672,157 +254,28 @@ pub struct RegisterRequestSettings {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for RegisterRequestSettings {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = RegisterRequestSettings;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RegisterRequestSettings")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RegisterRequestSettings, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<RegisterRequestSettingsModelContextType>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "code_alias" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("code_alias"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "model_context_limit" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("model_context_limit"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "model_context_type" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("model_context_type"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<RegisterRequestSettingsModelContextType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(RegisterRequestSettings {
-                    code_alias: __f0.unwrap_or_default(),
-                    model_context_limit: __f1.unwrap_or_default(),
-                    model_context_type: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for RegisterRequestSettings {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code_alias = o.opt("code_alias")?;
+        let model_context_limit = o.opt("model_context_limit")?;
+        let model_context_type = o.opt("model_context_type")?;
+        let additional = o
+            .rest(&["code_alias", "model_context_limit", "model_context_type"])?;
+        Ok(Self {
+            code_alias,
+            model_context_limit,
+            model_context_type,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum RegisterRequestSettingsModelContextType {
-    /// The value "token".
-    Token,
-    /// The value "symbol".
-    Symbol,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(RegisterRequestSettings);
 
-impl RegisterRequestSettingsModelContextType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Token => "token",
-            Self::Symbol => "symbol",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for RegisterRequestSettingsModelContextType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for RegisterRequestSettingsModelContextType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for RegisterRequestSettingsModelContextType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "token" => Self::Token,
-                "symbol" => Self::Symbol,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for RegisterRequestSettingsModelContextType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type RegisterRequestSettingsModelContextType = super::super::enums::TokenSymbol;
 
 /// The `result` of `ai.engine.register`.
 pub type RegisterResponse = i64;
@@ -848,6 +301,8 @@ impl ::bitrix24_runtime::Method for RegisterRequest {
 /// Calls `ai.engine.unregister`.
 ///
 /// Scope `ai_admin`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/ai/ai-engine-unregister.html>.
 pub async fn unregister(
     client: &::bitrix24_runtime::Client,
     request: &UnregisterRequest,
@@ -856,6 +311,8 @@ pub async fn unregister(
 }
 
 /// Parameters of `ai.engine.unregister`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/ai/ai-engine-unregister.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UnregisterRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -865,64 +322,18 @@ pub struct UnregisterRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UnregisterRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UnregisterRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UnregisterRequest, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "code" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UnregisterRequest {
-                    code: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let additional = o.rest(&["code"])?;
+        Ok(Self { code, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UnregisterRequest);
 
 /// The `result` of `ai.engine.unregister`.
 pub type UnregisterResponse = bool;

@@ -11,6 +11,8 @@
 /// Calls `bizproc.activity.add`.
 ///
 /// Scope `bizproc`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-activity/bizproc-activity-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
     request: &AddRequest,
@@ -19,6 +21,8 @@ pub async fn add(
 }
 
 /// Parameters of `bizproc.activity.add`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-activity/bizproc-activity-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     #[serde(rename = "AUTH_USER_ID", skip_serializing_if = "Option::is_none")]
@@ -56,211 +60,62 @@ pub struct AddRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<String> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<String> = None;
-                let mut __f6: Option<String> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<AddRequestProperties>> = None;
-                let mut __f9: Option<::serde_json::Value> = None;
-                let mut __f10: Option<Option<bool>> = None;
-                let mut __f11: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "AUTH_USER_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AUTH_USER_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CODE" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CODE"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DOCUMENT_TYPE" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DOCUMENT_TYPE"),
-                                );
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "FILTER" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FILTER"));
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "HANDLER" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("HANDLER"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "PLACEMENT_HANDLER" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PLACEMENT_HANDLER"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PROPERTIES" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PROPERTIES"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestProperties>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "RETURN_PROPERTIES" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RETURN_PROPERTIES"),
-                                );
-                            }
-                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "USE_PLACEMENT" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("USE_PLACEMENT"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "USE_SUBSCRIPTION" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("USE_SUBSCRIPTION"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    auth_user_id: __f0.unwrap_or_default(),
-                    code: __f1.ok_or_else(|| ::serde::de::Error::missing_field("CODE"))?,
-                    description: __f2.unwrap_or_default(),
-                    document_type: __f3.unwrap_or_default(),
-                    filter: __f4.unwrap_or_default(),
-                    handler: __f5
-                        .ok_or_else(|| ::serde::de::Error::missing_field("HANDLER"))?,
-                    name: __f6.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
-                    placement_handler: __f7.unwrap_or_default(),
-                    properties: __f8.unwrap_or_default(),
-                    return_properties: __f9.unwrap_or_default(),
-                    use_placement: __f10.unwrap_or_default(),
-                    use_subscription: __f11.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let auth_user_id = o.opt("AUTH_USER_ID")?;
+        let code = o.req("CODE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let document_type = o.opt("DOCUMENT_TYPE")?;
+        let filter = o.opt("FILTER")?;
+        let handler = o.req("HANDLER")?;
+        let name = o.req("NAME")?;
+        let placement_handler = o.opt("PLACEMENT_HANDLER")?;
+        let properties = o.opt("PROPERTIES")?;
+        let return_properties = o.opt("RETURN_PROPERTIES")?;
+        let use_placement = o.opt("USE_PLACEMENT")?;
+        let use_subscription = o.opt("USE_SUBSCRIPTION")?;
+        let additional = o
+            .rest(
+                &[
+                    "AUTH_USER_ID",
+                    "CODE",
+                    "DESCRIPTION",
+                    "DOCUMENT_TYPE",
+                    "FILTER",
+                    "HANDLER",
+                    "NAME",
+                    "PLACEMENT_HANDLER",
+                    "PROPERTIES",
+                    "RETURN_PROPERTIES",
+                    "USE_PLACEMENT",
+                    "USE_SUBSCRIPTION",
+                ],
+            )?;
+        let code = o.need(code, "CODE")?;
+        let handler = o.need(handler, "HANDLER")?;
+        let name = o.need(name, "NAME")?;
+        Ok(Self {
+            auth_user_id,
+            code,
+            description,
+            document_type,
+            filter,
+            handler,
+            name,
+            placement_handler,
+            properties,
+            return_properties,
+            use_placement,
+            use_subscription,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestProperties {
@@ -276,6 +131,7 @@ pub struct AddRequestProperties {
     pub options: ::serde_json::Value,
     #[serde(rename = "Required", skip_serializing_if = "Option::is_none")]
     pub required: Option<bool>,
+    /// Wire name "Type".
     #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -283,134 +139,44 @@ pub struct AddRequestProperties {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestProperties {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestProperties;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestProperties")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestProperties, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<Option<bool>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "Default" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("Default"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "Description" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("Description"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "Multiple" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("Multiple"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "Name" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("Name"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "Options" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("Options"));
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "Required" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("Required"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "Type" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("Type"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequestProperties {
-                    default: __f0.unwrap_or_default(),
-                    description: __f1.unwrap_or_default(),
-                    multiple: __f2.unwrap_or_default(),
-                    name: __f3.unwrap_or_default(),
-                    options: __f4.unwrap_or_default(),
-                    required: __f5.unwrap_or_default(),
-                    type_: __f6.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequestProperties {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("Default")?;
+        let description = o.opt("Description")?;
+        let multiple = o.opt("Multiple")?;
+        let name = o.opt("Name")?;
+        let options = o.opt("Options")?;
+        let required = o.opt("Required")?;
+        let type_ = o.opt("Type")?;
+        let additional = o
+            .rest(
+                &[
+                    "Default",
+                    "Description",
+                    "Multiple",
+                    "Name",
+                    "Options",
+                    "Required",
+                    "Type",
+                ],
+            )?;
+        Ok(Self {
+            default,
+            description,
+            multiple,
+            name,
+            options,
+            required,
+            type_,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestProperties {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestProperties);
 
 /// The `result` of `bizproc.activity.add`.
 pub type AddResponse = bool;
@@ -433,6 +199,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 /// Calls `bizproc.activity.delete`.
 ///
 /// Scope `bizproc`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-activity/bizproc-activity-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
@@ -441,6 +209,8 @@ pub async fn delete(
 }
 
 /// Parameters of `bizproc.activity.delete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-activity/bizproc-activity-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     #[serde(rename = "CODE")]
@@ -450,64 +220,19 @@ pub struct DeleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CODE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CODE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteRequest {
-                    code: __f0.ok_or_else(|| ::serde::de::Error::missing_field("CODE"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("CODE")?;
+        let additional = o.rest(&["CODE"])?;
+        let code = o.need(code, "CODE")?;
+        Ok(Self { code, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `bizproc.activity.delete`.
 pub type DeleteResponse = bool;
@@ -527,6 +252,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 /// Calls `bizproc.activity.list`.
 ///
 /// Scope `bizproc`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-activity/bizproc-activity-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
     request: &ListRequest,
@@ -535,6 +262,8 @@ pub async fn list(
 }
 
 /// Parameters of `bizproc.activity.list`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-activity/bizproc-activity-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
     /// Keys not declared in the spec, kept as received.
@@ -542,45 +271,17 @@ pub struct ListRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequest, A::Error> {
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<::serde_json::Value>()?;
-                    __extra.insert(key, value);
-                }
-                Ok(ListRequest { additional: __extra })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `bizproc.activity.list`.
 pub type ListResponse = ::serde_json::Value;
@@ -596,6 +297,8 @@ impl ::bitrix24_runtime::Method for ListRequest {
 /// Calls `bizproc.activity.log`.
 ///
 /// Scope `bizproc`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-activity/bizproc-activity-log.html>.
 pub async fn log(
     client: &::bitrix24_runtime::Client,
     request: &LogRequest,
@@ -604,6 +307,8 @@ pub async fn log(
 }
 
 /// Parameters of `bizproc.activity.log`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-activity/bizproc-activity-log.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct LogRequest {
     #[serde(rename = "EVENT_TOKEN")]
@@ -615,87 +320,25 @@ pub struct LogRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for LogRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = LogRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct LogRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<LogRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "EVENT_TOKEN" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("EVENT_TOKEN"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "LOG_MESSAGE" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LOG_MESSAGE"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(LogRequest {
-                    event_token: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "EVENT_TOKEN",
-                        ))?,
-                    log_message: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "LOG_MESSAGE",
-                        ))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for LogRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let event_token = o.req("EVENT_TOKEN")?;
+        let log_message = o.req("LOG_MESSAGE")?;
+        let additional = o.rest(&["EVENT_TOKEN", "LOG_MESSAGE"])?;
+        let event_token = o.need(event_token, "EVENT_TOKEN")?;
+        let log_message = o.need(log_message, "LOG_MESSAGE")?;
+        Ok(Self {
+            event_token,
+            log_message,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for LogRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(LogRequest);
 
 /// The `result` of `bizproc.activity.log`.
 pub type LogResponse = bool;
@@ -714,6 +357,8 @@ impl ::bitrix24_runtime::Method for LogRequest {
 /// Calls `bizproc.activity.update`.
 ///
 /// Scope `bizproc`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-activity/bizproc-activity-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
@@ -722,6 +367,8 @@ pub async fn update(
 }
 
 /// Parameters of `bizproc.activity.update`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-activity/bizproc-activity-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
     #[serde(rename = "CODE")]
@@ -733,80 +380,21 @@ pub struct UpdateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<UpdateRequestFields> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CODE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CODE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "FIELDS" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FIELDS"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            UpdateRequestFields,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequest {
-                    code: __f0.ok_or_else(|| ::serde::de::Error::missing_field("CODE"))?,
-                    fields: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("FIELDS"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("CODE")?;
+        let fields = o.req("FIELDS")?;
+        let additional = o.rest(&["CODE", "FIELDS"])?;
+        let code = o.need(code, "CODE")?;
+        let fields = o.need(fields, "FIELDS")?;
+        Ok(Self { code, fields, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestFields {
@@ -843,197 +431,56 @@ pub struct UpdateRequestFields {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequestFields, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<UpdateRequestFieldsProperties>> = None;
-                let mut __f8: Option<::serde_json::Value> = None;
-                let mut __f9: Option<Option<bool>> = None;
-                let mut __f10: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "AUTH_USER_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AUTH_USER_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DOCUMENT_TYPE" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DOCUMENT_TYPE"),
-                                );
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "FILTER" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FILTER"));
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "HANDLER" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("HANDLER"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PLACEMENT_HANDLER" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PLACEMENT_HANDLER"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PROPERTIES" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PROPERTIES"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestFieldsProperties>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "RETURN_PROPERTIES" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RETURN_PROPERTIES"),
-                                );
-                            }
-                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "USE_PLACEMENT" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("USE_PLACEMENT"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "USE_SUBSCRIPTION" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("USE_SUBSCRIPTION"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequestFields {
-                    auth_user_id: __f0.unwrap_or_default(),
-                    description: __f1.unwrap_or_default(),
-                    document_type: __f2.unwrap_or_default(),
-                    filter: __f3.unwrap_or_default(),
-                    handler: __f4.unwrap_or_default(),
-                    name: __f5.unwrap_or_default(),
-                    placement_handler: __f6.unwrap_or_default(),
-                    properties: __f7.unwrap_or_default(),
-                    return_properties: __f8.unwrap_or_default(),
-                    use_placement: __f9.unwrap_or_default(),
-                    use_subscription: __f10.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let auth_user_id = o.opt("AUTH_USER_ID")?;
+        let description = o.opt("DESCRIPTION")?;
+        let document_type = o.opt("DOCUMENT_TYPE")?;
+        let filter = o.opt("FILTER")?;
+        let handler = o.opt("HANDLER")?;
+        let name = o.opt("NAME")?;
+        let placement_handler = o.opt("PLACEMENT_HANDLER")?;
+        let properties = o.opt("PROPERTIES")?;
+        let return_properties = o.opt("RETURN_PROPERTIES")?;
+        let use_placement = o.opt("USE_PLACEMENT")?;
+        let use_subscription = o.opt("USE_SUBSCRIPTION")?;
+        let additional = o
+            .rest(
+                &[
+                    "AUTH_USER_ID",
+                    "DESCRIPTION",
+                    "DOCUMENT_TYPE",
+                    "FILTER",
+                    "HANDLER",
+                    "NAME",
+                    "PLACEMENT_HANDLER",
+                    "PROPERTIES",
+                    "RETURN_PROPERTIES",
+                    "USE_PLACEMENT",
+                    "USE_SUBSCRIPTION",
+                ],
+            )?;
+        Ok(Self {
+            auth_user_id,
+            description,
+            document_type,
+            filter,
+            handler,
+            name,
+            placement_handler,
+            properties,
+            return_properties,
+            use_placement,
+            use_subscription,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestFieldsProperties {
@@ -1049,6 +496,7 @@ pub struct UpdateRequestFieldsProperties {
     pub options: ::serde_json::Value,
     #[serde(rename = "Required", skip_serializing_if = "Option::is_none")]
     pub required: Option<bool>,
+    /// Wire name "Type".
     #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -1056,134 +504,44 @@ pub struct UpdateRequestFieldsProperties {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsProperties {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequestFieldsProperties;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequestFieldsProperties")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequestFieldsProperties, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<Option<bool>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "Default" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("Default"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "Description" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("Description"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "Multiple" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("Multiple"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "Name" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("Name"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "Options" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("Options"));
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "Required" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("Required"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "Type" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("Type"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequestFieldsProperties {
-                    default: __f0.unwrap_or_default(),
-                    description: __f1.unwrap_or_default(),
-                    multiple: __f2.unwrap_or_default(),
-                    name: __f3.unwrap_or_default(),
-                    options: __f4.unwrap_or_default(),
-                    required: __f5.unwrap_or_default(),
-                    type_: __f6.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsProperties {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("Default")?;
+        let description = o.opt("Description")?;
+        let multiple = o.opt("Multiple")?;
+        let name = o.opt("Name")?;
+        let options = o.opt("Options")?;
+        let required = o.opt("Required")?;
+        let type_ = o.opt("Type")?;
+        let additional = o
+            .rest(
+                &[
+                    "Default",
+                    "Description",
+                    "Multiple",
+                    "Name",
+                    "Options",
+                    "Required",
+                    "Type",
+                ],
+            )?;
+        Ok(Self {
+            default,
+            description,
+            multiple,
+            name,
+            options,
+            required,
+            type_,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsProperties {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsProperties);
 
 /// The `result` of `bizproc.activity.update`.
 pub type UpdateResponse = bool;

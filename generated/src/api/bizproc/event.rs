@@ -7,6 +7,8 @@
 /// Calls `bizproc.event.send`.
 ///
 /// Scope `bizproc`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-robot/bizproc-event-send.html>.
 pub async fn send(
     client: &::bitrix24_runtime::Client,
     request: &SendRequest,
@@ -15,6 +17,8 @@ pub async fn send(
 }
 
 /// Parameters of `bizproc.event.send`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-robot/bizproc-event-send.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SendRequest {
     #[serde(rename = "EVENT_TOKEN")]
@@ -31,94 +35,26 @@ pub struct SendRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SendRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SendRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SendRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SendRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "EVENT_TOKEN" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("EVENT_TOKEN"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "LOG_MESSAGE" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LOG_MESSAGE"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RETURN_VALUES" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RETURN_VALUES"),
-                                );
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SendRequest {
-                    event_token: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "EVENT_TOKEN",
-                        ))?,
-                    log_message: __f1.unwrap_or_default(),
-                    return_values: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SendRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let event_token = o.req("EVENT_TOKEN")?;
+        let log_message = o.opt("LOG_MESSAGE")?;
+        let return_values = o.opt("RETURN_VALUES")?;
+        let additional = o.rest(&["EVENT_TOKEN", "LOG_MESSAGE", "RETURN_VALUES"])?;
+        let event_token = o.need(event_token, "EVENT_TOKEN")?;
+        Ok(Self {
+            event_token,
+            log_message,
+            return_values,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SendRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SendRequest);
 
 /// The `result` of `bizproc.event.send`.
 pub type SendResponse = bool;

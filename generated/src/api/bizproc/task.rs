@@ -9,6 +9,8 @@
 /// Calls `bizproc.task.complete`.
 ///
 /// Scope `bizproc`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-task/bizproc-task-complete.html>.
 pub async fn complete(
     client: &::bitrix24_runtime::Client,
     request: &CompleteRequest,
@@ -17,6 +19,8 @@ pub async fn complete(
 }
 
 /// Parameters of `bizproc.task.complete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-task/bizproc-task-complete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct CompleteRequest {
     #[serde(rename = "COMMENT", skip_serializing_if = "Option::is_none")]
@@ -32,163 +36,31 @@ pub struct CompleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for CompleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = CompleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CompleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CompleteRequest, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<CompleteRequestStatus> = None;
-                let mut __f3: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "COMMENT" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COMMENT"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "FIELDS" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FIELDS"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "STATUS" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("STATUS"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            CompleteRequestStatus,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "TASK_ID" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASK_ID"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(CompleteRequest {
-                    comment: __f0.unwrap_or_default(),
-                    fields: __f1.unwrap_or_default(),
-                    status: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("STATUS"))?,
-                    task_id: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field("TASK_ID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let comment = o.opt("COMMENT")?;
+        let fields = o.opt("FIELDS")?;
+        let status = o.req("STATUS")?;
+        let task_id = o.req("TASK_ID")?;
+        let additional = o.rest(&["COMMENT", "FIELDS", "STATUS", "TASK_ID"])?;
+        let status = o.need(status, "STATUS")?;
+        let task_id = o.need(task_id, "TASK_ID")?;
+        Ok(Self {
+            comment,
+            fields,
+            status,
+            task_id,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CompleteRequestStatus {
-    /// The value 1.
-    V1,
-    /// The value 2.
-    V2,
-    /// The value 3.
-    V3,
-    /// The value 4.
-    V4,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
+::bitrix24_runtime::loose_deserialize!(CompleteRequest);
 
-impl CompleteRequestStatus {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V1 => 1,
-            Self::V2 => 2,
-            Self::V3 => 3,
-            Self::V4 => 4,
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::serde::Serialize for CompleteRequestStatus {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for CompleteRequestStatus {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                1 => Self::V1,
-                2 => Self::V2,
-                3 => Self::V3,
-                4 => Self::V4,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for CompleteRequestStatus {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type CompleteRequestStatus = super::super::enums::IntV1V2V3V4;
 
 /// The `result` of `bizproc.task.complete`.
 pub type CompleteResponse = bool;
@@ -210,6 +82,8 @@ impl ::bitrix24_runtime::Method for CompleteRequest {
 /// Calls `bizproc.task.delegate`.
 ///
 /// Scope `bizproc`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-task/bizproc-task-delegate.html>.
 pub async fn delegate(
     client: &::bitrix24_runtime::Client,
     request: &DelegateRequest,
@@ -218,6 +92,8 @@ pub async fn delegate(
 }
 
 /// Parameters of `bizproc.task.delegate`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-task/bizproc-task-delegate.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DelegateRequest {
     #[serde(rename = "FROM_USER_ID")]
@@ -231,94 +107,28 @@ pub struct DelegateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DelegateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DelegateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DelegateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DelegateRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "FROM_USER_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("FROM_USER_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "TASK_IDS" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASK_IDS"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "TO_USER_ID" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TO_USER_ID"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DelegateRequest {
-                    from_user_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "FROM_USER_ID",
-                        ))?,
-                    task_ids: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("TASK_IDS"))?,
-                    to_user_id: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("TO_USER_ID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DelegateRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let from_user_id = o.req("FROM_USER_ID")?;
+        let task_ids = o.req("TASK_IDS")?;
+        let to_user_id = o.req("TO_USER_ID")?;
+        let additional = o.rest(&["FROM_USER_ID", "TASK_IDS", "TO_USER_ID"])?;
+        let from_user_id = o.need(from_user_id, "FROM_USER_ID")?;
+        let task_ids = o.need(task_ids, "TASK_IDS")?;
+        let to_user_id = o.need(to_user_id, "TO_USER_ID")?;
+        Ok(Self {
+            from_user_id,
+            task_ids,
+            to_user_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DelegateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DelegateRequest);
 
 /// The `result` of `bizproc.task.delegate`.
 pub type DelegateResponse = bool;
@@ -340,6 +150,8 @@ impl ::bitrix24_runtime::Method for DelegateRequest {
 /// Scope `bizproc`; at most 2 calls per second.
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-task/bizproc-task-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
     request: &ListRequest,
@@ -348,6 +160,8 @@ pub async fn list(
 }
 
 /// Parameters of `bizproc.task.list`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-task/bizproc-task-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
     #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -359,6 +173,8 @@ pub struct ListRequest {
     #[serde(rename = "START", skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// Offset of the first row to return; pages hold 50 rows.
+    ///
+    /// Wire name "start".
     #[serde(rename = "start", skip_serializing_if = "Option::is_none")]
     pub start_2: Option<i64>,
     /// Keys not declared in the spec, kept as received.
@@ -366,108 +182,29 @@ pub struct ListRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<Option<Vec<ListRequestSelectItem>>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "FILTER" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FILTER"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "ORDER" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ORDER"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "SELECT" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SELECT"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<ListRequestSelectItem>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "START" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("START"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "start" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("start"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListRequest {
-                    filter: __f0.unwrap_or_default(),
-                    order: __f1.unwrap_or_default(),
-                    select: __f2.unwrap_or_default(),
-                    start: __f3.unwrap_or_default(),
-                    start_2: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("FILTER")?;
+        let order = o.opt("ORDER")?;
+        let select = o.opt("SELECT")?;
+        let start = o.opt("START")?;
+        let start_2 = o.opt("start")?;
+        let additional = o.rest(&["FILTER", "ORDER", "SELECT", "START", "start"])?;
+        Ok(Self {
+            filter,
+            order,
+            select,
+            start,
+            start_2,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequestSelectItem {
@@ -526,438 +263,91 @@ pub struct ListRequestSelectItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequestSelectItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequestSelectItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequestSelectItem, A::Error> {
-                let mut __f0: Option<Option<ListRequestSelectItemActivity>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<i64>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<ListRequestSelectItemParameters>> = None;
-                let mut __f13: Option<Option<ListRequestSelectItemStatus>> = None;
-                let mut __f14: Option<::serde_json::Value> = None;
-                let mut __f15: Option<Option<ListRequestSelectItemUserStatus>> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<::serde_json::Value> = None;
-                let mut __f19: Option<Option<String>> = None;
-                let mut __f20: Option<Option<i64>> = None;
-                let mut __f21: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ACTIVITY" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ACTIVITY"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<ListRequestSelectItemActivity>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "ACTIVITY_NAME" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ACTIVITY_NAME"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DOCUMENT_ID" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DOCUMENT_ID"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DOCUMENT_NAME" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DOCUMENT_NAME"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DOCUMENT_URL" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DOCUMENT_URL"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ENTITY" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ENTITY"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MODIFIED" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("MODIFIED"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MODULE_ID" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MODULE_ID"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "OVERDUE_DATE" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("OVERDUE_DATE"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PARAMETERS" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PARAMETERS"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<ListRequestSelectItemParameters>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "STATUS" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("STATUS"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<ListRequestSelectItemStatus>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_ID" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "USER_STATUS" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("USER_STATUS"),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<ListRequestSelectItemUserStatus>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKFLOW_ID" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKFLOW_ID"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKFLOW_STARTED" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKFLOW_STARTED"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKFLOW_STARTED_BY" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKFLOW_STARTED_BY"),
-                                );
-                            }
-                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "WORKFLOW_STATE" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKFLOW_STATE"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKFLOW_TEMPLATE_ID" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKFLOW_TEMPLATE_ID"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKFLOW_TEMPLATE_NAME" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "WORKFLOW_TEMPLATE_NAME",
-                                    ),
-                                );
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListRequestSelectItem {
-                    activity: __f0.unwrap_or_default(),
-                    activity_name: __f1.unwrap_or_default(),
-                    description: __f2.unwrap_or_default(),
-                    document_id: __f3.unwrap_or_default(),
-                    document_name: __f4.unwrap_or_default(),
-                    document_url: __f5.unwrap_or_default(),
-                    entity: __f6.unwrap_or_default(),
-                    id: __f7.unwrap_or_default(),
-                    modified: __f8.unwrap_or_default(),
-                    module_id: __f9.unwrap_or_default(),
-                    name: __f10.unwrap_or_default(),
-                    overdue_date: __f11.unwrap_or_default(),
-                    parameters: __f12.unwrap_or_default(),
-                    status: __f13.unwrap_or_default(),
-                    user_id: __f14.unwrap_or_default(),
-                    user_status: __f15.unwrap_or_default(),
-                    workflow_id: __f16.unwrap_or_default(),
-                    workflow_started: __f17.unwrap_or_default(),
-                    workflow_started_by: __f18.unwrap_or_default(),
-                    workflow_state: __f19.unwrap_or_default(),
-                    workflow_template_id: __f20.unwrap_or_default(),
-                    workflow_template_name: __f21.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let activity = o.opt("ACTIVITY")?;
+        let activity_name = o.opt("ACTIVITY_NAME")?;
+        let description = o.opt("DESCRIPTION")?;
+        let document_id = o.opt("DOCUMENT_ID")?;
+        let document_name = o.opt("DOCUMENT_NAME")?;
+        let document_url = o.opt("DOCUMENT_URL")?;
+        let entity = o.opt("ENTITY")?;
+        let id = o.opt("ID")?;
+        let modified = o.opt("MODIFIED")?;
+        let module_id = o.opt("MODULE_ID")?;
+        let name = o.opt("NAME")?;
+        let overdue_date = o.opt("OVERDUE_DATE")?;
+        let parameters = o.opt("PARAMETERS")?;
+        let status = o.opt("STATUS")?;
+        let user_id = o.opt("USER_ID")?;
+        let user_status = o.opt("USER_STATUS")?;
+        let workflow_id = o.opt("WORKFLOW_ID")?;
+        let workflow_started = o.opt("WORKFLOW_STARTED")?;
+        let workflow_started_by = o.opt("WORKFLOW_STARTED_BY")?;
+        let workflow_state = o.opt("WORKFLOW_STATE")?;
+        let workflow_template_id = o.opt("WORKFLOW_TEMPLATE_ID")?;
+        let workflow_template_name = o.opt("WORKFLOW_TEMPLATE_NAME")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVITY",
+                    "ACTIVITY_NAME",
+                    "DESCRIPTION",
+                    "DOCUMENT_ID",
+                    "DOCUMENT_NAME",
+                    "DOCUMENT_URL",
+                    "ENTITY",
+                    "ID",
+                    "MODIFIED",
+                    "MODULE_ID",
+                    "NAME",
+                    "OVERDUE_DATE",
+                    "PARAMETERS",
+                    "STATUS",
+                    "USER_ID",
+                    "USER_STATUS",
+                    "WORKFLOW_ID",
+                    "WORKFLOW_STARTED",
+                    "WORKFLOW_STARTED_BY",
+                    "WORKFLOW_STATE",
+                    "WORKFLOW_TEMPLATE_ID",
+                    "WORKFLOW_TEMPLATE_NAME",
+                ],
+            )?;
+        Ok(Self {
+            activity,
+            activity_name,
+            description,
+            document_id,
+            document_name,
+            document_url,
+            entity,
+            id,
+            modified,
+            module_id,
+            name,
+            overdue_date,
+            parameters,
+            status,
+            user_id,
+            user_status,
+            workflow_id,
+            workflow_started,
+            workflow_started_by,
+            workflow_state,
+            workflow_template_id,
+            workflow_template_name,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ListRequestSelectItemActivity {
-    /// The value "ApproveActivity".
-    ApproveActivity,
-    /// The value "ReviewActivity".
-    ReviewActivity,
-    /// The value "RequestInformationActivity".
-    RequestInformationActivity,
-    /// The value "RequestInformationOptionalActivity".
-    RequestInformationOptionalActivity,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(ListRequestSelectItem);
 
-impl ListRequestSelectItemActivity {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::ApproveActivity => "ApproveActivity",
-            Self::ReviewActivity => "ReviewActivity",
-            Self::RequestInformationActivity => "RequestInformationActivity",
-            Self::RequestInformationOptionalActivity => {
-                "RequestInformationOptionalActivity"
-            }
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for ListRequestSelectItemActivity {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for ListRequestSelectItemActivity {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItemActivity {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "ApproveActivity" => Self::ApproveActivity,
-                "ReviewActivity" => Self::ReviewActivity,
-                "RequestInformationActivity" => Self::RequestInformationActivity,
-                "RequestInformationOptionalActivity" => {
-                    Self::RequestInformationOptionalActivity
-                }
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItemActivity {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type ListRequestSelectItemActivity = super::super::enums::ApproveActivityReviewActivityRequestInformationActivityEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequestSelectItemParameters {
@@ -980,347 +370,50 @@ pub struct ListRequestSelectItemParameters {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItemParameters {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequestSelectItemParameters;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequestSelectItemParameters")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequestSelectItemParameters, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<
-                    Option<ListRequestSelectItemParametersCommentRequired>,
-                > = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<Option<bool>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CommentLabel" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CommentLabel"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CommentRequired" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CommentRequired"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<ListRequestSelectItemParametersCommentRequired>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "Fields" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("Fields"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "ShowComment" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ShowComment"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "StatusNoLabel" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("StatusNoLabel"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "StatusOkLabel" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("StatusOkLabel"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "StatusYesLabel" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("StatusYesLabel"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListRequestSelectItemParameters {
-                    comment_label: __f0.unwrap_or_default(),
-                    comment_required: __f1.unwrap_or_default(),
-                    fields: __f2.unwrap_or_default(),
-                    show_comment: __f3.unwrap_or_default(),
-                    status_no_label: __f4.unwrap_or_default(),
-                    status_ok_label: __f5.unwrap_or_default(),
-                    status_yes_label: __f6.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItemParameters {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let comment_label = o.opt("CommentLabel")?;
+        let comment_required = o.opt("CommentRequired")?;
+        let fields = o.opt("Fields")?;
+        let show_comment = o.opt("ShowComment")?;
+        let status_no_label = o.opt("StatusNoLabel")?;
+        let status_ok_label = o.opt("StatusOkLabel")?;
+        let status_yes_label = o.opt("StatusYesLabel")?;
+        let additional = o
+            .rest(
+                &[
+                    "CommentLabel",
+                    "CommentRequired",
+                    "Fields",
+                    "ShowComment",
+                    "StatusNoLabel",
+                    "StatusOkLabel",
+                    "StatusYesLabel",
+                ],
+            )?;
+        Ok(Self {
+            comment_label,
+            comment_required,
+            fields,
+            show_comment,
+            status_no_label,
+            status_ok_label,
+            status_yes_label,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ListRequestSelectItemParametersCommentRequired {
-    /// The value "N".
-    N,
-    /// The value "Y".
-    Y,
-    /// The value "YA".
-    Ya,
-    /// The value "YR".
-    Yr,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(ListRequestSelectItemParameters);
 
-impl ListRequestSelectItemParametersCommentRequired {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::N => "N",
-            Self::Y => "Y",
-            Self::Ya => "YA",
-            Self::Yr => "YR",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type ListRequestSelectItemParametersCommentRequired = super::super::enums::NYYaYr;
 
-impl ::std::fmt::Display for ListRequestSelectItemParametersCommentRequired {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type ListRequestSelectItemStatus = super::super::enums::IntV0V1V2Etc;
 
-impl ::serde::Serialize for ListRequestSelectItemParametersCommentRequired {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItemParametersCommentRequired {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "N" => Self::N,
-                "Y" => Self::Y,
-                "YA" => Self::Ya,
-                "YR" => Self::Yr,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose
-for ListRequestSelectItemParametersCommentRequired {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ListRequestSelectItemStatus {
-    /// The value 0.
-    V0,
-    /// The value 1.
-    V1,
-    /// The value 2.
-    V2,
-    /// The value 3.
-    V3,
-    /// The value 4.
-    V4,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
-
-impl ListRequestSelectItemStatus {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V0 => 0,
-            Self::V1 => 1,
-            Self::V2 => 2,
-            Self::V3 => 3,
-            Self::V4 => 4,
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::serde::Serialize for ListRequestSelectItemStatus {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItemStatus {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                0 => Self::V0,
-                1 => Self::V1,
-                2 => Self::V2,
-                3 => Self::V3,
-                4 => Self::V4,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItemStatus {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ListRequestSelectItemUserStatus {
-    /// The value 0.
-    V0,
-    /// The value 1.
-    V1,
-    /// The value 2.
-    V2,
-    /// The value 3.
-    V3,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
-
-impl ListRequestSelectItemUserStatus {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V0 => 0,
-            Self::V1 => 1,
-            Self::V2 => 2,
-            Self::V3 => 3,
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::serde::Serialize for ListRequestSelectItemUserStatus {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItemUserStatus {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                0 => Self::V0,
-                1 => Self::V1,
-                2 => Self::V2,
-                3 => Self::V3,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItemUserStatus {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type ListRequestSelectItemUserStatus = super::super::enums::IntV0V1V2V3;
 
 /// The `result` of `bizproc.task.list`.
 pub type ListResponse = Vec<ListResponseItem>;
@@ -1382,438 +475,91 @@ pub struct ListResponseItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListResponseItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListResponseItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListResponseItem, A::Error> {
-                let mut __f0: Option<Option<ListResponseItemActivity>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<i64>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<ListResponseItemParameters>> = None;
-                let mut __f13: Option<Option<ListResponseItemStatus>> = None;
-                let mut __f14: Option<::serde_json::Value> = None;
-                let mut __f15: Option<Option<ListResponseItemUserStatus>> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<::serde_json::Value> = None;
-                let mut __f19: Option<Option<String>> = None;
-                let mut __f20: Option<Option<i64>> = None;
-                let mut __f21: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ACTIVITY" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ACTIVITY"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<ListResponseItemActivity>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "ACTIVITY_NAME" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ACTIVITY_NAME"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DOCUMENT_ID" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DOCUMENT_ID"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DOCUMENT_NAME" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DOCUMENT_NAME"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DOCUMENT_URL" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DOCUMENT_URL"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ENTITY" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ENTITY"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MODIFIED" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("MODIFIED"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MODULE_ID" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MODULE_ID"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "OVERDUE_DATE" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("OVERDUE_DATE"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PARAMETERS" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PARAMETERS"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<ListResponseItemParameters>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "STATUS" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("STATUS"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<ListResponseItemStatus>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_ID" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "USER_STATUS" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("USER_STATUS"),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<ListResponseItemUserStatus>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKFLOW_ID" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKFLOW_ID"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKFLOW_STARTED" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKFLOW_STARTED"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKFLOW_STARTED_BY" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKFLOW_STARTED_BY"),
-                                );
-                            }
-                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "WORKFLOW_STATE" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKFLOW_STATE"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKFLOW_TEMPLATE_ID" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKFLOW_TEMPLATE_ID"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKFLOW_TEMPLATE_NAME" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "WORKFLOW_TEMPLATE_NAME",
-                                    ),
-                                );
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListResponseItem {
-                    activity: __f0.unwrap_or_default(),
-                    activity_name: __f1.unwrap_or_default(),
-                    description: __f2.unwrap_or_default(),
-                    document_id: __f3.unwrap_or_default(),
-                    document_name: __f4.unwrap_or_default(),
-                    document_url: __f5.unwrap_or_default(),
-                    entity: __f6.unwrap_or_default(),
-                    id: __f7.unwrap_or_default(),
-                    modified: __f8.unwrap_or_default(),
-                    module_id: __f9.unwrap_or_default(),
-                    name: __f10.unwrap_or_default(),
-                    overdue_date: __f11.unwrap_or_default(),
-                    parameters: __f12.unwrap_or_default(),
-                    status: __f13.unwrap_or_default(),
-                    user_id: __f14.unwrap_or_default(),
-                    user_status: __f15.unwrap_or_default(),
-                    workflow_id: __f16.unwrap_or_default(),
-                    workflow_started: __f17.unwrap_or_default(),
-                    workflow_started_by: __f18.unwrap_or_default(),
-                    workflow_state: __f19.unwrap_or_default(),
-                    workflow_template_id: __f20.unwrap_or_default(),
-                    workflow_template_name: __f21.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let activity = o.opt("ACTIVITY")?;
+        let activity_name = o.opt("ACTIVITY_NAME")?;
+        let description = o.opt("DESCRIPTION")?;
+        let document_id = o.opt("DOCUMENT_ID")?;
+        let document_name = o.opt("DOCUMENT_NAME")?;
+        let document_url = o.opt("DOCUMENT_URL")?;
+        let entity = o.opt("ENTITY")?;
+        let id = o.opt("ID")?;
+        let modified = o.opt("MODIFIED")?;
+        let module_id = o.opt("MODULE_ID")?;
+        let name = o.opt("NAME")?;
+        let overdue_date = o.opt("OVERDUE_DATE")?;
+        let parameters = o.opt("PARAMETERS")?;
+        let status = o.opt("STATUS")?;
+        let user_id = o.opt("USER_ID")?;
+        let user_status = o.opt("USER_STATUS")?;
+        let workflow_id = o.opt("WORKFLOW_ID")?;
+        let workflow_started = o.opt("WORKFLOW_STARTED")?;
+        let workflow_started_by = o.opt("WORKFLOW_STARTED_BY")?;
+        let workflow_state = o.opt("WORKFLOW_STATE")?;
+        let workflow_template_id = o.opt("WORKFLOW_TEMPLATE_ID")?;
+        let workflow_template_name = o.opt("WORKFLOW_TEMPLATE_NAME")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVITY",
+                    "ACTIVITY_NAME",
+                    "DESCRIPTION",
+                    "DOCUMENT_ID",
+                    "DOCUMENT_NAME",
+                    "DOCUMENT_URL",
+                    "ENTITY",
+                    "ID",
+                    "MODIFIED",
+                    "MODULE_ID",
+                    "NAME",
+                    "OVERDUE_DATE",
+                    "PARAMETERS",
+                    "STATUS",
+                    "USER_ID",
+                    "USER_STATUS",
+                    "WORKFLOW_ID",
+                    "WORKFLOW_STARTED",
+                    "WORKFLOW_STARTED_BY",
+                    "WORKFLOW_STATE",
+                    "WORKFLOW_TEMPLATE_ID",
+                    "WORKFLOW_TEMPLATE_NAME",
+                ],
+            )?;
+        Ok(Self {
+            activity,
+            activity_name,
+            description,
+            document_id,
+            document_name,
+            document_url,
+            entity,
+            id,
+            modified,
+            module_id,
+            name,
+            overdue_date,
+            parameters,
+            status,
+            user_id,
+            user_status,
+            workflow_id,
+            workflow_started,
+            workflow_started_by,
+            workflow_state,
+            workflow_template_id,
+            workflow_template_name,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ListResponseItemActivity {
-    /// The value "ApproveActivity".
-    ApproveActivity,
-    /// The value "ReviewActivity".
-    ReviewActivity,
-    /// The value "RequestInformationActivity".
-    RequestInformationActivity,
-    /// The value "RequestInformationOptionalActivity".
-    RequestInformationOptionalActivity,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
-impl ListResponseItemActivity {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::ApproveActivity => "ApproveActivity",
-            Self::ReviewActivity => "ReviewActivity",
-            Self::RequestInformationActivity => "RequestInformationActivity",
-            Self::RequestInformationOptionalActivity => {
-                "RequestInformationOptionalActivity"
-            }
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for ListResponseItemActivity {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for ListResponseItemActivity {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for ListResponseItemActivity {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "ApproveActivity" => Self::ApproveActivity,
-                "ReviewActivity" => Self::ReviewActivity,
-                "RequestInformationActivity" => Self::RequestInformationActivity,
-                "RequestInformationOptionalActivity" => {
-                    Self::RequestInformationOptionalActivity
-                }
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseItemActivity {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type ListResponseItemActivity = super::super::enums::ApproveActivityReviewActivityRequestInformationActivityEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListResponseItemParameters {
@@ -1836,346 +582,50 @@ pub struct ListResponseItemParameters {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListResponseItemParameters {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListResponseItemParameters;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListResponseItemParameters")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListResponseItemParameters, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<
-                    Option<ListResponseItemParametersCommentRequired>,
-                > = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<Option<bool>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CommentLabel" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CommentLabel"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CommentRequired" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CommentRequired"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<ListResponseItemParametersCommentRequired>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "Fields" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("Fields"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "ShowComment" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ShowComment"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "StatusNoLabel" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("StatusNoLabel"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "StatusOkLabel" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("StatusOkLabel"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "StatusYesLabel" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("StatusYesLabel"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListResponseItemParameters {
-                    comment_label: __f0.unwrap_or_default(),
-                    comment_required: __f1.unwrap_or_default(),
-                    fields: __f2.unwrap_or_default(),
-                    show_comment: __f3.unwrap_or_default(),
-                    status_no_label: __f4.unwrap_or_default(),
-                    status_ok_label: __f5.unwrap_or_default(),
-                    status_yes_label: __f6.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for ListResponseItemParameters {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let comment_label = o.opt("CommentLabel")?;
+        let comment_required = o.opt("CommentRequired")?;
+        let fields = o.opt("Fields")?;
+        let show_comment = o.opt("ShowComment")?;
+        let status_no_label = o.opt("StatusNoLabel")?;
+        let status_ok_label = o.opt("StatusOkLabel")?;
+        let status_yes_label = o.opt("StatusYesLabel")?;
+        let additional = o
+            .rest(
+                &[
+                    "CommentLabel",
+                    "CommentRequired",
+                    "Fields",
+                    "ShowComment",
+                    "StatusNoLabel",
+                    "StatusOkLabel",
+                    "StatusYesLabel",
+                ],
+            )?;
+        Ok(Self {
+            comment_label,
+            comment_required,
+            fields,
+            show_comment,
+            status_no_label,
+            status_ok_label,
+            status_yes_label,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ListResponseItemParametersCommentRequired {
-    /// The value "N".
-    N,
-    /// The value "Y".
-    Y,
-    /// The value "YA".
-    Ya,
-    /// The value "YR".
-    Yr,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(ListResponseItemParameters);
 
-impl ListResponseItemParametersCommentRequired {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::N => "N",
-            Self::Y => "Y",
-            Self::Ya => "YA",
-            Self::Yr => "YR",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type ListResponseItemParametersCommentRequired = super::super::enums::NYYaYr;
 
-impl ::std::fmt::Display for ListResponseItemParametersCommentRequired {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type ListResponseItemStatus = super::super::enums::IntV0V1V2Etc;
 
-impl ::serde::Serialize for ListResponseItemParametersCommentRequired {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for ListResponseItemParametersCommentRequired {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "N" => Self::N,
-                "Y" => Self::Y,
-                "YA" => Self::Ya,
-                "YR" => Self::Yr,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseItemParametersCommentRequired {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ListResponseItemStatus {
-    /// The value 0.
-    V0,
-    /// The value 1.
-    V1,
-    /// The value 2.
-    V2,
-    /// The value 3.
-    V3,
-    /// The value 4.
-    V4,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
-
-impl ListResponseItemStatus {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V0 => 0,
-            Self::V1 => 1,
-            Self::V2 => 2,
-            Self::V3 => 3,
-            Self::V4 => 4,
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::serde::Serialize for ListResponseItemStatus {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for ListResponseItemStatus {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                0 => Self::V0,
-                1 => Self::V1,
-                2 => Self::V2,
-                3 => Self::V3,
-                4 => Self::V4,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseItemStatus {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ListResponseItemUserStatus {
-    /// The value 0.
-    V0,
-    /// The value 1.
-    V1,
-    /// The value 2.
-    V2,
-    /// The value 3.
-    V3,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
-
-impl ListResponseItemUserStatus {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V0 => 0,
-            Self::V1 => 1,
-            Self::V2 => 2,
-            Self::V3 => 3,
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::serde::Serialize for ListResponseItemUserStatus {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for ListResponseItemUserStatus {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                0 => Self::V0,
-                1 => Self::V1,
-                2 => Self::V2,
-                3 => Self::V3,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseItemUserStatus {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type ListResponseItemUserStatus = super::super::enums::IntV0V1V2V3;
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "bizproc.task.list";

@@ -20,6 +20,8 @@ pub mod template;
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
 ///
 /// Also reachable as `bizproc.workflow.instance.list`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-workflow-instances.html>.
 pub async fn instances(
     client: &::bitrix24_runtime::Client,
     request: &InstancesRequest,
@@ -28,6 +30,8 @@ pub async fn instances(
 }
 
 /// Parameters of `bizproc.workflow.instances`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-workflow-instances.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct InstancesRequest {
     #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -43,88 +47,27 @@ pub struct InstancesRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for InstancesRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = InstancesRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct InstancesRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<InstancesRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "FILTER" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FILTER"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "ORDER" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ORDER"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "SELECT" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SELECT"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "start" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("start"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(InstancesRequest {
-                    filter: __f0.unwrap_or_default(),
-                    order: __f1.unwrap_or_default(),
-                    select: __f2.unwrap_or_default(),
-                    start: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for InstancesRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("FILTER")?;
+        let order = o.opt("ORDER")?;
+        let select = o.opt("SELECT")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["FILTER", "ORDER", "SELECT", "start"])?;
+        Ok(Self {
+            filter,
+            order,
+            select,
+            start,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for InstancesRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(InstancesRequest);
 
 /// The `result` of `bizproc.workflow.instances`.
 pub type InstancesResponse = ::serde_json::Value;
@@ -140,6 +83,8 @@ impl ::bitrix24_runtime::Method for InstancesRequest {
 /// Calls `bizproc.workflow.kill`.
 ///
 /// Scope `bizproc`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-workflow-kill.html>.
 pub async fn kill(
     client: &::bitrix24_runtime::Client,
     request: &KillRequest,
@@ -148,6 +93,8 @@ pub async fn kill(
 }
 
 /// Parameters of `bizproc.workflow.kill`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-workflow-kill.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct KillRequest {
     #[serde(rename = "ID")]
@@ -157,64 +104,19 @@ pub struct KillRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for KillRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = KillRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct KillRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<KillRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(KillRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for KillRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("ID")?;
+        let additional = o.rest(&["ID"])?;
+        let id = o.need(id, "ID")?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for KillRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(KillRequest);
 
 /// The `result` of `bizproc.workflow.kill`.
 pub type KillResponse = bool;
@@ -233,6 +135,8 @@ impl ::bitrix24_runtime::Method for KillRequest {
 /// Calls `bizproc.workflow.start`.
 ///
 /// Scope `bizproc`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-workflow-start.html>.
 pub async fn start(
     client: &::bitrix24_runtime::Client,
     request: &StartRequest,
@@ -241,6 +145,8 @@ pub async fn start(
 }
 
 /// Parameters of `bizproc.workflow.start`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-workflow-start.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct StartRequest {
     #[serde(rename = "DOCUMENT_ID")]
@@ -254,92 +160,27 @@ pub struct StartRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for StartRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = StartRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct StartRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StartRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "DOCUMENT_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DOCUMENT_ID"),
-                                );
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "PARAMETERS" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PARAMETERS"),
-                                );
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "TEMPLATE_ID" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TEMPLATE_ID"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(StartRequest {
-                    document_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "DOCUMENT_ID",
-                        ))?,
-                    parameters: __f1.unwrap_or_default(),
-                    template_id: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "TEMPLATE_ID",
-                        ))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for StartRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_id = o.req("DOCUMENT_ID")?;
+        let parameters = o.opt("PARAMETERS")?;
+        let template_id = o.req("TEMPLATE_ID")?;
+        let additional = o.rest(&["DOCUMENT_ID", "PARAMETERS", "TEMPLATE_ID"])?;
+        let document_id = o.need(document_id, "DOCUMENT_ID")?;
+        let template_id = o.need(template_id, "TEMPLATE_ID")?;
+        Ok(Self {
+            document_id,
+            parameters,
+            template_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for StartRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(StartRequest);
 
 /// The `result` of `bizproc.workflow.start`.
 pub type StartResponse = String;
@@ -358,6 +199,8 @@ impl ::bitrix24_runtime::Method for StartRequest {
 /// Calls `bizproc.workflow.terminate`.
 ///
 /// Scope `bizproc`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-workflow-terminate.html>.
 pub async fn terminate(
     client: &::bitrix24_runtime::Client,
     request: &TerminateRequest,
@@ -366,6 +209,8 @@ pub async fn terminate(
 }
 
 /// Parameters of `bizproc.workflow.terminate`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-workflow-terminate.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct TerminateRequest {
     #[serde(rename = "ID")]
@@ -377,77 +222,20 @@ pub struct TerminateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for TerminateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = TerminateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct TerminateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TerminateRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "STATUS" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("STATUS"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(TerminateRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
-                    status: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for TerminateRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("ID")?;
+        let status = o.opt("STATUS")?;
+        let additional = o.rest(&["ID", "STATUS"])?;
+        let id = o.need(id, "ID")?;
+        Ok(Self { id, status, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for TerminateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(TerminateRequest);
 
 /// The `result` of `bizproc.workflow.terminate`.
 pub type TerminateResponse = bool;

@@ -14,6 +14,8 @@ pub mod get;
 /// Calls `calendar.event.add`.
 ///
 /// Scope `calendar`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
     request: &AddRequest,
@@ -22,6 +24,8 @@ pub async fn add(
 }
 
 /// Parameters of `calendar.event.add`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -70,6 +74,7 @@ pub struct AddRequest {
     pub to: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to_ts: Option<i64>,
+    /// Wire name "type".
     #[serde(rename = "type")]
     pub type_: AddRequestType,
     /// Keys not declared in the spec, kept as received.
@@ -77,660 +82,112 @@ pub struct AddRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<Option<AddRequestAccessibility>> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<Option<AddRequestAutoDetectSection>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<String> = None;
-                let mut __f7: Option<Option<i64>> = None;
-                let mut __f8: Option<Option<AddRequestImportance>> = None;
-                let mut __f9: Option<Option<AddRequestIsMeeting>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<AddRequestMeeting>> = None;
-                let mut __f12: Option<String> = None;
-                let mut __f13: Option<i64> = None;
-                let mut __f14: Option<Option<AddRequestPrivateEvent>> = None;
-                let mut __f15: Option<Option<Vec<AddRequestRemindItem>>> = None;
-                let mut __f16: Option<Option<AddRequestRrule>> = None;
-                let mut __f17: Option<i64> = None;
-                let mut __f18: Option<Option<AddRequestSkipTime>> = None;
-                let mut __f19: Option<Option<String>> = None;
-                let mut __f20: Option<Option<String>> = None;
-                let mut __f21: Option<Option<String>> = None;
-                let mut __f22: Option<String> = None;
-                let mut __f23: Option<Option<i64>> = None;
-                let mut __f24: Option<AddRequestType> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "accessibility" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("accessibility"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestAccessibility>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "attendees" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("attendees"),
-                                );
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "auto_detect_section" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("auto_detect_section"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestAutoDetectSection>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "color" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("color"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "crm_fields" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("crm_fields"),
-                                );
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "description" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("description"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "from" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("from"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "from_ts" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("from_ts"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "importance" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("importance"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestImportance>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "is_meeting" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("is_meeting"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestIsMeeting>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "location" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("location"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "meeting" => {
-                            if __f11.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("meeting"));
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestMeeting>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "ownerId" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ownerId"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "private_event" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("private_event"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestPrivateEvent>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "remind" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("remind"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<AddRequestRemindItem>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "rrule" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("rrule"));
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestRrule>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "section" => {
-                            if __f17.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("section"));
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "skip_time" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("skip_time"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestSkipTime>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "text_color" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("text_color"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "timezone_from" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("timezone_from"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "timezone_to" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("timezone_to"),
-                                );
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "to" => {
-                            if __f22.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("to"));
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "to_ts" => {
-                            if __f23.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("to_ts"));
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "type" => {
-                            if __f24.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("type"));
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<AddRequestType>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    accessibility: __f0.unwrap_or_default(),
-                    attendees: __f1.unwrap_or_default(),
-                    auto_detect_section: __f2.unwrap_or_default(),
-                    color: __f3.unwrap_or_default(),
-                    crm_fields: __f4.unwrap_or_default(),
-                    description: __f5.unwrap_or_default(),
-                    from: __f6.ok_or_else(|| ::serde::de::Error::missing_field("from"))?,
-                    from_ts: __f7.unwrap_or_default(),
-                    importance: __f8.unwrap_or_default(),
-                    is_meeting: __f9.unwrap_or_default(),
-                    location: __f10.unwrap_or_default(),
-                    meeting: __f11.unwrap_or_default(),
-                    name: __f12
-                        .ok_or_else(|| ::serde::de::Error::missing_field("name"))?,
-                    owner_id: __f13
-                        .ok_or_else(|| ::serde::de::Error::missing_field("ownerId"))?,
-                    private_event: __f14.unwrap_or_default(),
-                    remind: __f15.unwrap_or_default(),
-                    rrule: __f16.unwrap_or_default(),
-                    section: __f17
-                        .ok_or_else(|| ::serde::de::Error::missing_field("section"))?,
-                    skip_time: __f18.unwrap_or_default(),
-                    text_color: __f19.unwrap_or_default(),
-                    timezone_from: __f20.unwrap_or_default(),
-                    timezone_to: __f21.unwrap_or_default(),
-                    to: __f22.ok_or_else(|| ::serde::de::Error::missing_field("to"))?,
-                    to_ts: __f23.unwrap_or_default(),
-                    type_: __f24
-                        .ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accessibility = o.opt("accessibility")?;
+        let attendees = o.opt("attendees")?;
+        let auto_detect_section = o.opt("auto_detect_section")?;
+        let color = o.opt("color")?;
+        let crm_fields = o.opt("crm_fields")?;
+        let description = o.opt("description")?;
+        let from = o.req("from")?;
+        let from_ts = o.opt("from_ts")?;
+        let importance = o.opt("importance")?;
+        let is_meeting = o.opt("is_meeting")?;
+        let location = o.opt("location")?;
+        let meeting = o.opt("meeting")?;
+        let name = o.req("name")?;
+        let owner_id = o.req("ownerId")?;
+        let private_event = o.opt("private_event")?;
+        let remind = o.opt("remind")?;
+        let rrule = o.opt("rrule")?;
+        let section = o.req("section")?;
+        let skip_time = o.opt("skip_time")?;
+        let text_color = o.opt("text_color")?;
+        let timezone_from = o.opt("timezone_from")?;
+        let timezone_to = o.opt("timezone_to")?;
+        let to = o.req("to")?;
+        let to_ts = o.opt("to_ts")?;
+        let type_ = o.req("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "accessibility",
+                    "attendees",
+                    "auto_detect_section",
+                    "color",
+                    "crm_fields",
+                    "description",
+                    "from",
+                    "from_ts",
+                    "importance",
+                    "is_meeting",
+                    "location",
+                    "meeting",
+                    "name",
+                    "ownerId",
+                    "private_event",
+                    "remind",
+                    "rrule",
+                    "section",
+                    "skip_time",
+                    "text_color",
+                    "timezone_from",
+                    "timezone_to",
+                    "to",
+                    "to_ts",
+                    "type",
+                ],
+            )?;
+        let from = o.need(from, "from")?;
+        let name = o.need(name, "name")?;
+        let owner_id = o.need(owner_id, "ownerId")?;
+        let section = o.need(section, "section")?;
+        let to = o.need(to, "to")?;
+        let type_ = o.need(type_, "type")?;
+        Ok(Self {
+            accessibility,
+            attendees,
+            auto_detect_section,
+            color,
+            crm_fields,
+            description,
+            from,
+            from_ts,
+            importance,
+            is_meeting,
+            location,
+            meeting,
+            name,
+            owner_id,
+            private_event,
+            remind,
+            rrule,
+            section,
+            skip_time,
+            text_color,
+            timezone_from,
+            timezone_to,
+            to,
+            to_ts,
+            type_,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestAccessibility {
-    /// The value "busy".
-    Busy,
-    /// The value "absent".
-    Absent,
-    /// The value "quest".
-    Quest,
-    /// The value "free".
-    Free,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-impl AddRequestAccessibility {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Busy => "busy",
-            Self::Absent => "absent",
-            Self::Quest => "quest",
-            Self::Free => "free",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type AddRequestAccessibility = super::super::enums::BusyAbsentQuestFree;
 
-impl ::std::fmt::Display for AddRequestAccessibility {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type AddRequestAutoDetectSection = ::bitrix24_runtime::YesNo;
 
-impl ::serde::Serialize for AddRequestAccessibility {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
+pub type AddRequestImportance = super::super::enums::HighNormalLow;
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestAccessibility {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "busy" => Self::Busy,
-                "absent" => Self::Absent,
-                "quest" => Self::Quest,
-                "free" => Self::Free,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestAccessibility {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestAutoDetectSection {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestAutoDetectSection {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestAutoDetectSection {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestAutoDetectSection {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestAutoDetectSection {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestAutoDetectSection {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestImportance {
-    /// The value "high".
-    High,
-    /// The value "normal".
-    Normal,
-    /// The value "low".
-    Low,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestImportance {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::High => "high",
-            Self::Normal => "normal",
-            Self::Low => "low",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestImportance {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestImportance {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestImportance {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "high" => Self::High,
-                "normal" => Self::Normal,
-                "low" => Self::Low,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestImportance {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestIsMeeting {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestIsMeeting {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestIsMeeting {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestIsMeeting {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestIsMeeting {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestIsMeeting {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type AddRequestIsMeeting = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestMeeting {
@@ -747,171 +204,35 @@ pub struct AddRequestMeeting {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestMeeting {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestMeeting;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestMeeting")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestMeeting, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<bool>> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __f3: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "allow_invite" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("allow_invite"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "hide_guests" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("hide_guests"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "notify" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("notify"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "reinvite" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("reinvite"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequestMeeting {
-                    allow_invite: __f0.unwrap_or_default(),
-                    hide_guests: __f1.unwrap_or_default(),
-                    notify: __f2.unwrap_or_default(),
-                    reinvite: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for AddRequestMeeting {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let allow_invite = o.opt("allow_invite")?;
+        let hide_guests = o.opt("hide_guests")?;
+        let notify = o.opt("notify")?;
+        let reinvite = o.opt("reinvite")?;
+        let additional = o.rest(&["allow_invite", "hide_guests", "notify", "reinvite"])?;
+        Ok(Self {
+            allow_invite,
+            hide_guests,
+            notify,
+            reinvite,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestPrivateEvent {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestMeeting);
 
-impl AddRequestPrivateEvent {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestPrivateEvent {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestPrivateEvent {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestPrivateEvent {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestPrivateEvent {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type AddRequestPrivateEvent = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestRemindItem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
+    /// Wire name "type".
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<AddRequestRemindItemType>,
     /// Keys not declared in the spec, kept as received.
@@ -919,142 +240,21 @@ pub struct AddRequestRemindItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestRemindItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestRemindItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestRemindItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestRemindItem, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<AddRequestRemindItemType>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "count" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("count"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "type" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("type"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestRemindItemType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequestRemindItem {
-                    count: __f0.unwrap_or_default(),
-                    type_: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for AddRequestRemindItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let count = o.opt("count")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["count", "type"])?;
+        Ok(Self { count, type_, additional })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestRemindItemType {
-    /// The value "min".
-    Min,
-    /// The value "hour".
-    Hour,
-    /// The value "day".
-    Day,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestRemindItem);
 
-impl AddRequestRemindItemType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Min => "min",
-            Self::Hour => "hour",
-            Self::Day => "day",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestRemindItemType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestRemindItemType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestRemindItemType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "min" => Self::Min,
-                "hour" => Self::Hour,
-                "day" => Self::Day,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestRemindItemType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type AddRequestRemindItemType = super::super::enums::MinHourDay;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestRrule {
@@ -1074,302 +274,35 @@ pub struct AddRequestRrule {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestRrule {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestRrule;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestRrule")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestRrule, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<AddRequestRruleFreq>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "BYDAY" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("BYDAY"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "COUNT" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COUNT"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "FREQ" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FREQ"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestRruleFreq>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "INTERVAL" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("INTERVAL"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UNTIL" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("UNTIL"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequestRrule {
-                    byday: __f0.unwrap_or_default(),
-                    count: __f1.unwrap_or_default(),
-                    freq: __f2.unwrap_or_default(),
-                    interval: __f3.unwrap_or_default(),
-                    until: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for AddRequestRrule {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let byday = o.opt("BYDAY")?;
+        let count = o.opt("COUNT")?;
+        let freq = o.opt("FREQ")?;
+        let interval = o.opt("INTERVAL")?;
+        let until = o.opt("UNTIL")?;
+        let additional = o.rest(&["BYDAY", "COUNT", "FREQ", "INTERVAL", "UNTIL"])?;
+        Ok(Self {
+            byday,
+            count,
+            freq,
+            interval,
+            until,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestRruleFreq {
-    /// The value "DAILY".
-    Daily,
-    /// The value "WEEKLY".
-    Weekly,
-    /// The value "MONTHLY".
-    Monthly,
-    /// The value "YEARLY".
-    Yearly,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestRrule);
 
-impl AddRequestRruleFreq {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Daily => "DAILY",
-            Self::Weekly => "WEEKLY",
-            Self::Monthly => "MONTHLY",
-            Self::Yearly => "YEARLY",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type AddRequestRruleFreq = super::super::enums::DailyWeeklyMonthlyYearly;
 
-impl ::std::fmt::Display for AddRequestRruleFreq {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type AddRequestSkipTime = ::bitrix24_runtime::YesNo;
 
-impl ::serde::Serialize for AddRequestRruleFreq {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestRruleFreq {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "DAILY" => Self::Daily,
-                "WEEKLY" => Self::Weekly,
-                "MONTHLY" => Self::Monthly,
-                "YEARLY" => Self::Yearly,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestRruleFreq {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestSkipTime {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestSkipTime {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestSkipTime {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestSkipTime {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestSkipTime {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestSkipTime {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestType {
-    /// The value "user".
-    User,
-    /// The value "group".
-    Group,
-    /// The value "company_calendar".
-    CompanyCalendar,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::User => "user",
-            Self::Group => "group",
-            Self::CompanyCalendar => "company_calendar",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "user" => Self::User,
-                "group" => Self::Group,
-                "company_calendar" => Self::CompanyCalendar,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type AddRequestType = super::super::enums::UserGroupCompanyCalendar;
 
 /// The `result` of `calendar.event.add`.
 pub type AddResponse = i64;
@@ -1384,6 +317,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 /// Calls `calendar.event.delete`.
 ///
 /// Scope `calendar`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
@@ -1392,6 +327,8 @@ pub async fn delete(
 }
 
 /// Parameters of `calendar.event.delete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: i64,
@@ -1400,64 +337,19 @@ pub struct DeleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `calendar.event.delete`.
 pub type DeleteResponse = bool;
@@ -1472,6 +364,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 /// Calls `calendar.event.get`.
 ///
 /// Scope `calendar`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -1480,6 +374,8 @@ pub async fn get(
 }
 
 /// Parameters of `calendar.event.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     /// Format: `date`.
@@ -1492,6 +388,7 @@ pub struct GetRequest {
     /// Format: `date`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
+    /// Wire name "type".
     #[serde(rename = "type")]
     pub type_: GetRequestType,
     /// Keys not declared in the spec, kept as received.
@@ -1499,176 +396,33 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<GetRequestType> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "from" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("from"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ownerId" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ownerId"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "section" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("section"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "to" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("to"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "type" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("type"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<GetRequestType>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    from: __f0.unwrap_or_default(),
-                    owner_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("ownerId"))?,
-                    section: __f2.unwrap_or_default(),
-                    to: __f3.unwrap_or_default(),
-                    type_: __f4
-                        .ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let from = o.opt("from")?;
+        let owner_id = o.req("ownerId")?;
+        let section = o.opt("section")?;
+        let to = o.opt("to")?;
+        let type_ = o.req("type")?;
+        let additional = o.rest(&["from", "ownerId", "section", "to", "type"])?;
+        let owner_id = o.need(owner_id, "ownerId")?;
+        let type_ = o.need(type_, "type")?;
+        Ok(Self {
+            from,
+            owner_id,
+            section,
+            to,
+            type_,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestType {
-    /// The value "user".
-    User,
-    /// The value "group".
-    Group,
-    /// The value "company_calendar".
-    CompanyCalendar,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
-impl GetRequestType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::User => "user",
-            Self::Group => "group",
-            Self::CompanyCalendar => "company_calendar",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "user" => Self::User,
-                "group" => Self::Group,
-                "company_calendar" => Self::CompanyCalendar,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetRequestType = super::super::enums::UserGroupCompanyCalendar;
 
 /// The `result` of `calendar.event.get`.
 pub type GetResponse = Vec<GetResponseItem>;
@@ -1790,6 +544,7 @@ pub struct GetResponseItem {
     pub version: Option<String>,
     #[serde(rename = "attendeesEntityList", skip_serializing_if = "Option::is_none")]
     pub attendees_entity_list: Option<Vec<::serde_json::Value>>,
+    /// Wire name "\~DESCRIPTION".
     #[serde(rename = "~DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description_2: Option<String>,
     #[serde(rename = "~RRULE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
@@ -1803,871 +558,194 @@ pub struct GetResponseItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponseItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponseItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponseItem, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<::serde_json::Value> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<String>> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<Option<String>> = None;
-                let mut __f19: Option<Option<i64>> = None;
-                let mut __f20: Option<Option<String>> = None;
-                let mut __f21: Option<::serde_json::Value> = None;
-                let mut __f22: Option<Option<String>> = None;
-                let mut __f23: Option<Option<String>> = None;
-                let mut __f24: Option<Option<String>> = None;
-                let mut __f25: Option<Option<String>> = None;
-                let mut __f26: Option<Option<bool>> = None;
-                let mut __f27: Option<Option<String>> = None;
-                let mut __f28: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f29: Option<Option<String>> = None;
-                let mut __f30: Option<Option<String>> = None;
-                let mut __f31: Option<Option<String>> = None;
-                let mut __f32: Option<::serde_json::Value> = None;
-                let mut __f33: Option<Option<String>> = None;
-                let mut __f34: Option<Option<String>> = None;
-                let mut __f35: Option<Option<String>> = None;
-                let mut __f36: Option<Option<i64>> = None;
-                let mut __f37: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f38: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f39: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f40: Option<::serde_json::Value> = None;
-                let mut __f41: Option<Option<String>> = None;
-                let mut __f42: Option<Option<String>> = None;
-                let mut __f43: Option<::serde_json::Value> = None;
-                let mut __f44: Option<Option<String>> = None;
-                let mut __f45: Option<Option<String>> = None;
-                let mut __f46: Option<Option<String>> = None;
-                let mut __f47: Option<Option<String>> = None;
-                let mut __f48: Option<Option<String>> = None;
-                let mut __f49: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f50: Option<Option<bool>> = None;
-                let mut __f51: Option<Option<String>> = None;
-                let mut __f52: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f53: Option<Option<String>> = None;
-                let mut __f54: Option<Option<String>> = None;
-                let mut __f55: Option<Option<i64>> = None;
-                let mut __f56: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ACCESSIBILITY" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ACCESSIBILITY"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ATTENDEES_CODES" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ATTENDEES_CODES"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "ATTENDEE_LIST" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ATTENDEE_LIST"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CAL_DAV_LABEL" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CAL_DAV_LABEL"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CAL_TYPE" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CAL_TYPE"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COLLAB_ID" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("COLLAB_ID"),
-                                );
-                            }
-                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "COLOR" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COLOR"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CREATED_BY" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CREATED_BY"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_CREATE" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_CREATE"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_FROM" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_FROM"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_FROM_FORMATTED" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_FROM_FORMATTED"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_FROM_TS_UTC" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_FROM_TS_UTC"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_TO" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("DATE_TO"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_TO_FORMATTED" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_TO_FORMATTED"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_TO_TS_UTC" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_TO_TS_UTC"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DAV_EXCH_LABEL" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DAV_EXCH_LABEL"),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DAV_XML_ID" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DAV_XML_ID"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DELETED" => {
-                            if __f17.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("DELETED"));
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DT_LENGTH" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DT_LENGTH"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DT_SKIP_TIME" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DT_SKIP_TIME"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "EVENT_TYPE" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("EVENT_TYPE"),
-                                );
-                            }
-                            __f21 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "EXDATE" => {
-                            if __f22.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("EXDATE"));
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "G_EVENT_ID" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("G_EVENT_ID"),
-                                );
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f24.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IMPORTANCE" => {
-                            if __f25.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IMPORTANCE"),
-                                );
-                            }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IS_MEETING" => {
-                            if __f26.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IS_MEETING"),
-                                );
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LOCATION" => {
-                            if __f27.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LOCATION"));
-                            }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MEETING" => {
-                            if __f28.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("MEETING"));
-                            }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "MEETING_HOST" => {
-                            if __f29.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MEETING_HOST"),
-                                );
-                            }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MEETING_STATUS" => {
-                            if __f30.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MEETING_STATUS"),
-                                );
-                            }
-                            __f30 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f31.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f31 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ORIGINAL_DATE_FROM" => {
-                            if __f32.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ORIGINAL_DATE_FROM"),
-                                );
-                            }
-                            __f32 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "OWNER_ID" => {
-                            if __f33.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("OWNER_ID"));
-                            }
-                            __f33 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PARENT_ID" => {
-                            if __f34.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PARENT_ID"),
-                                );
-                            }
-                            __f34 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PRIVATE_EVENT" => {
-                            if __f35.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PRIVATE_EVENT"),
-                                );
-                            }
-                            __f35 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RECURRENCE_ID" => {
-                            if __f36.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RECURRENCE_ID"),
-                                );
-                            }
-                            __f36 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RELATIONS" => {
-                            if __f37.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RELATIONS"),
-                                );
-                            }
-                            __f37 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "REMIND" => {
-                            if __f38.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("REMIND"));
-                            }
-                            __f38 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "RRULE" => {
-                            if __f39.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("RRULE"));
-                            }
-                            __f39 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "SECTION_DAV_XML_ID" => {
-                            if __f40.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SECTION_DAV_XML_ID"),
-                                );
-                            }
-                            __f40 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "SECTION_ID" => {
-                            if __f41.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SECTION_ID"),
-                                );
-                            }
-                            __f41 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SECT_ID" => {
-                            if __f42.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SECT_ID"));
-                            }
-                            __f42 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SYNC_STATUS" => {
-                            if __f43.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SYNC_STATUS"),
-                                );
-                            }
-                            __f43 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "TIMESTAMP_X" => {
-                            if __f44.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TIMESTAMP_X"),
-                                );
-                            }
-                            __f44 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TZ_FROM" => {
-                            if __f45.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TZ_FROM"));
-                            }
-                            __f45 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TZ_OFFSET_FROM" => {
-                            if __f46.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TZ_OFFSET_FROM"),
-                                );
-                            }
-                            __f46 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TZ_OFFSET_TO" => {
-                            if __f47.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TZ_OFFSET_TO"),
-                                );
-                            }
-                            __f47 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TZ_TO" => {
-                            if __f48.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TZ_TO"));
-                            }
-                            __f48 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_CRM_CAL_EVENT" => {
-                            if __f49.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_CRM_CAL_EVENT"),
-                                );
-                            }
-                            __f49 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_WEBDAV_CAL_EVENT" => {
-                            if __f50.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_WEBDAV_CAL_EVENT"),
-                                );
-                            }
-                            __f50 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "VERSION" => {
-                            if __f51.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("VERSION"));
-                            }
-                            __f51 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "attendeesEntityList" => {
-                            if __f52.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("attendeesEntityList"),
-                                );
-                            }
-                            __f52 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "~DESCRIPTION" => {
-                            if __f53.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("~DESCRIPTION"),
-                                );
-                            }
-                            __f53 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "~RRULE_DESCRIPTION" => {
-                            if __f54.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("~RRULE_DESCRIPTION"),
-                                );
-                            }
-                            __f54 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "~USER_OFFSET_FROM" => {
-                            if __f55.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("~USER_OFFSET_FROM"),
-                                );
-                            }
-                            __f55 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "~USER_OFFSET_TO" => {
-                            if __f56.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("~USER_OFFSET_TO"),
-                                );
-                            }
-                            __f56 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponseItem {
-                    accessibility: __f0.unwrap_or_default(),
-                    attendees_codes: __f1.unwrap_or_default(),
-                    attendee_list: __f2.unwrap_or_default(),
-                    cal_dav_label: __f3.unwrap_or_default(),
-                    cal_type: __f4.unwrap_or_default(),
-                    collab_id: __f5.unwrap_or_default(),
-                    color: __f6.unwrap_or_default(),
-                    created_by: __f7.unwrap_or_default(),
-                    date_create: __f8.unwrap_or_default(),
-                    date_from: __f9.unwrap_or_default(),
-                    date_from_formatted: __f10.unwrap_or_default(),
-                    date_from_ts_utc: __f11.unwrap_or_default(),
-                    date_to: __f12.unwrap_or_default(),
-                    date_to_formatted: __f13.unwrap_or_default(),
-                    date_to_ts_utc: __f14.unwrap_or_default(),
-                    dav_exch_label: __f15.unwrap_or_default(),
-                    dav_xml_id: __f16.unwrap_or_default(),
-                    deleted: __f17.unwrap_or_default(),
-                    description: __f18.unwrap_or_default(),
-                    dt_length: __f19.unwrap_or_default(),
-                    dt_skip_time: __f20.unwrap_or_default(),
-                    event_type: __f21.unwrap_or_default(),
-                    exdate: __f22.unwrap_or_default(),
-                    g_event_id: __f23.unwrap_or_default(),
-                    id: __f24.unwrap_or_default(),
-                    importance: __f25.unwrap_or_default(),
-                    is_meeting: __f26.unwrap_or_default(),
-                    location: __f27.unwrap_or_default(),
-                    meeting: __f28.unwrap_or_default(),
-                    meeting_host: __f29.unwrap_or_default(),
-                    meeting_status: __f30.unwrap_or_default(),
-                    name: __f31.unwrap_or_default(),
-                    original_date_from: __f32.unwrap_or_default(),
-                    owner_id: __f33.unwrap_or_default(),
-                    parent_id: __f34.unwrap_or_default(),
-                    private_event: __f35.unwrap_or_default(),
-                    recurrence_id: __f36.unwrap_or_default(),
-                    relations: __f37.unwrap_or_default(),
-                    remind: __f38.unwrap_or_default(),
-                    rrule: __f39.unwrap_or_default(),
-                    section_dav_xml_id: __f40.unwrap_or_default(),
-                    section_id: __f41.unwrap_or_default(),
-                    sect_id: __f42.unwrap_or_default(),
-                    sync_status: __f43.unwrap_or_default(),
-                    timestamp_x: __f44.unwrap_or_default(),
-                    tz_from: __f45.unwrap_or_default(),
-                    tz_offset_from: __f46.unwrap_or_default(),
-                    tz_offset_to: __f47.unwrap_or_default(),
-                    tz_to: __f48.unwrap_or_default(),
-                    uf_crm_cal_event: __f49.unwrap_or_default(),
-                    uf_webdav_cal_event: __f50.unwrap_or_default(),
-                    version: __f51.unwrap_or_default(),
-                    attendees_entity_list: __f52.unwrap_or_default(),
-                    description_2: __f53.unwrap_or_default(),
-                    rrule_description: __f54.unwrap_or_default(),
-                    user_offset_from: __f55.unwrap_or_default(),
-                    user_offset_to: __f56.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accessibility = o.opt("ACCESSIBILITY")?;
+        let attendees_codes = o.opt("ATTENDEES_CODES")?;
+        let attendee_list = o.opt("ATTENDEE_LIST")?;
+        let cal_dav_label = o.opt("CAL_DAV_LABEL")?;
+        let cal_type = o.opt("CAL_TYPE")?;
+        let collab_id = o.opt("COLLAB_ID")?;
+        let color = o.opt("COLOR")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_from = o.opt("DATE_FROM")?;
+        let date_from_formatted = o.opt("DATE_FROM_FORMATTED")?;
+        let date_from_ts_utc = o.opt("DATE_FROM_TS_UTC")?;
+        let date_to = o.opt("DATE_TO")?;
+        let date_to_formatted = o.opt("DATE_TO_FORMATTED")?;
+        let date_to_ts_utc = o.opt("DATE_TO_TS_UTC")?;
+        let dav_exch_label = o.opt("DAV_EXCH_LABEL")?;
+        let dav_xml_id = o.opt("DAV_XML_ID")?;
+        let deleted = o.opt("DELETED")?;
+        let description = o.opt("DESCRIPTION")?;
+        let dt_length = o.opt("DT_LENGTH")?;
+        let dt_skip_time = o.opt("DT_SKIP_TIME")?;
+        let event_type = o.opt("EVENT_TYPE")?;
+        let exdate = o.opt("EXDATE")?;
+        let g_event_id = o.opt("G_EVENT_ID")?;
+        let id = o.opt("ID")?;
+        let importance = o.opt("IMPORTANCE")?;
+        let is_meeting = o.opt("IS_MEETING")?;
+        let location = o.opt("LOCATION")?;
+        let meeting = o.opt("MEETING")?;
+        let meeting_host = o.opt("MEETING_HOST")?;
+        let meeting_status = o.opt("MEETING_STATUS")?;
+        let name = o.opt("NAME")?;
+        let original_date_from = o.opt("ORIGINAL_DATE_FROM")?;
+        let owner_id = o.opt("OWNER_ID")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let private_event = o.opt("PRIVATE_EVENT")?;
+        let recurrence_id = o.opt("RECURRENCE_ID")?;
+        let relations = o.opt("RELATIONS")?;
+        let remind = o.opt("REMIND")?;
+        let rrule = o.opt("RRULE")?;
+        let section_dav_xml_id = o.opt("SECTION_DAV_XML_ID")?;
+        let section_id = o.opt("SECTION_ID")?;
+        let sect_id = o.opt("SECT_ID")?;
+        let sync_status = o.opt("SYNC_STATUS")?;
+        let timestamp_x = o.opt("TIMESTAMP_X")?;
+        let tz_from = o.opt("TZ_FROM")?;
+        let tz_offset_from = o.opt("TZ_OFFSET_FROM")?;
+        let tz_offset_to = o.opt("TZ_OFFSET_TO")?;
+        let tz_to = o.opt("TZ_TO")?;
+        let uf_crm_cal_event = o.opt("UF_CRM_CAL_EVENT")?;
+        let uf_webdav_cal_event = o.opt("UF_WEBDAV_CAL_EVENT")?;
+        let version = o.opt("VERSION")?;
+        let attendees_entity_list = o.opt("attendeesEntityList")?;
+        let description_2 = o.opt("~DESCRIPTION")?;
+        let rrule_description = o.opt("~RRULE_DESCRIPTION")?;
+        let user_offset_from = o.opt("~USER_OFFSET_FROM")?;
+        let user_offset_to = o.opt("~USER_OFFSET_TO")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACCESSIBILITY",
+                    "ATTENDEES_CODES",
+                    "ATTENDEE_LIST",
+                    "CAL_DAV_LABEL",
+                    "CAL_TYPE",
+                    "COLLAB_ID",
+                    "COLOR",
+                    "CREATED_BY",
+                    "DATE_CREATE",
+                    "DATE_FROM",
+                    "DATE_FROM_FORMATTED",
+                    "DATE_FROM_TS_UTC",
+                    "DATE_TO",
+                    "DATE_TO_FORMATTED",
+                    "DATE_TO_TS_UTC",
+                    "DAV_EXCH_LABEL",
+                    "DAV_XML_ID",
+                    "DELETED",
+                    "DESCRIPTION",
+                    "DT_LENGTH",
+                    "DT_SKIP_TIME",
+                    "EVENT_TYPE",
+                    "EXDATE",
+                    "G_EVENT_ID",
+                    "ID",
+                    "IMPORTANCE",
+                    "IS_MEETING",
+                    "LOCATION",
+                    "MEETING",
+                    "MEETING_HOST",
+                    "MEETING_STATUS",
+                    "NAME",
+                    "ORIGINAL_DATE_FROM",
+                    "OWNER_ID",
+                    "PARENT_ID",
+                    "PRIVATE_EVENT",
+                    "RECURRENCE_ID",
+                    "RELATIONS",
+                    "REMIND",
+                    "RRULE",
+                    "SECTION_DAV_XML_ID",
+                    "SECTION_ID",
+                    "SECT_ID",
+                    "SYNC_STATUS",
+                    "TIMESTAMP_X",
+                    "TZ_FROM",
+                    "TZ_OFFSET_FROM",
+                    "TZ_OFFSET_TO",
+                    "TZ_TO",
+                    "UF_CRM_CAL_EVENT",
+                    "UF_WEBDAV_CAL_EVENT",
+                    "VERSION",
+                    "attendeesEntityList",
+                    "~DESCRIPTION",
+                    "~RRULE_DESCRIPTION",
+                    "~USER_OFFSET_FROM",
+                    "~USER_OFFSET_TO",
+                ],
+            )?;
+        Ok(Self {
+            accessibility,
+            attendees_codes,
+            attendee_list,
+            cal_dav_label,
+            cal_type,
+            collab_id,
+            color,
+            created_by,
+            date_create,
+            date_from,
+            date_from_formatted,
+            date_from_ts_utc,
+            date_to,
+            date_to_formatted,
+            date_to_ts_utc,
+            dav_exch_label,
+            dav_xml_id,
+            deleted,
+            description,
+            dt_length,
+            dt_skip_time,
+            event_type,
+            exdate,
+            g_event_id,
+            id,
+            importance,
+            is_meeting,
+            location,
+            meeting,
+            meeting_host,
+            meeting_status,
+            name,
+            original_date_from,
+            owner_id,
+            parent_id,
+            private_event,
+            recurrence_id,
+            relations,
+            remind,
+            rrule,
+            section_dav_xml_id,
+            section_id,
+            sect_id,
+            sync_status,
+            timestamp_x,
+            tz_from,
+            tz_offset_from,
+            tz_offset_to,
+            tz_to,
+            uf_crm_cal_event,
+            uf_webdav_cal_event,
+            version,
+            attendees_entity_list,
+            description_2,
+            rrule_description,
+            user_offset_from,
+            user_offset_to,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "calendar.event.get";
@@ -2679,6 +757,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 /// Calls `calendar.event.getbyid`.
 ///
 /// Scope `calendar`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-get-by-id.html>.
 pub async fn getbyid(
     client: &::bitrix24_runtime::Client,
     request: &GetbyidRequest,
@@ -2687,6 +767,8 @@ pub async fn getbyid(
 }
 
 /// Parameters of `calendar.event.getbyid`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-get-by-id.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetbyidRequest {
     pub id: i64,
@@ -2695,64 +777,19 @@ pub struct GetbyidRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetbyidRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetbyidRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetbyidRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetbyidRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetbyidRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetbyidRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetbyidRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetbyidRequest);
 
 /// The `result` of `calendar.event.getbyid`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2874,6 +911,7 @@ pub struct GetbyidResponse {
     pub attendees_entity_list: Option<
         Vec<::serde_json::Map<String, ::serde_json::Value>>,
     >,
+    /// Wire name "\~DESCRIPTION".
     #[serde(rename = "~DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description_2: Option<String>,
     #[serde(rename = "~RRULE_DESCRIPTION", skip_serializing_if = "Option::is_none")]
@@ -2887,871 +925,194 @@ pub struct GetbyidResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetbyidResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetbyidResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetbyidResponse, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<Vec<String>>> = None;
-                let mut __f2: Option<
-                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                > = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<::serde_json::Value> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<String>> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<Option<String>> = None;
-                let mut __f19: Option<Option<i64>> = None;
-                let mut __f20: Option<Option<String>> = None;
-                let mut __f21: Option<::serde_json::Value> = None;
-                let mut __f22: Option<Option<String>> = None;
-                let mut __f23: Option<Option<String>> = None;
-                let mut __f24: Option<Option<String>> = None;
-                let mut __f25: Option<Option<String>> = None;
-                let mut __f26: Option<Option<bool>> = None;
-                let mut __f27: Option<Option<String>> = None;
-                let mut __f28: Option<Option<GetbyidResponseMeeting>> = None;
-                let mut __f29: Option<Option<String>> = None;
-                let mut __f30: Option<Option<String>> = None;
-                let mut __f31: Option<Option<String>> = None;
-                let mut __f32: Option<::serde_json::Value> = None;
-                let mut __f33: Option<Option<String>> = None;
-                let mut __f34: Option<Option<String>> = None;
-                let mut __f35: Option<Option<String>> = None;
-                let mut __f36: Option<Option<i64>> = None;
-                let mut __f37: Option<Option<GetbyidResponseRelations>> = None;
-                let mut __f38: Option<
-                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                > = None;
-                let mut __f39: Option<Option<GetbyidResponseRrule>> = None;
-                let mut __f40: Option<::serde_json::Value> = None;
-                let mut __f41: Option<Option<String>> = None;
-                let mut __f42: Option<Option<String>> = None;
-                let mut __f43: Option<::serde_json::Value> = None;
-                let mut __f44: Option<Option<String>> = None;
-                let mut __f45: Option<Option<String>> = None;
-                let mut __f46: Option<Option<String>> = None;
-                let mut __f47: Option<Option<String>> = None;
-                let mut __f48: Option<Option<String>> = None;
-                let mut __f49: Option<Option<Vec<String>>> = None;
-                let mut __f50: Option<Option<bool>> = None;
-                let mut __f51: Option<Option<String>> = None;
-                let mut __f52: Option<
-                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                > = None;
-                let mut __f53: Option<Option<String>> = None;
-                let mut __f54: Option<Option<String>> = None;
-                let mut __f55: Option<Option<i64>> = None;
-                let mut __f56: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ACCESSIBILITY" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ACCESSIBILITY"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ATTENDEES_CODES" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ATTENDEES_CODES"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "ATTENDEE_LIST" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ATTENDEE_LIST"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CAL_DAV_LABEL" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CAL_DAV_LABEL"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CAL_TYPE" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CAL_TYPE"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COLLAB_ID" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("COLLAB_ID"),
-                                );
-                            }
-                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "COLOR" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COLOR"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CREATED_BY" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CREATED_BY"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_CREATE" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_CREATE"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_FROM" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_FROM"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_FROM_FORMATTED" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_FROM_FORMATTED"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_FROM_TS_UTC" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_FROM_TS_UTC"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_TO" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("DATE_TO"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_TO_FORMATTED" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_TO_FORMATTED"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_TO_TS_UTC" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_TO_TS_UTC"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DAV_EXCH_LABEL" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DAV_EXCH_LABEL"),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DAV_XML_ID" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DAV_XML_ID"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DELETED" => {
-                            if __f17.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("DELETED"));
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DT_LENGTH" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DT_LENGTH"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DT_SKIP_TIME" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DT_SKIP_TIME"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "EVENT_TYPE" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("EVENT_TYPE"),
-                                );
-                            }
-                            __f21 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "EXDATE" => {
-                            if __f22.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("EXDATE"));
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "G_EVENT_ID" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("G_EVENT_ID"),
-                                );
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f24.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IMPORTANCE" => {
-                            if __f25.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IMPORTANCE"),
-                                );
-                            }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IS_MEETING" => {
-                            if __f26.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IS_MEETING"),
-                                );
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LOCATION" => {
-                            if __f27.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LOCATION"));
-                            }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MEETING" => {
-                            if __f28.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("MEETING"));
-                            }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetbyidResponseMeeting>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "MEETING_HOST" => {
-                            if __f29.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MEETING_HOST"),
-                                );
-                            }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MEETING_STATUS" => {
-                            if __f30.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MEETING_STATUS"),
-                                );
-                            }
-                            __f30 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f31.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f31 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ORIGINAL_DATE_FROM" => {
-                            if __f32.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ORIGINAL_DATE_FROM"),
-                                );
-                            }
-                            __f32 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "OWNER_ID" => {
-                            if __f33.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("OWNER_ID"));
-                            }
-                            __f33 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PARENT_ID" => {
-                            if __f34.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PARENT_ID"),
-                                );
-                            }
-                            __f34 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PRIVATE_EVENT" => {
-                            if __f35.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PRIVATE_EVENT"),
-                                );
-                            }
-                            __f35 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RECURRENCE_ID" => {
-                            if __f36.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RECURRENCE_ID"),
-                                );
-                            }
-                            __f36 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RELATIONS" => {
-                            if __f37.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RELATIONS"),
-                                );
-                            }
-                            __f37 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetbyidResponseRelations>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "REMIND" => {
-                            if __f38.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("REMIND"));
-                            }
-                            __f38 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "RRULE" => {
-                            if __f39.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("RRULE"));
-                            }
-                            __f39 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetbyidResponseRrule>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "SECTION_DAV_XML_ID" => {
-                            if __f40.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SECTION_DAV_XML_ID"),
-                                );
-                            }
-                            __f40 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "SECTION_ID" => {
-                            if __f41.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SECTION_ID"),
-                                );
-                            }
-                            __f41 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SECT_ID" => {
-                            if __f42.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SECT_ID"));
-                            }
-                            __f42 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SYNC_STATUS" => {
-                            if __f43.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SYNC_STATUS"),
-                                );
-                            }
-                            __f43 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "TIMESTAMP_X" => {
-                            if __f44.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TIMESTAMP_X"),
-                                );
-                            }
-                            __f44 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TZ_FROM" => {
-                            if __f45.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TZ_FROM"));
-                            }
-                            __f45 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TZ_OFFSET_FROM" => {
-                            if __f46.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TZ_OFFSET_FROM"),
-                                );
-                            }
-                            __f46 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TZ_OFFSET_TO" => {
-                            if __f47.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TZ_OFFSET_TO"),
-                                );
-                            }
-                            __f47 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TZ_TO" => {
-                            if __f48.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TZ_TO"));
-                            }
-                            __f48 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_CRM_CAL_EVENT" => {
-                            if __f49.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_CRM_CAL_EVENT"),
-                                );
-                            }
-                            __f49 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_WEBDAV_CAL_EVENT" => {
-                            if __f50.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_WEBDAV_CAL_EVENT"),
-                                );
-                            }
-                            __f50 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "VERSION" => {
-                            if __f51.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("VERSION"));
-                            }
-                            __f51 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "attendeesEntityList" => {
-                            if __f52.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("attendeesEntityList"),
-                                );
-                            }
-                            __f52 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "~DESCRIPTION" => {
-                            if __f53.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("~DESCRIPTION"),
-                                );
-                            }
-                            __f53 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "~RRULE_DESCRIPTION" => {
-                            if __f54.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("~RRULE_DESCRIPTION"),
-                                );
-                            }
-                            __f54 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "~USER_OFFSET_FROM" => {
-                            if __f55.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("~USER_OFFSET_FROM"),
-                                );
-                            }
-                            __f55 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "~USER_OFFSET_TO" => {
-                            if __f56.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("~USER_OFFSET_TO"),
-                                );
-                            }
-                            __f56 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetbyidResponse {
-                    accessibility: __f0.unwrap_or_default(),
-                    attendees_codes: __f1.unwrap_or_default(),
-                    attendee_list: __f2.unwrap_or_default(),
-                    cal_dav_label: __f3.unwrap_or_default(),
-                    cal_type: __f4.unwrap_or_default(),
-                    collab_id: __f5.unwrap_or_default(),
-                    color: __f6.unwrap_or_default(),
-                    created_by: __f7.unwrap_or_default(),
-                    date_create: __f8.unwrap_or_default(),
-                    date_from: __f9.unwrap_or_default(),
-                    date_from_formatted: __f10.unwrap_or_default(),
-                    date_from_ts_utc: __f11.unwrap_or_default(),
-                    date_to: __f12.unwrap_or_default(),
-                    date_to_formatted: __f13.unwrap_or_default(),
-                    date_to_ts_utc: __f14.unwrap_or_default(),
-                    dav_exch_label: __f15.unwrap_or_default(),
-                    dav_xml_id: __f16.unwrap_or_default(),
-                    deleted: __f17.unwrap_or_default(),
-                    description: __f18.unwrap_or_default(),
-                    dt_length: __f19.unwrap_or_default(),
-                    dt_skip_time: __f20.unwrap_or_default(),
-                    event_type: __f21.unwrap_or_default(),
-                    exdate: __f22.unwrap_or_default(),
-                    g_event_id: __f23.unwrap_or_default(),
-                    id: __f24.unwrap_or_default(),
-                    importance: __f25.unwrap_or_default(),
-                    is_meeting: __f26.unwrap_or_default(),
-                    location: __f27.unwrap_or_default(),
-                    meeting: __f28.unwrap_or_default(),
-                    meeting_host: __f29.unwrap_or_default(),
-                    meeting_status: __f30.unwrap_or_default(),
-                    name: __f31.unwrap_or_default(),
-                    original_date_from: __f32.unwrap_or_default(),
-                    owner_id: __f33.unwrap_or_default(),
-                    parent_id: __f34.unwrap_or_default(),
-                    private_event: __f35.unwrap_or_default(),
-                    recurrence_id: __f36.unwrap_or_default(),
-                    relations: __f37.unwrap_or_default(),
-                    remind: __f38.unwrap_or_default(),
-                    rrule: __f39.unwrap_or_default(),
-                    section_dav_xml_id: __f40.unwrap_or_default(),
-                    section_id: __f41.unwrap_or_default(),
-                    sect_id: __f42.unwrap_or_default(),
-                    sync_status: __f43.unwrap_or_default(),
-                    timestamp_x: __f44.unwrap_or_default(),
-                    tz_from: __f45.unwrap_or_default(),
-                    tz_offset_from: __f46.unwrap_or_default(),
-                    tz_offset_to: __f47.unwrap_or_default(),
-                    tz_to: __f48.unwrap_or_default(),
-                    uf_crm_cal_event: __f49.unwrap_or_default(),
-                    uf_webdav_cal_event: __f50.unwrap_or_default(),
-                    version: __f51.unwrap_or_default(),
-                    attendees_entity_list: __f52.unwrap_or_default(),
-                    description_2: __f53.unwrap_or_default(),
-                    rrule_description: __f54.unwrap_or_default(),
-                    user_offset_from: __f55.unwrap_or_default(),
-                    user_offset_to: __f56.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetbyidResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accessibility = o.opt("ACCESSIBILITY")?;
+        let attendees_codes = o.opt("ATTENDEES_CODES")?;
+        let attendee_list = o.opt("ATTENDEE_LIST")?;
+        let cal_dav_label = o.opt("CAL_DAV_LABEL")?;
+        let cal_type = o.opt("CAL_TYPE")?;
+        let collab_id = o.opt("COLLAB_ID")?;
+        let color = o.opt("COLOR")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_from = o.opt("DATE_FROM")?;
+        let date_from_formatted = o.opt("DATE_FROM_FORMATTED")?;
+        let date_from_ts_utc = o.opt("DATE_FROM_TS_UTC")?;
+        let date_to = o.opt("DATE_TO")?;
+        let date_to_formatted = o.opt("DATE_TO_FORMATTED")?;
+        let date_to_ts_utc = o.opt("DATE_TO_TS_UTC")?;
+        let dav_exch_label = o.opt("DAV_EXCH_LABEL")?;
+        let dav_xml_id = o.opt("DAV_XML_ID")?;
+        let deleted = o.opt("DELETED")?;
+        let description = o.opt("DESCRIPTION")?;
+        let dt_length = o.opt("DT_LENGTH")?;
+        let dt_skip_time = o.opt("DT_SKIP_TIME")?;
+        let event_type = o.opt("EVENT_TYPE")?;
+        let exdate = o.opt("EXDATE")?;
+        let g_event_id = o.opt("G_EVENT_ID")?;
+        let id = o.opt("ID")?;
+        let importance = o.opt("IMPORTANCE")?;
+        let is_meeting = o.opt("IS_MEETING")?;
+        let location = o.opt("LOCATION")?;
+        let meeting = o.opt("MEETING")?;
+        let meeting_host = o.opt("MEETING_HOST")?;
+        let meeting_status = o.opt("MEETING_STATUS")?;
+        let name = o.opt("NAME")?;
+        let original_date_from = o.opt("ORIGINAL_DATE_FROM")?;
+        let owner_id = o.opt("OWNER_ID")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let private_event = o.opt("PRIVATE_EVENT")?;
+        let recurrence_id = o.opt("RECURRENCE_ID")?;
+        let relations = o.opt("RELATIONS")?;
+        let remind = o.opt("REMIND")?;
+        let rrule = o.opt("RRULE")?;
+        let section_dav_xml_id = o.opt("SECTION_DAV_XML_ID")?;
+        let section_id = o.opt("SECTION_ID")?;
+        let sect_id = o.opt("SECT_ID")?;
+        let sync_status = o.opt("SYNC_STATUS")?;
+        let timestamp_x = o.opt("TIMESTAMP_X")?;
+        let tz_from = o.opt("TZ_FROM")?;
+        let tz_offset_from = o.opt("TZ_OFFSET_FROM")?;
+        let tz_offset_to = o.opt("TZ_OFFSET_TO")?;
+        let tz_to = o.opt("TZ_TO")?;
+        let uf_crm_cal_event = o.opt("UF_CRM_CAL_EVENT")?;
+        let uf_webdav_cal_event = o.opt("UF_WEBDAV_CAL_EVENT")?;
+        let version = o.opt("VERSION")?;
+        let attendees_entity_list = o.opt("attendeesEntityList")?;
+        let description_2 = o.opt("~DESCRIPTION")?;
+        let rrule_description = o.opt("~RRULE_DESCRIPTION")?;
+        let user_offset_from = o.opt("~USER_OFFSET_FROM")?;
+        let user_offset_to = o.opt("~USER_OFFSET_TO")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACCESSIBILITY",
+                    "ATTENDEES_CODES",
+                    "ATTENDEE_LIST",
+                    "CAL_DAV_LABEL",
+                    "CAL_TYPE",
+                    "COLLAB_ID",
+                    "COLOR",
+                    "CREATED_BY",
+                    "DATE_CREATE",
+                    "DATE_FROM",
+                    "DATE_FROM_FORMATTED",
+                    "DATE_FROM_TS_UTC",
+                    "DATE_TO",
+                    "DATE_TO_FORMATTED",
+                    "DATE_TO_TS_UTC",
+                    "DAV_EXCH_LABEL",
+                    "DAV_XML_ID",
+                    "DELETED",
+                    "DESCRIPTION",
+                    "DT_LENGTH",
+                    "DT_SKIP_TIME",
+                    "EVENT_TYPE",
+                    "EXDATE",
+                    "G_EVENT_ID",
+                    "ID",
+                    "IMPORTANCE",
+                    "IS_MEETING",
+                    "LOCATION",
+                    "MEETING",
+                    "MEETING_HOST",
+                    "MEETING_STATUS",
+                    "NAME",
+                    "ORIGINAL_DATE_FROM",
+                    "OWNER_ID",
+                    "PARENT_ID",
+                    "PRIVATE_EVENT",
+                    "RECURRENCE_ID",
+                    "RELATIONS",
+                    "REMIND",
+                    "RRULE",
+                    "SECTION_DAV_XML_ID",
+                    "SECTION_ID",
+                    "SECT_ID",
+                    "SYNC_STATUS",
+                    "TIMESTAMP_X",
+                    "TZ_FROM",
+                    "TZ_OFFSET_FROM",
+                    "TZ_OFFSET_TO",
+                    "TZ_TO",
+                    "UF_CRM_CAL_EVENT",
+                    "UF_WEBDAV_CAL_EVENT",
+                    "VERSION",
+                    "attendeesEntityList",
+                    "~DESCRIPTION",
+                    "~RRULE_DESCRIPTION",
+                    "~USER_OFFSET_FROM",
+                    "~USER_OFFSET_TO",
+                ],
+            )?;
+        Ok(Self {
+            accessibility,
+            attendees_codes,
+            attendee_list,
+            cal_dav_label,
+            cal_type,
+            collab_id,
+            color,
+            created_by,
+            date_create,
+            date_from,
+            date_from_formatted,
+            date_from_ts_utc,
+            date_to,
+            date_to_formatted,
+            date_to_ts_utc,
+            dav_exch_label,
+            dav_xml_id,
+            deleted,
+            description,
+            dt_length,
+            dt_skip_time,
+            event_type,
+            exdate,
+            g_event_id,
+            id,
+            importance,
+            is_meeting,
+            location,
+            meeting,
+            meeting_host,
+            meeting_status,
+            name,
+            original_date_from,
+            owner_id,
+            parent_id,
+            private_event,
+            recurrence_id,
+            relations,
+            remind,
+            rrule,
+            section_dav_xml_id,
+            section_id,
+            sect_id,
+            sync_status,
+            timestamp_x,
+            tz_from,
+            tz_offset_from,
+            tz_offset_to,
+            tz_to,
+            uf_crm_cal_event,
+            uf_webdav_cal_event,
+            version,
+            attendees_entity_list,
+            description_2,
+            rrule_description,
+            user_offset_from,
+            user_offset_to,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetbyidResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetbyidResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetbyidResponseMeeting {
@@ -3776,167 +1137,47 @@ pub struct GetbyidResponseMeeting {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeeting {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetbyidResponseMeeting;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetbyidResponseMeeting")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetbyidResponseMeeting, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<bool>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<i64>> = None;
-                let mut __f6: Option<Option<bool>> = None;
-                let mut __f7: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ALLOW_INVITE" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ALLOW_INVITE"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "HIDE_GUESTS" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("HIDE_GUESTS"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "HOST_NAME" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("HOST_NAME"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LANGUAGE_ID" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LANGUAGE_ID"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MAIL_FROM" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MAIL_FROM"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MEETING_CREATOR" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MEETING_CREATOR"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NOTIFY" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NOTIFY"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "REINVITE" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("REINVITE"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetbyidResponseMeeting {
-                    allow_invite: __f0.unwrap_or_default(),
-                    hide_guests: __f1.unwrap_or_default(),
-                    host_name: __f2.unwrap_or_default(),
-                    language_id: __f3.unwrap_or_default(),
-                    mail_from: __f4.unwrap_or_default(),
-                    meeting_creator: __f5.unwrap_or_default(),
-                    notify: __f6.unwrap_or_default(),
-                    reinvite: __f7.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetbyidResponseMeeting {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let allow_invite = o.opt("ALLOW_INVITE")?;
+        let hide_guests = o.opt("HIDE_GUESTS")?;
+        let host_name = o.opt("HOST_NAME")?;
+        let language_id = o.opt("LANGUAGE_ID")?;
+        let mail_from = o.opt("MAIL_FROM")?;
+        let meeting_creator = o.opt("MEETING_CREATOR")?;
+        let notify = o.opt("NOTIFY")?;
+        let reinvite = o.opt("REINVITE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ALLOW_INVITE",
+                    "HIDE_GUESTS",
+                    "HOST_NAME",
+                    "LANGUAGE_ID",
+                    "MAIL_FROM",
+                    "MEETING_CREATOR",
+                    "NOTIFY",
+                    "REINVITE",
+                ],
+            )?;
+        Ok(Self {
+            allow_invite,
+            hide_guests,
+            host_name,
+            language_id,
+            mail_from,
+            meeting_creator,
+            notify,
+            reinvite,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetbyidResponseMeeting {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetbyidResponseMeeting);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetbyidResponseRelations {
@@ -3949,81 +1190,23 @@ pub struct GetbyidResponseRelations {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetbyidResponseRelations {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetbyidResponseRelations;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetbyidResponseRelations")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetbyidResponseRelations, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "COMMENT_XML_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("COMMENT_XML_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ORIGINAL_RECURSION_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ORIGINAL_RECURSION_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetbyidResponseRelations {
-                    comment_xml_id: __f0.unwrap_or_default(),
-                    original_recursion_id: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetbyidResponseRelations {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let comment_xml_id = o.opt("COMMENT_XML_ID")?;
+        let original_recursion_id = o.opt("ORIGINAL_RECURSION_ID")?;
+        let additional = o.rest(&["COMMENT_XML_ID", "ORIGINAL_RECURSION_ID"])?;
+        Ok(Self {
+            comment_xml_id,
+            original_recursion_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetbyidResponseRelations {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetbyidResponseRelations);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetbyidResponseRrule {
@@ -4037,6 +1220,7 @@ pub struct GetbyidResponseRrule {
     pub until: Option<String>,
     #[serde(rename = "UNTIL_TS", skip_serializing_if = "Option::is_none")]
     pub until_ts: Option<i64>,
+    /// Wire name "\~UNTIL".
     #[serde(rename = "~UNTIL", skip_serializing_if = "Option::is_none")]
     pub until_2: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -4044,133 +1228,32 @@ pub struct GetbyidResponseRrule {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetbyidResponseRrule {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetbyidResponseRrule;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetbyidResponseRrule")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetbyidResponseRrule, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "BYDAY" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("BYDAY"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "FREQ" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FREQ"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "INTERVAL" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("INTERVAL"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UNTIL" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("UNTIL"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UNTIL_TS" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("UNTIL_TS"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "~UNTIL" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("~UNTIL"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetbyidResponseRrule {
-                    byday: __f0.unwrap_or_default(),
-                    freq: __f1.unwrap_or_default(),
-                    interval: __f2.unwrap_or_default(),
-                    until: __f3.unwrap_or_default(),
-                    until_ts: __f4.unwrap_or_default(),
-                    until_2: __f5.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetbyidResponseRrule {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let byday = o.opt("BYDAY")?;
+        let freq = o.opt("FREQ")?;
+        let interval = o.opt("INTERVAL")?;
+        let until = o.opt("UNTIL")?;
+        let until_ts = o.opt("UNTIL_TS")?;
+        let until_2 = o.opt("~UNTIL")?;
+        let additional = o
+            .rest(&["BYDAY", "FREQ", "INTERVAL", "UNTIL", "UNTIL_TS", "~UNTIL"])?;
+        Ok(Self {
+            byday,
+            freq,
+            interval,
+            until,
+            until_ts,
+            until_2,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetbyidResponseRrule {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetbyidResponseRrule);
 
 impl ::bitrix24_runtime::Method for GetbyidRequest {
     const NAME: &'static str = "calendar.event.getbyid";
@@ -4182,6 +1265,8 @@ impl ::bitrix24_runtime::Method for GetbyidRequest {
 /// Calls `calendar.event.update`.
 ///
 /// Scope `calendar`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
@@ -4190,6 +1275,8 @@ pub async fn update(
 }
 
 /// Parameters of `calendar.event.update`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/calendar/calendar-event/calendar-event-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -4248,6 +1335,7 @@ pub struct UpdateRequest {
     pub to: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to_ts: Option<i64>,
+    /// Wire name "type".
     #[serde(rename = "type")]
     pub type_: UpdateRequestType,
     /// Keys not declared in the spec, kept as received.
@@ -4255,642 +1343,116 @@ pub struct UpdateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<Option<UpdateRequestAccessibility>> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<i64>> = None;
-                let mut __f8: Option<Option<i64>> = None;
-                let mut __f9: Option<i64> = None;
-                let mut __f10: Option<Option<UpdateRequestImportance>> = None;
-                let mut __f11: Option<Option<UpdateRequestIsMeeting>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<UpdateRequestMeeting>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<i64> = None;
-                let mut __f16: Option<Option<UpdateRequestPrivateEvent>> = None;
-                let mut __f17: Option<Option<UpdateRequestRecurrenceMode>> = None;
-                let mut __f18: Option<Option<Vec<UpdateRequestRemindItem>>> = None;
-                let mut __f19: Option<Option<UpdateRequestRrule>> = None;
-                let mut __f20: Option<Option<i64>> = None;
-                let mut __f21: Option<Option<UpdateRequestSkipTime>> = None;
-                let mut __f22: Option<Option<String>> = None;
-                let mut __f23: Option<Option<String>> = None;
-                let mut __f24: Option<Option<String>> = None;
-                let mut __f25: Option<Option<String>> = None;
-                let mut __f26: Option<Option<i64>> = None;
-                let mut __f27: Option<UpdateRequestType> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "accessibility" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("accessibility"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestAccessibility>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "attendees" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("attendees"),
-                                );
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "color" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("color"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "crm_fields" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("crm_fields"),
-                                );
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "current_date_from" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("current_date_from"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "description" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("description"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "from" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("from"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "from_ts" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("from_ts"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "host" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("host"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "importance" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("importance"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestImportance>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "is_meeting" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("is_meeting"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestIsMeeting>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "location" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("location"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "meeting" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("meeting"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestMeeting>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ownerId" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ownerId"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "private_event" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("private_event"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestPrivateEvent>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "recurrence_mode" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("recurrence_mode"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestRecurrenceMode>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "remind" => {
-                            if __f18.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("remind"));
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<UpdateRequestRemindItem>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "rrule" => {
-                            if __f19.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("rrule"));
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestRrule>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "section" => {
-                            if __f20.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("section"));
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "skip_time" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("skip_time"),
-                                );
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestSkipTime>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "text_color" => {
-                            if __f22.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("text_color"),
-                                );
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "timezone_from" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("timezone_from"),
-                                );
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "timezone_to" => {
-                            if __f24.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("timezone_to"),
-                                );
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "to" => {
-                            if __f25.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("to"));
-                            }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "to_ts" => {
-                            if __f26.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("to_ts"));
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "type" => {
-                            if __f27.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("type"));
-                            }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            UpdateRequestType,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequest {
-                    accessibility: __f0.unwrap_or_default(),
-                    attendees: __f1.unwrap_or_default(),
-                    color: __f2.unwrap_or_default(),
-                    crm_fields: __f3.unwrap_or_default(),
-                    current_date_from: __f4.unwrap_or_default(),
-                    description: __f5.unwrap_or_default(),
-                    from: __f6.unwrap_or_default(),
-                    from_ts: __f7.unwrap_or_default(),
-                    host: __f8.unwrap_or_default(),
-                    id: __f9.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    importance: __f10.unwrap_or_default(),
-                    is_meeting: __f11.unwrap_or_default(),
-                    location: __f12.unwrap_or_default(),
-                    meeting: __f13.unwrap_or_default(),
-                    name: __f14.unwrap_or_default(),
-                    owner_id: __f15
-                        .ok_or_else(|| ::serde::de::Error::missing_field("ownerId"))?,
-                    private_event: __f16.unwrap_or_default(),
-                    recurrence_mode: __f17.unwrap_or_default(),
-                    remind: __f18.unwrap_or_default(),
-                    rrule: __f19.unwrap_or_default(),
-                    section: __f20.unwrap_or_default(),
-                    skip_time: __f21.unwrap_or_default(),
-                    text_color: __f22.unwrap_or_default(),
-                    timezone_from: __f23.unwrap_or_default(),
-                    timezone_to: __f24.unwrap_or_default(),
-                    to: __f25.unwrap_or_default(),
-                    to_ts: __f26.unwrap_or_default(),
-                    type_: __f27
-                        .ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accessibility = o.opt("accessibility")?;
+        let attendees = o.opt("attendees")?;
+        let color = o.opt("color")?;
+        let crm_fields = o.opt("crm_fields")?;
+        let current_date_from = o.opt("current_date_from")?;
+        let description = o.opt("description")?;
+        let from = o.opt("from")?;
+        let from_ts = o.opt("from_ts")?;
+        let host = o.opt("host")?;
+        let id = o.req("id")?;
+        let importance = o.opt("importance")?;
+        let is_meeting = o.opt("is_meeting")?;
+        let location = o.opt("location")?;
+        let meeting = o.opt("meeting")?;
+        let name = o.opt("name")?;
+        let owner_id = o.req("ownerId")?;
+        let private_event = o.opt("private_event")?;
+        let recurrence_mode = o.opt("recurrence_mode")?;
+        let remind = o.opt("remind")?;
+        let rrule = o.opt("rrule")?;
+        let section = o.opt("section")?;
+        let skip_time = o.opt("skip_time")?;
+        let text_color = o.opt("text_color")?;
+        let timezone_from = o.opt("timezone_from")?;
+        let timezone_to = o.opt("timezone_to")?;
+        let to = o.opt("to")?;
+        let to_ts = o.opt("to_ts")?;
+        let type_ = o.req("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "accessibility",
+                    "attendees",
+                    "color",
+                    "crm_fields",
+                    "current_date_from",
+                    "description",
+                    "from",
+                    "from_ts",
+                    "host",
+                    "id",
+                    "importance",
+                    "is_meeting",
+                    "location",
+                    "meeting",
+                    "name",
+                    "ownerId",
+                    "private_event",
+                    "recurrence_mode",
+                    "remind",
+                    "rrule",
+                    "section",
+                    "skip_time",
+                    "text_color",
+                    "timezone_from",
+                    "timezone_to",
+                    "to",
+                    "to_ts",
+                    "type",
+                ],
+            )?;
+        let id = o.need(id, "id")?;
+        let owner_id = o.need(owner_id, "ownerId")?;
+        let type_ = o.need(type_, "type")?;
+        Ok(Self {
+            accessibility,
+            attendees,
+            color,
+            crm_fields,
+            current_date_from,
+            description,
+            from,
+            from_ts,
+            host,
+            id,
+            importance,
+            is_meeting,
+            location,
+            meeting,
+            name,
+            owner_id,
+            private_event,
+            recurrence_mode,
+            remind,
+            rrule,
+            section,
+            skip_time,
+            text_color,
+            timezone_from,
+            timezone_to,
+            to,
+            to_ts,
+            type_,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestAccessibility {
-    /// The value "busy".
-    Busy,
-    /// The value "absent".
-    Absent,
-    /// The value "quest".
-    Quest,
-    /// The value "free".
-    Free,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-impl UpdateRequestAccessibility {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Busy => "busy",
-            Self::Absent => "absent",
-            Self::Quest => "quest",
-            Self::Free => "free",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type UpdateRequestAccessibility = super::super::enums::BusyAbsentQuestFree;
 
-impl ::std::fmt::Display for UpdateRequestAccessibility {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type UpdateRequestImportance = super::super::enums::HighNormalLow;
 
-impl ::serde::Serialize for UpdateRequestAccessibility {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestAccessibility {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "busy" => Self::Busy,
-                "absent" => Self::Absent,
-                "quest" => Self::Quest,
-                "free" => Self::Free,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestAccessibility {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestImportance {
-    /// The value "high".
-    High,
-    /// The value "normal".
-    Normal,
-    /// The value "low".
-    Low,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl UpdateRequestImportance {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::High => "high",
-            Self::Normal => "normal",
-            Self::Low => "low",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UpdateRequestImportance {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestImportance {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestImportance {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "high" => Self::High,
-                "normal" => Self::Normal,
-                "low" => Self::Low,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestImportance {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestIsMeeting {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl UpdateRequestIsMeeting {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UpdateRequestIsMeeting {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestIsMeeting {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestIsMeeting {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestIsMeeting {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type UpdateRequestIsMeeting = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestMeeting {
@@ -4907,234 +1469,37 @@ pub struct UpdateRequestMeeting {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestMeeting {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequestMeeting;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequestMeeting")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequestMeeting, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<bool>> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __f3: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "allow_invite" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("allow_invite"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "hide_guests" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("hide_guests"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "notify" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("notify"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "reinvite" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("reinvite"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequestMeeting {
-                    allow_invite: __f0.unwrap_or_default(),
-                    hide_guests: __f1.unwrap_or_default(),
-                    notify: __f2.unwrap_or_default(),
-                    reinvite: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestMeeting {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let allow_invite = o.opt("allow_invite")?;
+        let hide_guests = o.opt("hide_guests")?;
+        let notify = o.opt("notify")?;
+        let reinvite = o.opt("reinvite")?;
+        let additional = o.rest(&["allow_invite", "hide_guests", "notify", "reinvite"])?;
+        Ok(Self {
+            allow_invite,
+            hide_guests,
+            notify,
+            reinvite,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestPrivateEvent {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequestMeeting);
 
-impl UpdateRequestPrivateEvent {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type UpdateRequestPrivateEvent = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for UpdateRequestPrivateEvent {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestPrivateEvent {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestPrivateEvent {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestPrivateEvent {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestRecurrenceMode {
-    /// The value "this".
-    This,
-    /// The value "next".
-    Next,
-    /// The value "all".
-    All,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl UpdateRequestRecurrenceMode {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::This => "this",
-            Self::Next => "next",
-            Self::All => "all",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UpdateRequestRecurrenceMode {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestRecurrenceMode {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestRecurrenceMode {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "this" => Self::This,
-                "next" => Self::Next,
-                "all" => Self::All,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestRecurrenceMode {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type UpdateRequestRecurrenceMode = super::super::enums::ThisNextAll;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestRemindItem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
+    /// Wire name "type".
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<UpdateRequestRemindItemType>,
     /// Keys not declared in the spec, kept as received.
@@ -5142,142 +1507,21 @@ pub struct UpdateRequestRemindItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestRemindItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequestRemindItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequestRemindItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequestRemindItem, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<UpdateRequestRemindItemType>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "count" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("count"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "type" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("type"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestRemindItemType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequestRemindItem {
-                    count: __f0.unwrap_or_default(),
-                    type_: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestRemindItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let count = o.opt("count")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["count", "type"])?;
+        Ok(Self { count, type_, additional })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestRemindItemType {
-    /// The value "min".
-    Min,
-    /// The value "hour".
-    Hour,
-    /// The value "day".
-    Day,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequestRemindItem);
 
-impl UpdateRequestRemindItemType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Min => "min",
-            Self::Hour => "hour",
-            Self::Day => "day",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UpdateRequestRemindItemType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestRemindItemType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestRemindItemType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "min" => Self::Min,
-                "hour" => Self::Hour,
-                "day" => Self::Day,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestRemindItemType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type UpdateRequestRemindItemType = super::super::enums::MinHourDay;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestRrule {
@@ -5297,302 +1541,35 @@ pub struct UpdateRequestRrule {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestRrule {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequestRrule;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequestRrule")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequestRrule, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<UpdateRequestRruleFreq>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "BYDAY" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("BYDAY"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "COUNT" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COUNT"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "FREQ" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FREQ"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestRruleFreq>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "INTERVAL" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("INTERVAL"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UNTIL" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("UNTIL"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequestRrule {
-                    byday: __f0.unwrap_or_default(),
-                    count: __f1.unwrap_or_default(),
-                    freq: __f2.unwrap_or_default(),
-                    interval: __f3.unwrap_or_default(),
-                    until: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestRrule {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let byday = o.opt("BYDAY")?;
+        let count = o.opt("COUNT")?;
+        let freq = o.opt("FREQ")?;
+        let interval = o.opt("INTERVAL")?;
+        let until = o.opt("UNTIL")?;
+        let additional = o.rest(&["BYDAY", "COUNT", "FREQ", "INTERVAL", "UNTIL"])?;
+        Ok(Self {
+            byday,
+            count,
+            freq,
+            interval,
+            until,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestRruleFreq {
-    /// The value "DAILY".
-    Daily,
-    /// The value "WEEKLY".
-    Weekly,
-    /// The value "MONTHLY".
-    Monthly,
-    /// The value "YEARLY".
-    Yearly,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequestRrule);
 
-impl UpdateRequestRruleFreq {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Daily => "DAILY",
-            Self::Weekly => "WEEKLY",
-            Self::Monthly => "MONTHLY",
-            Self::Yearly => "YEARLY",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type UpdateRequestRruleFreq = super::super::enums::DailyWeeklyMonthlyYearly;
 
-impl ::std::fmt::Display for UpdateRequestRruleFreq {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type UpdateRequestSkipTime = ::bitrix24_runtime::YesNo;
 
-impl ::serde::Serialize for UpdateRequestRruleFreq {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestRruleFreq {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "DAILY" => Self::Daily,
-                "WEEKLY" => Self::Weekly,
-                "MONTHLY" => Self::Monthly,
-                "YEARLY" => Self::Yearly,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestRruleFreq {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestSkipTime {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl UpdateRequestSkipTime {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UpdateRequestSkipTime {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestSkipTime {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestSkipTime {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestSkipTime {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestType {
-    /// The value "user".
-    User,
-    /// The value "group".
-    Group,
-    /// The value "company_calendar".
-    CompanyCalendar,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl UpdateRequestType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::User => "user",
-            Self::Group => "group",
-            Self::CompanyCalendar => "company_calendar",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UpdateRequestType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "user" => Self::User,
-                "group" => Self::Group,
-                "company_calendar" => Self::CompanyCalendar,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type UpdateRequestType = super::super::enums::UserGroupCompanyCalendar;
 
 /// The `result` of `calendar.event.update`.
 pub type UpdateResponse = i64;

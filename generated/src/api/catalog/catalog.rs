@@ -10,6 +10,8 @@
 /// Calls `catalog.catalog.get`.
 ///
 /// Scope `catalog`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/catalog/catalog-catalog-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -18,6 +20,8 @@ pub async fn get(
 }
 
 /// Parameters of `catalog.catalog.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/catalog/catalog-catalog-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: ::serde_json::Value,
@@ -26,59 +30,19 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `catalog.catalog.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -90,66 +54,18 @@ pub struct GetResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponse, A::Error> {
-                let mut __f0: Option<Option<GetResponseCatalog>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "catalog" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("catalog"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseCatalog>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponse {
-                    catalog: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let catalog = o.opt("catalog")?;
+        let additional = o.rest(&["catalog"])?;
+        Ok(Self { catalog, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseCatalog {
@@ -182,161 +98,50 @@ pub struct GetResponseCatalog {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseCatalog {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponseCatalog;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponseCatalog")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponseCatalog, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<::serde_json::Value> = None;
-                let mut __f6: Option<::serde_json::Value> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "iblockId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("iblockId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "iblockTypeId" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("iblockTypeId"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "productIblockId" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("productIblockId"),
-                                );
-                            }
-                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "skuPropertyId" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("skuPropertyId"),
-                                );
-                            }
-                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "subscription" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("subscription"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "vatId" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("vatId"));
-                            }
-                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponseCatalog {
-                    iblock_id: __f0.unwrap_or_default(),
-                    iblock_type_id: __f1.unwrap_or_default(),
-                    id: __f2.unwrap_or_default(),
-                    lid: __f3.unwrap_or_default(),
-                    name: __f4.unwrap_or_default(),
-                    product_iblock_id: __f5.unwrap_or_default(),
-                    sku_property_id: __f6.unwrap_or_default(),
-                    subscription: __f7.unwrap_or_default(),
-                    vat_id: __f8.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponseCatalog {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let iblock_id = o.opt("iblockId")?;
+        let iblock_type_id = o.opt("iblockTypeId")?;
+        let id = o.opt("id")?;
+        let lid = o.opt("lid")?;
+        let name = o.opt("name")?;
+        let product_iblock_id = o.opt("productIblockId")?;
+        let sku_property_id = o.opt("skuPropertyId")?;
+        let subscription = o.opt("subscription")?;
+        let vat_id = o.opt("vatId")?;
+        let additional = o
+            .rest(
+                &[
+                    "iblockId",
+                    "iblockTypeId",
+                    "id",
+                    "lid",
+                    "name",
+                    "productIblockId",
+                    "skuPropertyId",
+                    "subscription",
+                    "vatId",
+                ],
+            )?;
+        Ok(Self {
+            iblock_id,
+            iblock_type_id,
+            id,
+            lid,
+            name,
+            product_iblock_id,
+            sku_property_id,
+            subscription,
+            vat_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseCatalog {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponseCatalog);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.catalog.get";
@@ -354,6 +159,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 /// Calls `catalog.catalog.getFields`.
 ///
 /// Scope `catalog`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/catalog/catalog-catalog-get-fields.html>.
 pub async fn get_fields(
     client: &::bitrix24_runtime::Client,
     request: &GetFieldsRequest,
@@ -362,6 +169,8 @@ pub async fn get_fields(
 }
 
 /// Parameters of `catalog.catalog.getFields`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/catalog/catalog-catalog-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -369,47 +178,17 @@ pub struct GetFieldsRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetFieldsRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetFieldsRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetFieldsRequest, A::Error> {
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<::serde_json::Value>()?;
-                    __extra.insert(key, value);
-                }
-                Ok(GetFieldsRequest {
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetFieldsRequest);
 
 /// The `result` of `catalog.catalog.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -421,66 +200,18 @@ pub struct GetFieldsResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetFieldsResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetFieldsResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetFieldsResponse, A::Error> {
-                let mut __f0: Option<Option<GetFieldsResponseCatalog>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "catalog" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("catalog"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetFieldsResponseCatalog>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetFieldsResponse {
-                    catalog: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let catalog = o.opt("catalog")?;
+        let additional = o.rest(&["catalog"])?;
+        Ok(Self { catalog, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetFieldsResponseCatalog {
@@ -507,212 +238,50 @@ pub struct GetFieldsResponseCatalog {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseCatalog {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetFieldsResponseCatalog;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetFieldsResponseCatalog")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetFieldsResponseCatalog, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f3: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f4: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f5: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f6: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f7: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f8: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "iblockId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("iblockId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "iblockTypeId" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("iblockTypeId"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "productIblockId" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("productIblockId"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "skuPropertyId" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("skuPropertyId"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "subscription" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("subscription"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "vatId" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("vatId"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetFieldsResponseCatalog {
-                    iblock_id: __f0.unwrap_or_default(),
-                    iblock_type_id: __f1.unwrap_or_default(),
-                    id: __f2.unwrap_or_default(),
-                    lid: __f3.unwrap_or_default(),
-                    name: __f4.unwrap_or_default(),
-                    product_iblock_id: __f5.unwrap_or_default(),
-                    sku_property_id: __f6.unwrap_or_default(),
-                    subscription: __f7.unwrap_or_default(),
-                    vat_id: __f8.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseCatalog {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let iblock_id = o.opt("iblockId")?;
+        let iblock_type_id = o.opt("iblockTypeId")?;
+        let id = o.opt("id")?;
+        let lid = o.opt("lid")?;
+        let name = o.opt("name")?;
+        let product_iblock_id = o.opt("productIblockId")?;
+        let sku_property_id = o.opt("skuPropertyId")?;
+        let subscription = o.opt("subscription")?;
+        let vat_id = o.opt("vatId")?;
+        let additional = o
+            .rest(
+                &[
+                    "iblockId",
+                    "iblockTypeId",
+                    "id",
+                    "lid",
+                    "name",
+                    "productIblockId",
+                    "skuPropertyId",
+                    "subscription",
+                    "vatId",
+                ],
+            )?;
+        Ok(Self {
+            iblock_id,
+            iblock_type_id,
+            id,
+            lid,
+            name,
+            product_iblock_id,
+            sku_property_id,
+            subscription,
+            vat_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseCatalog {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseCatalog);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.catalog.getFields";
@@ -725,6 +294,8 @@ impl ::bitrix24_runtime::Method for GetFieldsRequest {
 /// Calls `catalog.catalog.isOffers`.
 ///
 /// Scope `catalog`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/catalog/catalog-catalog-is-offers.html>.
 pub async fn is_offers(
     client: &::bitrix24_runtime::Client,
     request: &IsOffersRequest,
@@ -733,6 +304,8 @@ pub async fn is_offers(
 }
 
 /// Parameters of `catalog.catalog.isOffers`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/catalog/catalog-catalog-is-offers.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct IsOffersRequest {
     pub id: ::serde_json::Value,
@@ -741,59 +314,19 @@ pub struct IsOffersRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for IsOffersRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = IsOffersRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct IsOffersRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<IsOffersRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(IsOffersRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for IsOffersRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for IsOffersRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(IsOffersRequest);
 
 /// The `result` of `catalog.catalog.isOffers`.
 pub type IsOffersResponse = bool;
@@ -816,6 +349,8 @@ impl ::bitrix24_runtime::Method for IsOffersRequest {
 /// Scope `catalog`; at most 2 calls per second.
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/catalog/catalog-catalog-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
     request: &ListRequest,
@@ -824,6 +359,8 @@ pub async fn list(
 }
 
 /// Parameters of `catalog.catalog.list`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/catalog/catalog-catalog-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
@@ -839,88 +376,27 @@ pub struct ListRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "filter" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("filter"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "order" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("order"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "select" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("select"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "start" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("start"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListRequest {
-                    filter: __f0.unwrap_or_default(),
-                    order: __f1.unwrap_or_default(),
-                    select: __f2.unwrap_or_default(),
-                    start: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
+        Ok(Self {
+            filter,
+            order,
+            select,
+            start,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `catalog.catalog.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -932,68 +408,18 @@ pub struct ListResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                > = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "catalogs" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("catalogs"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListResponse {
-                    catalogs: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let catalogs = o.opt("catalogs")?;
+        let additional = o.rest(&["catalogs"])?;
+        Ok(Self { catalogs, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.catalog.list";

@@ -25,6 +25,8 @@ pub mod mode;
 /// Calls `catalog.document.add`.
 ///
 /// Scope `catalog`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
     request: &AddRequest,
@@ -33,6 +35,8 @@ pub async fn add(
 }
 
 /// Parameters of `catalog.document.add`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     pub fields: AddRequestFields,
@@ -41,67 +45,19 @@ pub struct AddRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<AddRequestFields> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            AddRequestFields,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
+        Ok(Self { fields, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestFields {
@@ -130,254 +86,58 @@ pub struct AddRequestFields {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestFields, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<AddRequestFieldsDocType> = None;
-                let mut __f6: Option<::serde_json::Value> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<f64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "commentary" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("commentary"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "createdBy" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("createdBy"),
-                                );
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "currency" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("currency"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "dateDocument" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateDocument"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "docNumber" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("docNumber"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "docType" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("docType"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            AddRequestFieldsDocType,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "responsibleId" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("responsibleId"),
-                                );
-                            }
-                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "siteId" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("siteId"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "title" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("title"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "total" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("total"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequestFields {
-                    commentary: __f0.unwrap_or_default(),
-                    created_by: __f1.unwrap_or_default(),
-                    currency: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("currency"))?,
-                    date_document: __f3.unwrap_or_default(),
-                    doc_number: __f4.unwrap_or_default(),
-                    doc_type: __f5
-                        .ok_or_else(|| ::serde::de::Error::missing_field("docType"))?,
-                    responsible_id: __f6
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "responsibleId",
-                        ))?,
-                    site_id: __f7.unwrap_or_default(),
-                    title: __f8.unwrap_or_default(),
-                    total: __f9.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let commentary = o.opt("commentary")?;
+        let created_by = o.opt("createdBy")?;
+        let currency = o.req("currency")?;
+        let date_document = o.opt("dateDocument")?;
+        let doc_number = o.opt("docNumber")?;
+        let doc_type = o.req("docType")?;
+        let responsible_id = o.req("responsibleId")?;
+        let site_id = o.opt("siteId")?;
+        let title = o.opt("title")?;
+        let total = o.opt("total")?;
+        let additional = o
+            .rest(
+                &[
+                    "commentary",
+                    "createdBy",
+                    "currency",
+                    "dateDocument",
+                    "docNumber",
+                    "docType",
+                    "responsibleId",
+                    "siteId",
+                    "title",
+                    "total",
+                ],
+            )?;
+        let currency = o.need(currency, "currency")?;
+        let doc_type = o.need(doc_type, "docType")?;
+        let responsible_id = o.need(responsible_id, "responsibleId")?;
+        Ok(Self {
+            commentary,
+            created_by,
+            currency,
+            date_document,
+            doc_number,
+            doc_type,
+            responsible_id,
+            site_id,
+            title,
+            total,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestFieldsDocType {
-    /// The value "A".
-    A,
-    /// The value "S".
-    S,
-    /// The value "M".
-    M,
-    /// The value "R".
-    R,
-    /// The value "D".
-    D,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
-impl AddRequestFieldsDocType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::A => "A",
-            Self::S => "S",
-            Self::M => "M",
-            Self::R => "R",
-            Self::D => "D",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestFieldsDocType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestFieldsDocType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsDocType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "A" => Self::A,
-                "S" => Self::S,
-                "M" => Self::M,
-                "R" => Self::R,
-                "D" => Self::D,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsDocType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type AddRequestFieldsDocType = super::super::enums::ASMEtc;
 
 /// The `result` of `catalog.document.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -389,66 +149,18 @@ pub struct AddResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddResponse, A::Error> {
-                let mut __f0: Option<Option<AddResponseDocument>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "document" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("document"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddResponseDocument>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddResponse {
-                    document: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document = o.opt("document")?;
+        let additional = o.rest(&["document"])?;
+        Ok(Self { document, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddResponseDocument {
@@ -494,275 +206,74 @@ pub struct AddResponseDocument {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddResponseDocument {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddResponseDocument;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddResponseDocument")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddResponseDocument, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<i64>> = None;
-                let mut __f10: Option<Option<i64>> = None;
-                let mut __f11: Option<Option<i64>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<::serde_json::Value> = None;
-                let mut __f15: Option<Option<String>> = None;
-                let mut __f16: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "commentary" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("commentary"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "createdBy" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("createdBy"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "currency" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("currency"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dateCreate" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateCreate"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dateDocument" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateDocument"),
-                                );
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "dateModify" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateModify"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dateStatus" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateStatus"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "docNumber" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("docNumber"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "docType" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("docType"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "modifiedBy" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("modifiedBy"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "responsibleId" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("responsibleId"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "siteId" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("siteId"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "status" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("status"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "statusBy" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("statusBy"));
-                            }
-                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "title" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("title"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "total" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("total"));
-                            }
-                            __f16 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddResponseDocument {
-                    commentary: __f0.unwrap_or_default(),
-                    created_by: __f1.unwrap_or_default(),
-                    currency: __f2.unwrap_or_default(),
-                    date_create: __f3.unwrap_or_default(),
-                    date_document: __f4.unwrap_or_default(),
-                    date_modify: __f5.unwrap_or_default(),
-                    date_status: __f6.unwrap_or_default(),
-                    doc_number: __f7.unwrap_or_default(),
-                    doc_type: __f8.unwrap_or_default(),
-                    id: __f9.unwrap_or_default(),
-                    modified_by: __f10.unwrap_or_default(),
-                    responsible_id: __f11.unwrap_or_default(),
-                    site_id: __f12.unwrap_or_default(),
-                    status: __f13.unwrap_or_default(),
-                    status_by: __f14.unwrap_or_default(),
-                    title: __f15.unwrap_or_default(),
-                    total: __f16.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddResponseDocument {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let commentary = o.opt("commentary")?;
+        let created_by = o.opt("createdBy")?;
+        let currency = o.opt("currency")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_document = o.opt("dateDocument")?;
+        let date_modify = o.opt("dateModify")?;
+        let date_status = o.opt("dateStatus")?;
+        let doc_number = o.opt("docNumber")?;
+        let doc_type = o.opt("docType")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let site_id = o.opt("siteId")?;
+        let status = o.opt("status")?;
+        let status_by = o.opt("statusBy")?;
+        let title = o.opt("title")?;
+        let total = o.opt("total")?;
+        let additional = o
+            .rest(
+                &[
+                    "commentary",
+                    "createdBy",
+                    "currency",
+                    "dateCreate",
+                    "dateDocument",
+                    "dateModify",
+                    "dateStatus",
+                    "docNumber",
+                    "docType",
+                    "id",
+                    "modifiedBy",
+                    "responsibleId",
+                    "siteId",
+                    "status",
+                    "statusBy",
+                    "title",
+                    "total",
+                ],
+            )?;
+        Ok(Self {
+            commentary,
+            created_by,
+            currency,
+            date_create,
+            date_document,
+            date_modify,
+            date_status,
+            doc_number,
+            doc_type,
+            id,
+            modified_by,
+            responsible_id,
+            site_id,
+            status,
+            status_by,
+            title,
+            total,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddResponseDocument {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddResponseDocument);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.document.add";
@@ -775,6 +286,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 /// Calls `catalog.document.cancel`.
 ///
 /// Scope `catalog`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-cancel.html>.
 pub async fn cancel(
     client: &::bitrix24_runtime::Client,
     request: &CancelRequest,
@@ -783,6 +296,8 @@ pub async fn cancel(
 }
 
 /// Parameters of `catalog.document.cancel`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-cancel.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct CancelRequest {
     pub id: ::serde_json::Value,
@@ -791,59 +306,19 @@ pub struct CancelRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for CancelRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = CancelRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CancelRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CancelRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(CancelRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for CancelRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for CancelRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(CancelRequest);
 
 /// The `result` of `catalog.document.cancel`.
 pub type CancelResponse = bool;
@@ -859,6 +334,8 @@ impl ::bitrix24_runtime::Method for CancelRequest {
 /// Calls `catalog.document.cancelList`.
 ///
 /// Scope `catalog`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-cancel-list.html>.
 pub async fn cancel_list(
     client: &::bitrix24_runtime::Client,
     request: &CancelListRequest,
@@ -867,6 +344,8 @@ pub async fn cancel_list(
 }
 
 /// Parameters of `catalog.document.cancelList`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-cancel-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct CancelListRequest {
     #[serde(rename = "documentIds")]
@@ -876,71 +355,19 @@ pub struct CancelListRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for CancelListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = CancelListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CancelListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CancelListRequest, A::Error> {
-                let mut __f0: Option<Vec<::serde_json::Value>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "documentIds" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("documentIds"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(CancelListRequest {
-                    document_ids: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "documentIds",
-                        ))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for CancelListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_ids = o.req("documentIds")?;
+        let additional = o.rest(&["documentIds"])?;
+        let document_ids = o.need(document_ids, "documentIds")?;
+        Ok(Self { document_ids, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for CancelListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(CancelListRequest);
 
 /// The `result` of `catalog.document.cancelList`.
 pub type CancelListResponse = bool;
@@ -956,6 +383,8 @@ impl ::bitrix24_runtime::Method for CancelListRequest {
 /// Calls `catalog.document.conduct`.
 ///
 /// Scope `catalog`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-conduct.html>.
 pub async fn conduct(
     client: &::bitrix24_runtime::Client,
     request: &ConductRequest,
@@ -964,6 +393,8 @@ pub async fn conduct(
 }
 
 /// Parameters of `catalog.document.conduct`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-conduct.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ConductRequest {
     pub id: ::serde_json::Value,
@@ -972,59 +403,19 @@ pub struct ConductRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ConductRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ConductRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ConductRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ConductRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ConductRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ConductRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ConductRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ConductRequest);
 
 /// The `result` of `catalog.document.conduct`.
 pub type ConductResponse = bool;
@@ -1040,6 +431,8 @@ impl ::bitrix24_runtime::Method for ConductRequest {
 /// Calls `catalog.document.conductList`.
 ///
 /// Scope `catalog`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-conduct-list.html>.
 pub async fn conduct_list(
     client: &::bitrix24_runtime::Client,
     request: &ConductListRequest,
@@ -1048,6 +441,8 @@ pub async fn conduct_list(
 }
 
 /// Parameters of `catalog.document.conductList`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-conduct-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ConductListRequest {
     #[serde(rename = "documentIds")]
@@ -1057,71 +452,19 @@ pub struct ConductListRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ConductListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ConductListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ConductListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ConductListRequest, A::Error> {
-                let mut __f0: Option<Vec<::serde_json::Value>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "documentIds" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("documentIds"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ConductListRequest {
-                    document_ids: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "documentIds",
-                        ))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ConductListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_ids = o.req("documentIds")?;
+        let additional = o.rest(&["documentIds"])?;
+        let document_ids = o.need(document_ids, "documentIds")?;
+        Ok(Self { document_ids, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ConductListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ConductListRequest);
 
 /// The `result` of `catalog.document.conductList`.
 pub type ConductListResponse = bool;
@@ -1137,6 +480,8 @@ impl ::bitrix24_runtime::Method for ConductListRequest {
 /// Calls `catalog.document.confirm`.
 ///
 /// Scope `catalog`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/outdated/catalog-document-confirm.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn confirm(
     client: &::bitrix24_runtime::Client,
@@ -1146,6 +491,8 @@ pub async fn confirm(
 }
 
 /// Parameters of `catalog.document.confirm`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/outdated/catalog-document-confirm.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ConfirmRequest {
     pub id: i64,
@@ -1154,64 +501,19 @@ pub struct ConfirmRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ConfirmRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ConfirmRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ConfirmRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ConfirmRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ConfirmRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ConfirmRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ConfirmRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ConfirmRequest);
 
 /// The `result` of `catalog.document.confirm`.
 pub type ConfirmResponse = bool;
@@ -1227,6 +529,8 @@ impl ::bitrix24_runtime::Method for ConfirmRequest {
 /// Calls `catalog.document.delete`.
 ///
 /// Scope `catalog`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
@@ -1235,6 +539,8 @@ pub async fn delete(
 }
 
 /// Parameters of `catalog.document.delete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: ::serde_json::Value,
@@ -1243,59 +549,19 @@ pub struct DeleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `catalog.document.delete`.
 pub type DeleteResponse = bool;
@@ -1311,6 +577,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 /// Calls `catalog.document.deleteList`.
 ///
 /// Scope `catalog`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-delete-list.html>.
 pub async fn delete_list(
     client: &::bitrix24_runtime::Client,
     request: &DeleteListRequest,
@@ -1319,6 +587,8 @@ pub async fn delete_list(
 }
 
 /// Parameters of `catalog.document.deleteList`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-delete-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteListRequest {
     #[serde(rename = "documentIds")]
@@ -1328,71 +598,19 @@ pub struct DeleteListRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteListRequest, A::Error> {
-                let mut __f0: Option<Vec<::serde_json::Value>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "documentIds" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("documentIds"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteListRequest {
-                    document_ids: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "documentIds",
-                        ))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_ids = o.req("documentIds")?;
+        let additional = o.rest(&["documentIds"])?;
+        let document_ids = o.need(document_ids, "documentIds")?;
+        Ok(Self { document_ids, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeleteListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteListRequest);
 
 /// The `result` of `catalog.document.deleteList`.
 pub type DeleteListResponse = bool;
@@ -1408,6 +626,8 @@ impl ::bitrix24_runtime::Method for DeleteListRequest {
 /// Calls `catalog.document.fields`.
 ///
 /// Scope `catalog`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/outdated/catalog-document-fields.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn fields(
     client: &::bitrix24_runtime::Client,
@@ -1417,6 +637,8 @@ pub async fn fields(
 }
 
 /// Parameters of `catalog.document.fields`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/outdated/catalog-document-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -1424,47 +646,17 @@ pub struct FieldsRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = FieldsRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FieldsRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<FieldsRequest, A::Error> {
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<::serde_json::Value>()?;
-                    __extra.insert(key, value);
-                }
-                Ok(FieldsRequest {
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `catalog.document.fields`.
 pub type FieldsResponse = Vec<::serde_json::Value>;
@@ -1480,6 +672,8 @@ impl ::bitrix24_runtime::Method for FieldsRequest {
 /// Calls `catalog.document.getFields`.
 ///
 /// Scope `catalog`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-get-fields.html>.
 pub async fn get_fields(
     client: &::bitrix24_runtime::Client,
     request: &GetFieldsRequest,
@@ -1488,6 +682,8 @@ pub async fn get_fields(
 }
 
 /// Parameters of `catalog.document.getFields`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -1495,47 +691,17 @@ pub struct GetFieldsRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetFieldsRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetFieldsRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetFieldsRequest, A::Error> {
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<::serde_json::Value>()?;
-                    __extra.insert(key, value);
-                }
-                Ok(GetFieldsRequest {
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetFieldsRequest);
 
 /// The `result` of `catalog.document.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1547,66 +713,18 @@ pub struct GetFieldsResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetFieldsResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetFieldsResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetFieldsResponse, A::Error> {
-                let mut __f0: Option<Option<GetFieldsResponseDocument>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "document" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("document"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetFieldsResponseDocument>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetFieldsResponse {
-                    document: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document = o.opt("document")?;
+        let additional = o.rest(&["document"])?;
+        Ok(Self { document, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetFieldsResponseDocument {
@@ -1649,358 +767,74 @@ pub struct GetFieldsResponseDocument {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseDocument {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetFieldsResponseDocument;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetFieldsResponseDocument")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetFieldsResponseDocument, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f3: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f4: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f5: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f6: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f7: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f8: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f9: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f10: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f11: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f12: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f13: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f14: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f15: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f16: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "commentary" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("commentary"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "createdBy" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("createdBy"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "currency" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("currency"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "dateCreate" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateCreate"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "dateDocument" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateDocument"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "dateModify" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateModify"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "dateStatus" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateStatus"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "docNumber" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("docNumber"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "docType" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("docType"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "modifiedBy" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("modifiedBy"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "responsibleId" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("responsibleId"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "siteId" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("siteId"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "status" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("status"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "statusBy" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("statusBy"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "title" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("title"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "total" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("total"));
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetFieldsResponseDocument {
-                    commentary: __f0.unwrap_or_default(),
-                    created_by: __f1.unwrap_or_default(),
-                    currency: __f2.unwrap_or_default(),
-                    date_create: __f3.unwrap_or_default(),
-                    date_document: __f4.unwrap_or_default(),
-                    date_modify: __f5.unwrap_or_default(),
-                    date_status: __f6.unwrap_or_default(),
-                    doc_number: __f7.unwrap_or_default(),
-                    doc_type: __f8.unwrap_or_default(),
-                    id: __f9.unwrap_or_default(),
-                    modified_by: __f10.unwrap_or_default(),
-                    responsible_id: __f11.unwrap_or_default(),
-                    site_id: __f12.unwrap_or_default(),
-                    status: __f13.unwrap_or_default(),
-                    status_by: __f14.unwrap_or_default(),
-                    title: __f15.unwrap_or_default(),
-                    total: __f16.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseDocument {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let commentary = o.opt("commentary")?;
+        let created_by = o.opt("createdBy")?;
+        let currency = o.opt("currency")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_document = o.opt("dateDocument")?;
+        let date_modify = o.opt("dateModify")?;
+        let date_status = o.opt("dateStatus")?;
+        let doc_number = o.opt("docNumber")?;
+        let doc_type = o.opt("docType")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let site_id = o.opt("siteId")?;
+        let status = o.opt("status")?;
+        let status_by = o.opt("statusBy")?;
+        let title = o.opt("title")?;
+        let total = o.opt("total")?;
+        let additional = o
+            .rest(
+                &[
+                    "commentary",
+                    "createdBy",
+                    "currency",
+                    "dateCreate",
+                    "dateDocument",
+                    "dateModify",
+                    "dateStatus",
+                    "docNumber",
+                    "docType",
+                    "id",
+                    "modifiedBy",
+                    "responsibleId",
+                    "siteId",
+                    "status",
+                    "statusBy",
+                    "title",
+                    "total",
+                ],
+            )?;
+        Ok(Self {
+            commentary,
+            created_by,
+            currency,
+            date_create,
+            date_document,
+            date_modify,
+            date_status,
+            doc_number,
+            doc_type,
+            id,
+            modified_by,
+            responsible_id,
+            site_id,
+            status,
+            status_by,
+            title,
+            total,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseDocument {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseDocument);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.document.getFields";
@@ -2015,6 +849,8 @@ impl ::bitrix24_runtime::Method for GetFieldsRequest {
 /// Scope `catalog`; at most 2 calls per second.
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
     request: &ListRequest,
@@ -2023,6 +859,8 @@ pub async fn list(
 }
 
 /// Parameters of `catalog.document.list`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
@@ -2038,88 +876,27 @@ pub struct ListRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "filter" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("filter"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "order" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("order"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "select" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("select"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "start" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("start"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListRequest {
-                    filter: __f0.unwrap_or_default(),
-                    order: __f1.unwrap_or_default(),
-                    select: __f2.unwrap_or_default(),
-                    start: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
+        Ok(Self {
+            filter,
+            order,
+            select,
+            start,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `catalog.document.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2131,70 +908,18 @@ pub struct ListResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                > = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "documents" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("documents"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListResponse {
-                    documents: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let documents = o.opt("documents")?;
+        let additional = o.rest(&["documents"])?;
+        Ok(Self { documents, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.document.list";
@@ -2216,6 +941,8 @@ impl ::std::iter::IntoIterator for ListResponse {
 /// Calls `catalog.document.unconfirm`.
 ///
 /// Scope `catalog`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/outdated/catalog-document-unconfirm.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn unconfirm(
     client: &::bitrix24_runtime::Client,
@@ -2225,6 +952,8 @@ pub async fn unconfirm(
 }
 
 /// Parameters of `catalog.document.unconfirm`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/outdated/catalog-document-unconfirm.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UnconfirmRequest {
     pub id: i64,
@@ -2233,64 +962,19 @@ pub struct UnconfirmRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UnconfirmRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UnconfirmRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UnconfirmRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UnconfirmRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UnconfirmRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UnconfirmRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UnconfirmRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UnconfirmRequest);
 
 /// The `result` of `catalog.document.unconfirm`.
 pub type UnconfirmResponse = bool;
@@ -2306,6 +990,8 @@ impl ::bitrix24_runtime::Method for UnconfirmRequest {
 /// Calls `catalog.document.update`.
 ///
 /// Scope `catalog`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
@@ -2314,6 +1000,8 @@ pub async fn update(
 }
 
 /// Parameters of `catalog.document.update`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/document/catalog-document-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
     pub fields: UpdateRequestFields,
@@ -2323,75 +1011,21 @@ pub struct UpdateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<UpdateRequestFields> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            UpdateRequestFields,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
-                    id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
+        Ok(Self { fields, id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestFields {
@@ -2421,157 +1055,47 @@ pub struct UpdateRequestFields {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequestFields, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<::serde_json::Value> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<f64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "commentary" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("commentary"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dateDocument" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateDocument"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dateModify" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateModify"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "docNumber" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("docNumber"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "modifiedBy" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("modifiedBy"),
-                                );
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "responsibleId" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("responsibleId"),
-                                );
-                            }
-                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "title" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("title"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "total" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("total"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequestFields {
-                    commentary: __f0.unwrap_or_default(),
-                    date_document: __f1.unwrap_or_default(),
-                    date_modify: __f2.unwrap_or_default(),
-                    doc_number: __f3.unwrap_or_default(),
-                    modified_by: __f4.unwrap_or_default(),
-                    responsible_id: __f5.unwrap_or_default(),
-                    title: __f6.unwrap_or_default(),
-                    total: __f7.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let commentary = o.opt("commentary")?;
+        let date_document = o.opt("dateDocument")?;
+        let date_modify = o.opt("dateModify")?;
+        let doc_number = o.opt("docNumber")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let title = o.opt("title")?;
+        let total = o.opt("total")?;
+        let additional = o
+            .rest(
+                &[
+                    "commentary",
+                    "dateDocument",
+                    "dateModify",
+                    "docNumber",
+                    "modifiedBy",
+                    "responsibleId",
+                    "title",
+                    "total",
+                ],
+            )?;
+        Ok(Self {
+            commentary,
+            date_document,
+            date_modify,
+            doc_number,
+            modified_by,
+            responsible_id,
+            title,
+            total,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 /// The `result` of `catalog.document.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2583,66 +1107,18 @@ pub struct UpdateResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateResponse, A::Error> {
-                let mut __f0: Option<Option<UpdateResponseDocument>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "document" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("document"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateResponseDocument>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateResponse {
-                    document: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document = o.opt("document")?;
+        let additional = o.rest(&["document"])?;
+        Ok(Self { document, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateResponseDocument {
@@ -2688,275 +1164,74 @@ pub struct UpdateResponseDocument {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateResponseDocument;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateResponseDocument")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateResponseDocument, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<i64>> = None;
-                let mut __f10: Option<Option<i64>> = None;
-                let mut __f11: Option<Option<i64>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<::serde_json::Value> = None;
-                let mut __f15: Option<Option<String>> = None;
-                let mut __f16: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "commentary" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("commentary"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "createdBy" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("createdBy"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "currency" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("currency"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dateCreate" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateCreate"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dateDocument" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateDocument"),
-                                );
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "dateModify" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateModify"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dateStatus" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateStatus"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "docNumber" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("docNumber"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "docType" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("docType"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "modifiedBy" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("modifiedBy"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "responsibleId" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("responsibleId"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "siteId" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("siteId"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "status" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("status"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "statusBy" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("statusBy"));
-                            }
-                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "title" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("title"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "total" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("total"));
-                            }
-                            __f16 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateResponseDocument {
-                    commentary: __f0.unwrap_or_default(),
-                    created_by: __f1.unwrap_or_default(),
-                    currency: __f2.unwrap_or_default(),
-                    date_create: __f3.unwrap_or_default(),
-                    date_document: __f4.unwrap_or_default(),
-                    date_modify: __f5.unwrap_or_default(),
-                    date_status: __f6.unwrap_or_default(),
-                    doc_number: __f7.unwrap_or_default(),
-                    doc_type: __f8.unwrap_or_default(),
-                    id: __f9.unwrap_or_default(),
-                    modified_by: __f10.unwrap_or_default(),
-                    responsible_id: __f11.unwrap_or_default(),
-                    site_id: __f12.unwrap_or_default(),
-                    status: __f13.unwrap_or_default(),
-                    status_by: __f14.unwrap_or_default(),
-                    title: __f15.unwrap_or_default(),
-                    total: __f16.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseDocument {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let commentary = o.opt("commentary")?;
+        let created_by = o.opt("createdBy")?;
+        let currency = o.opt("currency")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_document = o.opt("dateDocument")?;
+        let date_modify = o.opt("dateModify")?;
+        let date_status = o.opt("dateStatus")?;
+        let doc_number = o.opt("docNumber")?;
+        let doc_type = o.opt("docType")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let site_id = o.opt("siteId")?;
+        let status = o.opt("status")?;
+        let status_by = o.opt("statusBy")?;
+        let title = o.opt("title")?;
+        let total = o.opt("total")?;
+        let additional = o
+            .rest(
+                &[
+                    "commentary",
+                    "createdBy",
+                    "currency",
+                    "dateCreate",
+                    "dateDocument",
+                    "dateModify",
+                    "dateStatus",
+                    "docNumber",
+                    "docType",
+                    "id",
+                    "modifiedBy",
+                    "responsibleId",
+                    "siteId",
+                    "status",
+                    "statusBy",
+                    "title",
+                    "total",
+                ],
+            )?;
+        Ok(Self {
+            commentary,
+            created_by,
+            currency,
+            date_create,
+            date_document,
+            date_modify,
+            date_status,
+            doc_number,
+            doc_type,
+            id,
+            modified_by,
+            responsible_id,
+            site_id,
+            status,
+            status_by,
+            title,
+            total,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateResponseDocument {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateResponseDocument);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.document.update";

@@ -12,6 +12,8 @@
 /// Calls `catalog.store.add`.
 ///
 /// Scope `catalog`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/store/catalog-store-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
     request: &AddRequest,
@@ -20,6 +22,8 @@ pub async fn add(
 }
 
 /// Parameters of `catalog.store.add`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/store/catalog-store-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     pub fields: AddRequestFields,
@@ -28,67 +32,19 @@ pub struct AddRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<AddRequestFields> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            AddRequestFields,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
+        Ok(Self { fields, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestFields {
@@ -134,403 +90,82 @@ pub struct AddRequestFields {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestFields, A::Error> {
-                let mut __f0: Option<Option<AddRequestFieldsActive>> = None;
-                let mut __f1: Option<String> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<f64>> = None;
-                let mut __f8: Option<Option<f64>> = None;
-                let mut __f9: Option<::serde_json::Value> = None;
-                let mut __f10: Option<Option<AddRequestFieldsIssuingCenter>> = None;
-                let mut __f11: Option<::serde_json::Value> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<i64>> = None;
-                let mut __f15: Option<Option<String>> = None;
-                let mut __f16: Option<::serde_json::Value> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "active" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("active"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestFieldsActive>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "address" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("address"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "code" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dateCreate" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateCreate"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dateModify" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateModify"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "description" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("description"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "email" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("email"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "gpsN" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("gpsN"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "gpsS" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("gpsS"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "imageId" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("imageId"));
-                            }
-                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "issuingCenter" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("issuingCenter"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestFieldsIssuingCenter>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "modifiedBy" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("modifiedBy"),
-                                );
-                            }
-                            __f11 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "phone" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("phone"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "schedule" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("schedule"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "sort" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("sort"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "title" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("title"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "userId" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("userId"));
-                            }
-                            __f16 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "xmlId" => {
-                            if __f17.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("xmlId"));
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequestFields {
-                    active: __f0.unwrap_or_default(),
-                    address: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("address"))?,
-                    code: __f2.unwrap_or_default(),
-                    date_create: __f3.unwrap_or_default(),
-                    date_modify: __f4.unwrap_or_default(),
-                    description: __f5.unwrap_or_default(),
-                    email: __f6.unwrap_or_default(),
-                    gps_n: __f7.unwrap_or_default(),
-                    gps_s: __f8.unwrap_or_default(),
-                    image_id: __f9.unwrap_or_default(),
-                    issuing_center: __f10.unwrap_or_default(),
-                    modified_by: __f11.unwrap_or_default(),
-                    phone: __f12.unwrap_or_default(),
-                    schedule: __f13.unwrap_or_default(),
-                    sort: __f14.unwrap_or_default(),
-                    title: __f15.unwrap_or_default(),
-                    user_id: __f16.unwrap_or_default(),
-                    xml_id: __f17.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let address = o.req("address")?;
+        let code = o.opt("code")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_modify = o.opt("dateModify")?;
+        let description = o.opt("description")?;
+        let email = o.opt("email")?;
+        let gps_n = o.opt("gpsN")?;
+        let gps_s = o.opt("gpsS")?;
+        let image_id = o.opt("imageId")?;
+        let issuing_center = o.opt("issuingCenter")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let phone = o.opt("phone")?;
+        let schedule = o.opt("schedule")?;
+        let sort = o.opt("sort")?;
+        let title = o.opt("title")?;
+        let user_id = o.opt("userId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "address",
+                    "code",
+                    "dateCreate",
+                    "dateModify",
+                    "description",
+                    "email",
+                    "gpsN",
+                    "gpsS",
+                    "imageId",
+                    "issuingCenter",
+                    "modifiedBy",
+                    "phone",
+                    "schedule",
+                    "sort",
+                    "title",
+                    "userId",
+                    "xmlId",
+                ],
+            )?;
+        let address = o.need(address, "address")?;
+        Ok(Self {
+            active,
+            address,
+            code,
+            date_create,
+            date_modify,
+            description,
+            email,
+            gps_n,
+            gps_s,
+            image_id,
+            issuing_center,
+            modified_by,
+            phone,
+            schedule,
+            sort,
+            title,
+            user_id,
+            xml_id,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestFieldsActive {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
-impl AddRequestFieldsActive {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type AddRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for AddRequestFieldsActive {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestFieldsActive {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsActive {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsActive {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestFieldsIssuingCenter {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestFieldsIssuingCenter {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestFieldsIssuingCenter {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestFieldsIssuingCenter {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsIssuingCenter {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsIssuingCenter {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type AddRequestFieldsIssuingCenter = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `catalog.store.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -542,66 +177,18 @@ pub struct AddResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddResponse, A::Error> {
-                let mut __f0: Option<Option<AddResponseStore>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "store" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("store"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddResponseStore>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddResponse {
-                    store: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let store = o.opt("store")?;
+        let additional = o.rest(&["store"])?;
+        Ok(Self { store, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddResponseStore {
@@ -648,307 +235,80 @@ pub struct AddResponseStore {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddResponseStore {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddResponseStore;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddResponseStore")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddResponseStore, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<f64>> = None;
-                let mut __f8: Option<Option<f64>> = None;
-                let mut __f9: Option<Option<i64>> = None;
-                let mut __f10: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<i64>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<i64>> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __f17: Option<Option<i64>> = None;
-                let mut __f18: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "active" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("active"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "address" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("address"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "code" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dateCreate" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateCreate"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dateModify" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateModify"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "description" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("description"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "email" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("email"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "gpsN" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("gpsN"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "gpsS" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("gpsS"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "imageId" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("imageId"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "issuingCenter" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("issuingCenter"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "modifiedBy" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("modifiedBy"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "phone" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("phone"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "schedule" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("schedule"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "sort" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("sort"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "title" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("title"));
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "userId" => {
-                            if __f17.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("userId"));
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "xmlId" => {
-                            if __f18.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("xmlId"));
-                            }
-                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddResponseStore {
-                    active: __f0.unwrap_or_default(),
-                    address: __f1.unwrap_or_default(),
-                    code: __f2.unwrap_or_default(),
-                    date_create: __f3.unwrap_or_default(),
-                    date_modify: __f4.unwrap_or_default(),
-                    description: __f5.unwrap_or_default(),
-                    email: __f6.unwrap_or_default(),
-                    gps_n: __f7.unwrap_or_default(),
-                    gps_s: __f8.unwrap_or_default(),
-                    id: __f9.unwrap_or_default(),
-                    image_id: __f10.unwrap_or_default(),
-                    issuing_center: __f11.unwrap_or_default(),
-                    modified_by: __f12.unwrap_or_default(),
-                    phone: __f13.unwrap_or_default(),
-                    schedule: __f14.unwrap_or_default(),
-                    sort: __f15.unwrap_or_default(),
-                    title: __f16.unwrap_or_default(),
-                    user_id: __f17.unwrap_or_default(),
-                    xml_id: __f18.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddResponseStore {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let address = o.opt("address")?;
+        let code = o.opt("code")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_modify = o.opt("dateModify")?;
+        let description = o.opt("description")?;
+        let email = o.opt("email")?;
+        let gps_n = o.opt("gpsN")?;
+        let gps_s = o.opt("gpsS")?;
+        let id = o.opt("id")?;
+        let image_id = o.opt("imageId")?;
+        let issuing_center = o.opt("issuingCenter")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let phone = o.opt("phone")?;
+        let schedule = o.opt("schedule")?;
+        let sort = o.opt("sort")?;
+        let title = o.opt("title")?;
+        let user_id = o.opt("userId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "address",
+                    "code",
+                    "dateCreate",
+                    "dateModify",
+                    "description",
+                    "email",
+                    "gpsN",
+                    "gpsS",
+                    "id",
+                    "imageId",
+                    "issuingCenter",
+                    "modifiedBy",
+                    "phone",
+                    "schedule",
+                    "sort",
+                    "title",
+                    "userId",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            address,
+            code,
+            date_create,
+            date_modify,
+            description,
+            email,
+            gps_n,
+            gps_s,
+            id,
+            image_id,
+            issuing_center,
+            modified_by,
+            phone,
+            schedule,
+            sort,
+            title,
+            user_id,
+            xml_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddResponseStore {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddResponseStore);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.store.add";
@@ -961,6 +321,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 /// Calls `catalog.store.delete`.
 ///
 /// Scope `catalog`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/store/catalog-store-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
@@ -969,6 +331,8 @@ pub async fn delete(
 }
 
 /// Parameters of `catalog.store.delete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/store/catalog-store-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: ::serde_json::Value,
@@ -977,59 +341,19 @@ pub struct DeleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `catalog.store.delete`.
 pub type DeleteResponse = bool;
@@ -1050,6 +374,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 /// Calls `catalog.store.get`.
 ///
 /// Scope `catalog`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/store/catalog-store-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -1058,6 +384,8 @@ pub async fn get(
 }
 
 /// Parameters of `catalog.store.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/store/catalog-store-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: ::serde_json::Value,
@@ -1066,59 +394,19 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `catalog.store.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1130,66 +418,18 @@ pub struct GetResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponse, A::Error> {
-                let mut __f0: Option<Option<GetResponseStore>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "store" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("store"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseStore>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponse {
-                    store: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let store = o.opt("store")?;
+        let additional = o.rest(&["store"])?;
+        Ok(Self { store, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseStore {
@@ -1236,307 +476,80 @@ pub struct GetResponseStore {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseStore {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponseStore;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponseStore")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponseStore, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<f64>> = None;
-                let mut __f8: Option<Option<f64>> = None;
-                let mut __f9: Option<Option<i64>> = None;
-                let mut __f10: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<i64>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<i64>> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __f17: Option<Option<i64>> = None;
-                let mut __f18: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "active" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("active"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "address" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("address"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "code" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dateCreate" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateCreate"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dateModify" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateModify"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "description" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("description"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "email" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("email"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "gpsN" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("gpsN"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "gpsS" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("gpsS"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "imageId" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("imageId"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "issuingCenter" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("issuingCenter"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "modifiedBy" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("modifiedBy"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "phone" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("phone"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "schedule" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("schedule"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "sort" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("sort"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "title" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("title"));
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "userId" => {
-                            if __f17.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("userId"));
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "xmlId" => {
-                            if __f18.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("xmlId"));
-                            }
-                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponseStore {
-                    active: __f0.unwrap_or_default(),
-                    address: __f1.unwrap_or_default(),
-                    code: __f2.unwrap_or_default(),
-                    date_create: __f3.unwrap_or_default(),
-                    date_modify: __f4.unwrap_or_default(),
-                    description: __f5.unwrap_or_default(),
-                    email: __f6.unwrap_or_default(),
-                    gps_n: __f7.unwrap_or_default(),
-                    gps_s: __f8.unwrap_or_default(),
-                    id: __f9.unwrap_or_default(),
-                    image_id: __f10.unwrap_or_default(),
-                    issuing_center: __f11.unwrap_or_default(),
-                    modified_by: __f12.unwrap_or_default(),
-                    phone: __f13.unwrap_or_default(),
-                    schedule: __f14.unwrap_or_default(),
-                    sort: __f15.unwrap_or_default(),
-                    title: __f16.unwrap_or_default(),
-                    user_id: __f17.unwrap_or_default(),
-                    xml_id: __f18.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponseStore {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let address = o.opt("address")?;
+        let code = o.opt("code")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_modify = o.opt("dateModify")?;
+        let description = o.opt("description")?;
+        let email = o.opt("email")?;
+        let gps_n = o.opt("gpsN")?;
+        let gps_s = o.opt("gpsS")?;
+        let id = o.opt("id")?;
+        let image_id = o.opt("imageId")?;
+        let issuing_center = o.opt("issuingCenter")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let phone = o.opt("phone")?;
+        let schedule = o.opt("schedule")?;
+        let sort = o.opt("sort")?;
+        let title = o.opt("title")?;
+        let user_id = o.opt("userId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "address",
+                    "code",
+                    "dateCreate",
+                    "dateModify",
+                    "description",
+                    "email",
+                    "gpsN",
+                    "gpsS",
+                    "id",
+                    "imageId",
+                    "issuingCenter",
+                    "modifiedBy",
+                    "phone",
+                    "schedule",
+                    "sort",
+                    "title",
+                    "userId",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            address,
+            code,
+            date_create,
+            date_modify,
+            description,
+            email,
+            gps_n,
+            gps_s,
+            id,
+            image_id,
+            issuing_center,
+            modified_by,
+            phone,
+            schedule,
+            sort,
+            title,
+            user_id,
+            xml_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseStore {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponseStore);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.store.get";
@@ -1554,6 +567,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 /// Calls `catalog.store.getFields`.
 ///
 /// Scope `catalog`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/store/catalog-store-get-fields.html>.
 pub async fn get_fields(
     client: &::bitrix24_runtime::Client,
     request: &GetFieldsRequest,
@@ -1562,6 +577,8 @@ pub async fn get_fields(
 }
 
 /// Parameters of `catalog.store.getFields`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/store/catalog-store-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -1569,47 +586,17 @@ pub struct GetFieldsRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetFieldsRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetFieldsRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetFieldsRequest, A::Error> {
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<::serde_json::Value>()?;
-                    __extra.insert(key, value);
-                }
-                Ok(GetFieldsRequest {
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetFieldsRequest);
 
 /// The `result` of `catalog.store.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1621,66 +608,18 @@ pub struct GetFieldsResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetFieldsResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetFieldsResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetFieldsResponse, A::Error> {
-                let mut __f0: Option<Option<GetFieldsResponseStore>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "store" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("store"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetFieldsResponseStore>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetFieldsResponse {
-                    store: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let store = o.opt("store")?;
+        let additional = o.rest(&["store"])?;
+        Ok(Self { store, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetFieldsResponseStore {
@@ -1727,384 +666,80 @@ pub struct GetFieldsResponseStore {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseStore {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetFieldsResponseStore;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetFieldsResponseStore")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetFieldsResponseStore, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f3: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f4: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f5: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f6: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f7: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f8: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f9: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f10: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f11: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f12: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f13: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f14: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f15: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f16: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f17: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f18: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "active" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("active"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "address" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("address"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "code" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "dateCreate" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateCreate"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "dateModify" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateModify"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "description" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("description"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "email" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("email"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "gpsN" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("gpsN"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "gpsS" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("gpsS"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "imageId" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("imageId"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "issuingCenter" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("issuingCenter"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "modifiedBy" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("modifiedBy"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "phone" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("phone"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "schedule" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("schedule"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "sort" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("sort"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "title" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("title"));
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "userId" => {
-                            if __f17.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("userId"));
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "xmlId" => {
-                            if __f18.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("xmlId"));
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetFieldsResponseStore {
-                    active: __f0.unwrap_or_default(),
-                    address: __f1.unwrap_or_default(),
-                    code: __f2.unwrap_or_default(),
-                    date_create: __f3.unwrap_or_default(),
-                    date_modify: __f4.unwrap_or_default(),
-                    description: __f5.unwrap_or_default(),
-                    email: __f6.unwrap_or_default(),
-                    gps_n: __f7.unwrap_or_default(),
-                    gps_s: __f8.unwrap_or_default(),
-                    id: __f9.unwrap_or_default(),
-                    image_id: __f10.unwrap_or_default(),
-                    issuing_center: __f11.unwrap_or_default(),
-                    modified_by: __f12.unwrap_or_default(),
-                    phone: __f13.unwrap_or_default(),
-                    schedule: __f14.unwrap_or_default(),
-                    sort: __f15.unwrap_or_default(),
-                    title: __f16.unwrap_or_default(),
-                    user_id: __f17.unwrap_or_default(),
-                    xml_id: __f18.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseStore {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let address = o.opt("address")?;
+        let code = o.opt("code")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_modify = o.opt("dateModify")?;
+        let description = o.opt("description")?;
+        let email = o.opt("email")?;
+        let gps_n = o.opt("gpsN")?;
+        let gps_s = o.opt("gpsS")?;
+        let id = o.opt("id")?;
+        let image_id = o.opt("imageId")?;
+        let issuing_center = o.opt("issuingCenter")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let phone = o.opt("phone")?;
+        let schedule = o.opt("schedule")?;
+        let sort = o.opt("sort")?;
+        let title = o.opt("title")?;
+        let user_id = o.opt("userId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "address",
+                    "code",
+                    "dateCreate",
+                    "dateModify",
+                    "description",
+                    "email",
+                    "gpsN",
+                    "gpsS",
+                    "id",
+                    "imageId",
+                    "issuingCenter",
+                    "modifiedBy",
+                    "phone",
+                    "schedule",
+                    "sort",
+                    "title",
+                    "userId",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            address,
+            code,
+            date_create,
+            date_modify,
+            description,
+            email,
+            gps_n,
+            gps_s,
+            id,
+            image_id,
+            issuing_center,
+            modified_by,
+            phone,
+            schedule,
+            sort,
+            title,
+            user_id,
+            xml_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseStore {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseStore);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.store.getFields";
@@ -2119,6 +754,8 @@ impl ::bitrix24_runtime::Method for GetFieldsRequest {
 /// Scope `catalog`; at most 2 calls per second.
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/store/catalog-store-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
     request: &ListRequest,
@@ -2127,6 +764,8 @@ pub async fn list(
 }
 
 /// Parameters of `catalog.store.list`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/store/catalog-store-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
@@ -2142,88 +781,27 @@ pub struct ListRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "filter" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("filter"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "order" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("order"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "select" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("select"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "start" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("start"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListRequest {
-                    filter: __f0.unwrap_or_default(),
-                    order: __f1.unwrap_or_default(),
-                    select: __f2.unwrap_or_default(),
-                    start: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
+        Ok(Self {
+            filter,
+            order,
+            select,
+            start,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `catalog.store.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2235,68 +813,18 @@ pub struct ListResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                > = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "stores" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("stores"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListResponse {
-                    stores: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let stores = o.opt("stores")?;
+        let additional = o.rest(&["stores"])?;
+        Ok(Self { stores, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.store.list";
@@ -2318,6 +846,8 @@ impl ::std::iter::IntoIterator for ListResponse {
 /// Calls `catalog.store.update`.
 ///
 /// Scope `catalog`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/store/catalog-store-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
@@ -2326,6 +856,8 @@ pub async fn update(
 }
 
 /// Parameters of `catalog.store.update`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/catalog/store/catalog-store-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
     pub fields: UpdateRequestFields,
@@ -2335,75 +867,21 @@ pub struct UpdateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<UpdateRequestFields> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            UpdateRequestFields,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
-                    id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
+        Ok(Self { fields, id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestFields {
@@ -2450,402 +928,81 @@ pub struct UpdateRequestFields {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequestFields, A::Error> {
-                let mut __f0: Option<Option<UpdateRequestFieldsActive>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<f64>> = None;
-                let mut __f8: Option<Option<f64>> = None;
-                let mut __f9: Option<::serde_json::Value> = None;
-                let mut __f10: Option<Option<UpdateRequestFieldsIssuingCenter>> = None;
-                let mut __f11: Option<::serde_json::Value> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<i64>> = None;
-                let mut __f15: Option<Option<String>> = None;
-                let mut __f16: Option<::serde_json::Value> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "active" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("active"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestFieldsActive>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "address" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("address"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "code" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dateCreate" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateCreate"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dateModify" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateModify"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "description" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("description"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "email" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("email"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "gpsN" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("gpsN"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "gpsS" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("gpsS"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "imageId" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("imageId"));
-                            }
-                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "issuingCenter" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("issuingCenter"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestFieldsIssuingCenter>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "modifiedBy" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("modifiedBy"),
-                                );
-                            }
-                            __f11 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "phone" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("phone"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "schedule" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("schedule"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "sort" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("sort"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "title" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("title"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "userId" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("userId"));
-                            }
-                            __f16 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "xmlId" => {
-                            if __f17.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("xmlId"));
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequestFields {
-                    active: __f0.unwrap_or_default(),
-                    address: __f1.unwrap_or_default(),
-                    code: __f2.unwrap_or_default(),
-                    date_create: __f3.unwrap_or_default(),
-                    date_modify: __f4.unwrap_or_default(),
-                    description: __f5.unwrap_or_default(),
-                    email: __f6.unwrap_or_default(),
-                    gps_n: __f7.unwrap_or_default(),
-                    gps_s: __f8.unwrap_or_default(),
-                    image_id: __f9.unwrap_or_default(),
-                    issuing_center: __f10.unwrap_or_default(),
-                    modified_by: __f11.unwrap_or_default(),
-                    phone: __f12.unwrap_or_default(),
-                    schedule: __f13.unwrap_or_default(),
-                    sort: __f14.unwrap_or_default(),
-                    title: __f15.unwrap_or_default(),
-                    user_id: __f16.unwrap_or_default(),
-                    xml_id: __f17.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let address = o.opt("address")?;
+        let code = o.opt("code")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_modify = o.opt("dateModify")?;
+        let description = o.opt("description")?;
+        let email = o.opt("email")?;
+        let gps_n = o.opt("gpsN")?;
+        let gps_s = o.opt("gpsS")?;
+        let image_id = o.opt("imageId")?;
+        let issuing_center = o.opt("issuingCenter")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let phone = o.opt("phone")?;
+        let schedule = o.opt("schedule")?;
+        let sort = o.opt("sort")?;
+        let title = o.opt("title")?;
+        let user_id = o.opt("userId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "address",
+                    "code",
+                    "dateCreate",
+                    "dateModify",
+                    "description",
+                    "email",
+                    "gpsN",
+                    "gpsS",
+                    "imageId",
+                    "issuingCenter",
+                    "modifiedBy",
+                    "phone",
+                    "schedule",
+                    "sort",
+                    "title",
+                    "userId",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            address,
+            code,
+            date_create,
+            date_modify,
+            description,
+            email,
+            gps_n,
+            gps_s,
+            image_id,
+            issuing_center,
+            modified_by,
+            phone,
+            schedule,
+            sort,
+            title,
+            user_id,
+            xml_id,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestFieldsActive {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
-impl UpdateRequestFieldsActive {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type UpdateRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for UpdateRequestFieldsActive {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestFieldsActive {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsActive {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsActive {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestFieldsIssuingCenter {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl UpdateRequestFieldsIssuingCenter {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UpdateRequestFieldsIssuingCenter {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestFieldsIssuingCenter {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsIssuingCenter {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsIssuingCenter {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type UpdateRequestFieldsIssuingCenter = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `catalog.store.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2857,66 +1014,18 @@ pub struct UpdateResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateResponse, A::Error> {
-                let mut __f0: Option<Option<UpdateResponseStore>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "store" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("store"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateResponseStore>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateResponse {
-                    store: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let store = o.opt("store")?;
+        let additional = o.rest(&["store"])?;
+        Ok(Self { store, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateResponseStore {
@@ -2963,307 +1072,80 @@ pub struct UpdateResponseStore {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateResponseStore {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateResponseStore;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateResponseStore")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateResponseStore, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<f64>> = None;
-                let mut __f8: Option<Option<f64>> = None;
-                let mut __f9: Option<Option<i64>> = None;
-                let mut __f10: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<i64>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<i64>> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __f17: Option<Option<i64>> = None;
-                let mut __f18: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "active" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("active"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "address" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("address"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "code" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dateCreate" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateCreate"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dateModify" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateModify"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "description" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("description"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "email" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("email"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "gpsN" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("gpsN"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "gpsS" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("gpsS"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "imageId" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("imageId"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "issuingCenter" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("issuingCenter"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "modifiedBy" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("modifiedBy"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "phone" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("phone"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "schedule" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("schedule"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "sort" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("sort"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "title" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("title"));
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "userId" => {
-                            if __f17.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("userId"));
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "xmlId" => {
-                            if __f18.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("xmlId"));
-                            }
-                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateResponseStore {
-                    active: __f0.unwrap_or_default(),
-                    address: __f1.unwrap_or_default(),
-                    code: __f2.unwrap_or_default(),
-                    date_create: __f3.unwrap_or_default(),
-                    date_modify: __f4.unwrap_or_default(),
-                    description: __f5.unwrap_or_default(),
-                    email: __f6.unwrap_or_default(),
-                    gps_n: __f7.unwrap_or_default(),
-                    gps_s: __f8.unwrap_or_default(),
-                    id: __f9.unwrap_or_default(),
-                    image_id: __f10.unwrap_or_default(),
-                    issuing_center: __f11.unwrap_or_default(),
-                    modified_by: __f12.unwrap_or_default(),
-                    phone: __f13.unwrap_or_default(),
-                    schedule: __f14.unwrap_or_default(),
-                    sort: __f15.unwrap_or_default(),
-                    title: __f16.unwrap_or_default(),
-                    user_id: __f17.unwrap_or_default(),
-                    xml_id: __f18.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseStore {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let address = o.opt("address")?;
+        let code = o.opt("code")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_modify = o.opt("dateModify")?;
+        let description = o.opt("description")?;
+        let email = o.opt("email")?;
+        let gps_n = o.opt("gpsN")?;
+        let gps_s = o.opt("gpsS")?;
+        let id = o.opt("id")?;
+        let image_id = o.opt("imageId")?;
+        let issuing_center = o.opt("issuingCenter")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let phone = o.opt("phone")?;
+        let schedule = o.opt("schedule")?;
+        let sort = o.opt("sort")?;
+        let title = o.opt("title")?;
+        let user_id = o.opt("userId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "address",
+                    "code",
+                    "dateCreate",
+                    "dateModify",
+                    "description",
+                    "email",
+                    "gpsN",
+                    "gpsS",
+                    "id",
+                    "imageId",
+                    "issuingCenter",
+                    "modifiedBy",
+                    "phone",
+                    "schedule",
+                    "sort",
+                    "title",
+                    "userId",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            address,
+            code,
+            date_create,
+            date_modify,
+            description,
+            email,
+            gps_n,
+            gps_s,
+            id,
+            image_id,
+            issuing_center,
+            modified_by,
+            phone,
+            schedule,
+            sort,
+            title,
+            user_id,
+            xml_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateResponseStore {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateResponseStore);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.store.update";

@@ -36,6 +36,8 @@ pub mod type_;
 /// Calls `crm.activity.add`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-add.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -45,6 +47,8 @@ pub async fn add(
 }
 
 /// Parameters of `crm.activity.add`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     pub fields: Vec<AddRequestFieldsItem>,
@@ -53,67 +57,19 @@ pub struct AddRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<Vec<AddRequestFieldsItem>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Vec<AddRequestFieldsItem>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
+        Ok(Self { fields, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestFieldsItem {
@@ -195,417 +151,115 @@ pub struct AddRequestFieldsItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestFieldsItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestFieldsItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestFieldsItem, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<::serde_json::Value> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<::serde_json::Value> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<::serde_json::Value> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<i64> = None;
-                let mut __f15: Option<i64> = None;
-                let mut __f16: Option<::serde_json::Value> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<Option<String>> = None;
-                let mut __f19: Option<Option<String>> = None;
-                let mut __f20: Option<::serde_json::Value> = None;
-                let mut __f21: Option<Option<String>> = None;
-                let mut __f22: Option<::serde_json::Value> = None;
-                let mut __f23: Option<::serde_json::Value> = None;
-                let mut __f24: Option<Option<String>> = None;
-                let mut __f25: Option<::serde_json::Value> = None;
-                let mut __f26: Option<Option<String>> = None;
-                let mut __f27: Option<::serde_json::Value> = None;
-                let mut __f28: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ASSOCIATED_ENTITY_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ASSOCIATED_ENTITY_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COMMUNICATIONS" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("COMMUNICATIONS"),
-                                );
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "DEADLINE" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("DEADLINE"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION_TYPE" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION_TYPE"),
-                                );
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "DIRECTION" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DIRECTION"),
-                                );
-                            }
-                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "END_TIME" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("END_TIME"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "FILES" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FILES"));
-                            }
-                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "IS_INCOMING_CHANNEL" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IS_INCOMING_CHANNEL"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LOCATION" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LOCATION"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NOTIFY_TYPE" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("NOTIFY_TYPE"),
-                                );
-                            }
-                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "ORIGINATOR_ID" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ORIGINATOR_ID"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ORIGIN_ID" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ORIGIN_ID"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ORIGIN_VERSION" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ORIGIN_VERSION"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "OWNER_ID" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("OWNER_ID"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "OWNER_TYPE_ID" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("OWNER_TYPE_ID"),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "PRIORITY" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PRIORITY"));
-                            }
-                            __f16 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "PROVIDER_DATA" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PROVIDER_DATA"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PROVIDER_GROUP_ID" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PROVIDER_GROUP_ID"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PROVIDER_ID" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PROVIDER_ID"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PROVIDER_PARAMS" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PROVIDER_PARAMS"),
-                                );
-                            }
-                            __f20 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "PROVIDER_TYPE_ID" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PROVIDER_TYPE_ID"),
-                                );
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RESPONSIBLE_ID" => {
-                            if __f22.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RESPONSIBLE_ID"),
-                                );
-                            }
-                            __f22 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "SETTINGS" => {
-                            if __f23.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SETTINGS"));
-                            }
-                            __f23 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "START_TIME" => {
-                            if __f24.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("START_TIME"),
-                                );
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "STATUS" => {
-                            if __f25.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("STATUS"));
-                            }
-                            __f25 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "SUBJECT" => {
-                            if __f26.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SUBJECT"));
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TYPE_ID" => {
-                            if __f27.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TYPE_ID"));
-                            }
-                            __f27 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "WEBDAV_ELEMENTS" => {
-                            if __f28.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WEBDAV_ELEMENTS"),
-                                );
-                            }
-                            __f28 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequestFieldsItem {
-                    associated_entity_id: __f0.unwrap_or_default(),
-                    communications: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "COMMUNICATIONS",
-                        ))?,
-                    deadline: __f2.unwrap_or_default(),
-                    description: __f3.unwrap_or_default(),
-                    description_type: __f4.unwrap_or_default(),
-                    direction: __f5.unwrap_or_default(),
-                    end_time: __f6.unwrap_or_default(),
-                    files: __f7.unwrap_or_default(),
-                    is_incoming_channel: __f8.unwrap_or_default(),
-                    location: __f9.unwrap_or_default(),
-                    notify_type: __f10.unwrap_or_default(),
-                    originator_id: __f11.unwrap_or_default(),
-                    origin_id: __f12.unwrap_or_default(),
-                    origin_version: __f13.unwrap_or_default(),
-                    owner_id: __f14
-                        .ok_or_else(|| ::serde::de::Error::missing_field("OWNER_ID"))?,
-                    owner_type_id: __f15
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "OWNER_TYPE_ID",
-                        ))?,
-                    priority: __f16.unwrap_or_default(),
-                    provider_data: __f17.unwrap_or_default(),
-                    provider_group_id: __f18.unwrap_or_default(),
-                    provider_id: __f19.unwrap_or_default(),
-                    provider_params: __f20.unwrap_or_default(),
-                    provider_type_id: __f21.unwrap_or_default(),
-                    responsible_id: __f22
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "RESPONSIBLE_ID",
-                        ))?,
-                    settings: __f23.unwrap_or_default(),
-                    start_time: __f24.unwrap_or_default(),
-                    status: __f25.unwrap_or_default(),
-                    subject: __f26.unwrap_or_default(),
-                    type_id: __f27
-                        .ok_or_else(|| ::serde::de::Error::missing_field("TYPE_ID"))?,
-                    webdav_elements: __f28.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let associated_entity_id = o.opt("ASSOCIATED_ENTITY_ID")?;
+        let communications = o.req("COMMUNICATIONS")?;
+        let deadline = o.opt("DEADLINE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let description_type = o.opt("DESCRIPTION_TYPE")?;
+        let direction = o.opt("DIRECTION")?;
+        let end_time = o.opt("END_TIME")?;
+        let files = o.opt("FILES")?;
+        let is_incoming_channel = o.opt("IS_INCOMING_CHANNEL")?;
+        let location = o.opt("LOCATION")?;
+        let notify_type = o.opt("NOTIFY_TYPE")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let origin_version = o.opt("ORIGIN_VERSION")?;
+        let owner_id = o.req("OWNER_ID")?;
+        let owner_type_id = o.req("OWNER_TYPE_ID")?;
+        let priority = o.opt("PRIORITY")?;
+        let provider_data = o.opt("PROVIDER_DATA")?;
+        let provider_group_id = o.opt("PROVIDER_GROUP_ID")?;
+        let provider_id = o.opt("PROVIDER_ID")?;
+        let provider_params = o.opt("PROVIDER_PARAMS")?;
+        let provider_type_id = o.opt("PROVIDER_TYPE_ID")?;
+        let responsible_id = o.req("RESPONSIBLE_ID")?;
+        let settings = o.opt("SETTINGS")?;
+        let start_time = o.opt("START_TIME")?;
+        let status = o.opt("STATUS")?;
+        let subject = o.opt("SUBJECT")?;
+        let type_id = o.req("TYPE_ID")?;
+        let webdav_elements = o.opt("WEBDAV_ELEMENTS")?;
+        let additional = o
+            .rest(
+                &[
+                    "ASSOCIATED_ENTITY_ID",
+                    "COMMUNICATIONS",
+                    "DEADLINE",
+                    "DESCRIPTION",
+                    "DESCRIPTION_TYPE",
+                    "DIRECTION",
+                    "END_TIME",
+                    "FILES",
+                    "IS_INCOMING_CHANNEL",
+                    "LOCATION",
+                    "NOTIFY_TYPE",
+                    "ORIGINATOR_ID",
+                    "ORIGIN_ID",
+                    "ORIGIN_VERSION",
+                    "OWNER_ID",
+                    "OWNER_TYPE_ID",
+                    "PRIORITY",
+                    "PROVIDER_DATA",
+                    "PROVIDER_GROUP_ID",
+                    "PROVIDER_ID",
+                    "PROVIDER_PARAMS",
+                    "PROVIDER_TYPE_ID",
+                    "RESPONSIBLE_ID",
+                    "SETTINGS",
+                    "START_TIME",
+                    "STATUS",
+                    "SUBJECT",
+                    "TYPE_ID",
+                    "WEBDAV_ELEMENTS",
+                ],
+            )?;
+        let communications = o.need(communications, "COMMUNICATIONS")?;
+        let owner_id = o.need(owner_id, "OWNER_ID")?;
+        let owner_type_id = o.need(owner_type_id, "OWNER_TYPE_ID")?;
+        let responsible_id = o.need(responsible_id, "RESPONSIBLE_ID")?;
+        let type_id = o.need(type_id, "TYPE_ID")?;
+        Ok(Self {
+            associated_entity_id,
+            communications,
+            deadline,
+            description,
+            description_type,
+            direction,
+            end_time,
+            files,
+            is_incoming_channel,
+            location,
+            notify_type,
+            originator_id,
+            origin_id,
+            origin_version,
+            owner_id,
+            owner_type_id,
+            priority,
+            provider_data,
+            provider_group_id,
+            provider_id,
+            provider_params,
+            provider_type_id,
+            responsible_id,
+            settings,
+            start_time,
+            status,
+            subject,
+            type_id,
+            webdav_elements,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsItem);
 
 /// The `result` of `crm.activity.add`.
 pub type AddResponse = i64;
@@ -620,6 +274,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 /// Calls `crm.activity.delete`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
@@ -628,6 +284,8 @@ pub async fn delete(
 }
 
 /// Parameters of `crm.activity.delete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: i64,
@@ -636,64 +294,19 @@ pub struct DeleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `crm.activity.delete`.
 pub type DeleteResponse = bool;
@@ -708,6 +321,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 /// Calls `crm.activity.fields`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-fields.html>.
 pub async fn fields(
     client: &::bitrix24_runtime::Client,
     request: &FieldsRequest,
@@ -716,6 +331,8 @@ pub async fn fields(
 }
 
 /// Parameters of `crm.activity.fields`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -723,47 +340,17 @@ pub struct FieldsRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = FieldsRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FieldsRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<FieldsRequest, A::Error> {
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<::serde_json::Value>()?;
-                    __extra.insert(key, value);
-                }
-                Ok(FieldsRequest {
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.activity.fields`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
@@ -880,644 +467,167 @@ pub struct FieldsResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = FieldsResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FieldsResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<FieldsResponse, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<String> = None;
-                let mut __f6: Option<String> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<::serde_json::Value> = None;
-                let mut __f10: Option<::serde_json::Value> = None;
-                let mut __f11: Option<::serde_json::Value> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<::serde_json::Value> = None;
-                let mut __f14: Option<i64> = None;
-                let mut __f15: Option<Option<String>> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<::serde_json::Value> = None;
-                let mut __f19: Option<Option<i64>> = None;
-                let mut __f20: Option<Option<String>> = None;
-                let mut __f21: Option<Option<String>> = None;
-                let mut __f22: Option<Option<String>> = None;
-                let mut __f23: Option<i64> = None;
-                let mut __f24: Option<i64> = None;
-                let mut __f25: Option<::serde_json::Value> = None;
-                let mut __f26: Option<Option<String>> = None;
-                let mut __f27: Option<Option<String>> = None;
-                let mut __f28: Option<Option<String>> = None;
-                let mut __f29: Option<::serde_json::Value> = None;
-                let mut __f30: Option<Option<String>> = None;
-                let mut __f31: Option<::serde_json::Value> = None;
-                let mut __f32: Option<Option<String>> = None;
-                let mut __f33: Option<Option<i64>> = None;
-                let mut __f34: Option<Option<String>> = None;
-                let mut __f35: Option<Option<i64>> = None;
-                let mut __f36: Option<Option<i64>> = None;
-                let mut __f37: Option<Option<f64>> = None;
-                let mut __f38: Option<Option<f64>> = None;
-                let mut __f39: Option<::serde_json::Value> = None;
-                let mut __f40: Option<Option<String>> = None;
-                let mut __f41: Option<::serde_json::Value> = None;
-                let mut __f42: Option<Option<String>> = None;
-                let mut __f43: Option<::serde_json::Value> = None;
-                let mut __f44: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ASSOCIATED_ENTITY_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ASSOCIATED_ENTITY_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "AUTHOR_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AUTHOR_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "AUTOCOMPLETE_RULE" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AUTOCOMPLETE_RULE"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "BINDINGS" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("BINDINGS"));
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "COMMUNICATIONS" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("COMMUNICATIONS"),
-                                );
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "COMPLETED" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("COMPLETED"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "CREATED" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CREATED"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "DEADLINE" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("DEADLINE"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION_TYPE" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION_TYPE"),
-                                );
-                            }
-                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "DIRECTION" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DIRECTION"),
-                                );
-                            }
-                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "EDITOR_ID" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("EDITOR_ID"),
-                                );
-                            }
-                            __f11 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "END_TIME" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("END_TIME"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "FILES" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FILES"));
-                            }
-                            __f13 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "ID" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "IS_INCOMING_CHANNEL" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IS_INCOMING_CHANNEL"),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LAST_UPDATED" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LAST_UPDATED"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LOCATION" => {
-                            if __f17.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LOCATION"));
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NOTIFY_TYPE" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("NOTIFY_TYPE"),
-                                );
-                            }
-                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "NOTIFY_VALUE" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("NOTIFY_VALUE"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ORIGINATOR_ID" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ORIGINATOR_ID"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ORIGIN_ID" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ORIGIN_ID"),
-                                );
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ORIGIN_VERSION" => {
-                            if __f22.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ORIGIN_VERSION"),
-                                );
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "OWNER_ID" => {
-                            if __f23.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("OWNER_ID"));
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "OWNER_TYPE_ID" => {
-                            if __f24.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("OWNER_TYPE_ID"),
-                                );
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "PRIORITY" => {
-                            if __f25.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PRIORITY"));
-                            }
-                            __f25 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "PROVIDER_DATA" => {
-                            if __f26.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PROVIDER_DATA"),
-                                );
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PROVIDER_GROUP_ID" => {
-                            if __f27.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PROVIDER_GROUP_ID"),
-                                );
-                            }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PROVIDER_ID" => {
-                            if __f28.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PROVIDER_ID"),
-                                );
-                            }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PROVIDER_PARAMS" => {
-                            if __f29.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PROVIDER_PARAMS"),
-                                );
-                            }
-                            __f29 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "PROVIDER_TYPE_ID" => {
-                            if __f30.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PROVIDER_TYPE_ID"),
-                                );
-                            }
-                            __f30 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RESPONSIBLE_ID" => {
-                            if __f31.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RESPONSIBLE_ID"),
-                                );
-                            }
-                            __f31 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "RESULT_CURRENCY_ID" => {
-                            if __f32.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RESULT_CURRENCY_ID"),
-                                );
-                            }
-                            __f32 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RESULT_MARK" => {
-                            if __f33.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RESULT_MARK"),
-                                );
-                            }
-                            __f33 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RESULT_SOURCE_ID" => {
-                            if __f34.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RESULT_SOURCE_ID"),
-                                );
-                            }
-                            __f34 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RESULT_STATUS" => {
-                            if __f35.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RESULT_STATUS"),
-                                );
-                            }
-                            __f35 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RESULT_STREAM" => {
-                            if __f36.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RESULT_STREAM"),
-                                );
-                            }
-                            __f36 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RESULT_SUM" => {
-                            if __f37.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RESULT_SUM"),
-                                );
-                            }
-                            __f37 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RESULT_VALUE" => {
-                            if __f38.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RESULT_VALUE"),
-                                );
-                            }
-                            __f38 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SETTINGS" => {
-                            if __f39.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SETTINGS"));
-                            }
-                            __f39 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "START_TIME" => {
-                            if __f40.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("START_TIME"),
-                                );
-                            }
-                            __f40 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "STATUS" => {
-                            if __f41.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("STATUS"));
-                            }
-                            __f41 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "SUBJECT" => {
-                            if __f42.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SUBJECT"));
-                            }
-                            __f42 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TYPE_ID" => {
-                            if __f43.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TYPE_ID"));
-                            }
-                            __f43 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "WEBDAV_ELEMENTS" => {
-                            if __f44.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WEBDAV_ELEMENTS"),
-                                );
-                            }
-                            __f44 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(FieldsResponse {
-                    associated_entity_id: __f0.unwrap_or_default(),
-                    author_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("AUTHOR_ID"))?,
-                    autocomplete_rule: __f2.unwrap_or_default(),
-                    bindings: __f3.unwrap_or_default(),
-                    communications: __f4
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "COMMUNICATIONS",
-                        ))?,
-                    completed: __f5
-                        .ok_or_else(|| ::serde::de::Error::missing_field("COMPLETED"))?,
-                    created: __f6
-                        .ok_or_else(|| ::serde::de::Error::missing_field("CREATED"))?,
-                    deadline: __f7.unwrap_or_default(),
-                    description: __f8.unwrap_or_default(),
-                    description_type: __f9.unwrap_or_default(),
-                    direction: __f10.unwrap_or_default(),
-                    editor_id: __f11.unwrap_or_default(),
-                    end_time: __f12.unwrap_or_default(),
-                    files: __f13.unwrap_or_default(),
-                    id: __f14.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
-                    is_incoming_channel: __f15.unwrap_or_default(),
-                    last_updated: __f16.unwrap_or_default(),
-                    location: __f17.unwrap_or_default(),
-                    notify_type: __f18.unwrap_or_default(),
-                    notify_value: __f19.unwrap_or_default(),
-                    originator_id: __f20.unwrap_or_default(),
-                    origin_id: __f21.unwrap_or_default(),
-                    origin_version: __f22.unwrap_or_default(),
-                    owner_id: __f23
-                        .ok_or_else(|| ::serde::de::Error::missing_field("OWNER_ID"))?,
-                    owner_type_id: __f24
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "OWNER_TYPE_ID",
-                        ))?,
-                    priority: __f25.unwrap_or_default(),
-                    provider_data: __f26.unwrap_or_default(),
-                    provider_group_id: __f27.unwrap_or_default(),
-                    provider_id: __f28.unwrap_or_default(),
-                    provider_params: __f29.unwrap_or_default(),
-                    provider_type_id: __f30.unwrap_or_default(),
-                    responsible_id: __f31
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "RESPONSIBLE_ID",
-                        ))?,
-                    result_currency_id: __f32.unwrap_or_default(),
-                    result_mark: __f33.unwrap_or_default(),
-                    result_source_id: __f34.unwrap_or_default(),
-                    result_status: __f35.unwrap_or_default(),
-                    result_stream: __f36.unwrap_or_default(),
-                    result_sum: __f37.unwrap_or_default(),
-                    result_value: __f38.unwrap_or_default(),
-                    settings: __f39.unwrap_or_default(),
-                    start_time: __f40.unwrap_or_default(),
-                    status: __f41.unwrap_or_default(),
-                    subject: __f42.unwrap_or_default(),
-                    type_id: __f43
-                        .ok_or_else(|| ::serde::de::Error::missing_field("TYPE_ID"))?,
-                    webdav_elements: __f44.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let associated_entity_id = o.opt("ASSOCIATED_ENTITY_ID")?;
+        let author_id = o.req("AUTHOR_ID")?;
+        let autocomplete_rule = o.opt("AUTOCOMPLETE_RULE")?;
+        let bindings = o.opt("BINDINGS")?;
+        let communications = o.req("COMMUNICATIONS")?;
+        let completed = o.req("COMPLETED")?;
+        let created = o.req("CREATED")?;
+        let deadline = o.opt("DEADLINE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let description_type = o.opt("DESCRIPTION_TYPE")?;
+        let direction = o.opt("DIRECTION")?;
+        let editor_id = o.opt("EDITOR_ID")?;
+        let end_time = o.opt("END_TIME")?;
+        let files = o.opt("FILES")?;
+        let id = o.req("ID")?;
+        let is_incoming_channel = o.opt("IS_INCOMING_CHANNEL")?;
+        let last_updated = o.opt("LAST_UPDATED")?;
+        let location = o.opt("LOCATION")?;
+        let notify_type = o.opt("NOTIFY_TYPE")?;
+        let notify_value = o.opt("NOTIFY_VALUE")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let origin_version = o.opt("ORIGIN_VERSION")?;
+        let owner_id = o.req("OWNER_ID")?;
+        let owner_type_id = o.req("OWNER_TYPE_ID")?;
+        let priority = o.opt("PRIORITY")?;
+        let provider_data = o.opt("PROVIDER_DATA")?;
+        let provider_group_id = o.opt("PROVIDER_GROUP_ID")?;
+        let provider_id = o.opt("PROVIDER_ID")?;
+        let provider_params = o.opt("PROVIDER_PARAMS")?;
+        let provider_type_id = o.opt("PROVIDER_TYPE_ID")?;
+        let responsible_id = o.req("RESPONSIBLE_ID")?;
+        let result_currency_id = o.opt("RESULT_CURRENCY_ID")?;
+        let result_mark = o.opt("RESULT_MARK")?;
+        let result_source_id = o.opt("RESULT_SOURCE_ID")?;
+        let result_status = o.opt("RESULT_STATUS")?;
+        let result_stream = o.opt("RESULT_STREAM")?;
+        let result_sum = o.opt("RESULT_SUM")?;
+        let result_value = o.opt("RESULT_VALUE")?;
+        let settings = o.opt("SETTINGS")?;
+        let start_time = o.opt("START_TIME")?;
+        let status = o.opt("STATUS")?;
+        let subject = o.opt("SUBJECT")?;
+        let type_id = o.req("TYPE_ID")?;
+        let webdav_elements = o.opt("WEBDAV_ELEMENTS")?;
+        let additional = o
+            .rest(
+                &[
+                    "ASSOCIATED_ENTITY_ID",
+                    "AUTHOR_ID",
+                    "AUTOCOMPLETE_RULE",
+                    "BINDINGS",
+                    "COMMUNICATIONS",
+                    "COMPLETED",
+                    "CREATED",
+                    "DEADLINE",
+                    "DESCRIPTION",
+                    "DESCRIPTION_TYPE",
+                    "DIRECTION",
+                    "EDITOR_ID",
+                    "END_TIME",
+                    "FILES",
+                    "ID",
+                    "IS_INCOMING_CHANNEL",
+                    "LAST_UPDATED",
+                    "LOCATION",
+                    "NOTIFY_TYPE",
+                    "NOTIFY_VALUE",
+                    "ORIGINATOR_ID",
+                    "ORIGIN_ID",
+                    "ORIGIN_VERSION",
+                    "OWNER_ID",
+                    "OWNER_TYPE_ID",
+                    "PRIORITY",
+                    "PROVIDER_DATA",
+                    "PROVIDER_GROUP_ID",
+                    "PROVIDER_ID",
+                    "PROVIDER_PARAMS",
+                    "PROVIDER_TYPE_ID",
+                    "RESPONSIBLE_ID",
+                    "RESULT_CURRENCY_ID",
+                    "RESULT_MARK",
+                    "RESULT_SOURCE_ID",
+                    "RESULT_STATUS",
+                    "RESULT_STREAM",
+                    "RESULT_SUM",
+                    "RESULT_VALUE",
+                    "SETTINGS",
+                    "START_TIME",
+                    "STATUS",
+                    "SUBJECT",
+                    "TYPE_ID",
+                    "WEBDAV_ELEMENTS",
+                ],
+            )?;
+        let author_id = o.need(author_id, "AUTHOR_ID")?;
+        let communications = o.need(communications, "COMMUNICATIONS")?;
+        let completed = o.need(completed, "COMPLETED")?;
+        let created = o.need(created, "CREATED")?;
+        let id = o.need(id, "ID")?;
+        let owner_id = o.need(owner_id, "OWNER_ID")?;
+        let owner_type_id = o.need(owner_type_id, "OWNER_TYPE_ID")?;
+        let responsible_id = o.need(responsible_id, "RESPONSIBLE_ID")?;
+        let type_id = o.need(type_id, "TYPE_ID")?;
+        Ok(Self {
+            associated_entity_id,
+            author_id,
+            autocomplete_rule,
+            bindings,
+            communications,
+            completed,
+            created,
+            deadline,
+            description,
+            description_type,
+            direction,
+            editor_id,
+            end_time,
+            files,
+            id,
+            is_incoming_channel,
+            last_updated,
+            location,
+            notify_type,
+            notify_value,
+            originator_id,
+            origin_id,
+            origin_version,
+            owner_id,
+            owner_type_id,
+            priority,
+            provider_data,
+            provider_group_id,
+            provider_id,
+            provider_params,
+            provider_type_id,
+            responsible_id,
+            result_currency_id,
+            result_mark,
+            result_source_id,
+            result_status,
+            result_stream,
+            result_sum,
+            result_value,
+            settings,
+            start_time,
+            status,
+            subject,
+            type_id,
+            webdav_elements,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(FieldsResponse);
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.activity.fields";
@@ -1529,6 +639,8 @@ impl ::bitrix24_runtime::Method for FieldsRequest {
 /// Calls `crm.activity.get`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -1537,6 +649,8 @@ pub async fn get(
 }
 
 /// Parameters of `crm.activity.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: i64,
@@ -1545,64 +659,19 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `crm.activity.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1708,578 +777,140 @@ pub struct GetResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponse, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<String>> = None;
-                let mut __f16: Option<::serde_json::Value> = None;
-                let mut __f17: Option<::serde_json::Value> = None;
-                let mut __f18: Option<Option<String>> = None;
-                let mut __f19: Option<Option<String>> = None;
-                let mut __f20: Option<Option<String>> = None;
-                let mut __f21: Option<::serde_json::Value> = None;
-                let mut __f22: Option<::serde_json::Value> = None;
-                let mut __f23: Option<Option<String>> = None;
-                let mut __f24: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f25: Option<Option<String>> = None;
-                let mut __f26: Option<Option<String>> = None;
-                let mut __f27: Option<::serde_json::Value> = None;
-                let mut __f28: Option<Option<String>> = None;
-                let mut __f29: Option<::serde_json::Value> = None;
-                let mut __f30: Option<Option<String>> = None;
-                let mut __f31: Option<Option<String>> = None;
-                let mut __f32: Option<::serde_json::Value> = None;
-                let mut __f33: Option<::serde_json::Value> = None;
-                let mut __f34: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f35: Option<Option<String>> = None;
-                let mut __f36: Option<Option<String>> = None;
-                let mut __f37: Option<Option<String>> = None;
-                let mut __f38: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ASSOCIATED_ENTITY_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ASSOCIATED_ENTITY_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "AUTHOR_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AUTHOR_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "AUTOCOMPLETE_RULE" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AUTOCOMPLETE_RULE"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COMPLETED" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("COMPLETED"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CREATED" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CREATED"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DEADLINE" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("DEADLINE"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION_TYPE" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION_TYPE"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DIRECTION" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DIRECTION"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "EDITOR_ID" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("EDITOR_ID"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "END_TIME" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("END_TIME"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f11.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LAST_UPDATED" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LAST_UPDATED"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LOCATION" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LOCATION"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NOTIFY_TYPE" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("NOTIFY_TYPE"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NOTIFY_VALUE" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("NOTIFY_VALUE"),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ORIGINATOR_ID" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ORIGINATOR_ID"),
-                                );
-                            }
-                            __f16 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "ORIGIN_ID" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ORIGIN_ID"),
-                                );
-                            }
-                            __f17 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "OWNER_ID" => {
-                            if __f18.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("OWNER_ID"));
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "OWNER_TYPE_ID" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("OWNER_TYPE_ID"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PRIORITY" => {
-                            if __f20.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PRIORITY"));
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PROVIDER_DATA" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PROVIDER_DATA"),
-                                );
-                            }
-                            __f21 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "PROVIDER_GROUP_ID" => {
-                            if __f22.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PROVIDER_GROUP_ID"),
-                                );
-                            }
-                            __f22 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "PROVIDER_ID" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PROVIDER_ID"),
-                                );
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PROVIDER_PARAMS" => {
-                            if __f24.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PROVIDER_PARAMS"),
-                                );
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "PROVIDER_TYPE_ID" => {
-                            if __f25.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PROVIDER_TYPE_ID"),
-                                );
-                            }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RESPONSIBLE_ID" => {
-                            if __f26.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RESPONSIBLE_ID"),
-                                );
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RESULT_CURRENCY_ID" => {
-                            if __f27.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RESULT_CURRENCY_ID"),
-                                );
-                            }
-                            __f27 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "RESULT_MARK" => {
-                            if __f28.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RESULT_MARK"),
-                                );
-                            }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RESULT_SOURCE_ID" => {
-                            if __f29.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RESULT_SOURCE_ID"),
-                                );
-                            }
-                            __f29 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "RESULT_STATUS" => {
-                            if __f30.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RESULT_STATUS"),
-                                );
-                            }
-                            __f30 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RESULT_STREAM" => {
-                            if __f31.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RESULT_STREAM"),
-                                );
-                            }
-                            __f31 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RESULT_SUM" => {
-                            if __f32.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RESULT_SUM"),
-                                );
-                            }
-                            __f32 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "RESULT_VALUE" => {
-                            if __f33.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RESULT_VALUE"),
-                                );
-                            }
-                            __f33 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "SETTINGS" => {
-                            if __f34.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SETTINGS"));
-                            }
-                            __f34 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "START_TIME" => {
-                            if __f35.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("START_TIME"),
-                                );
-                            }
-                            __f35 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "STATUS" => {
-                            if __f36.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("STATUS"));
-                            }
-                            __f36 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SUBJECT" => {
-                            if __f37.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SUBJECT"));
-                            }
-                            __f37 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TYPE_ID" => {
-                            if __f38.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TYPE_ID"));
-                            }
-                            __f38 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponse {
-                    associated_entity_id: __f0.unwrap_or_default(),
-                    author_id: __f1.unwrap_or_default(),
-                    autocomplete_rule: __f2.unwrap_or_default(),
-                    completed: __f3.unwrap_or_default(),
-                    created: __f4.unwrap_or_default(),
-                    deadline: __f5.unwrap_or_default(),
-                    description: __f6.unwrap_or_default(),
-                    description_type: __f7.unwrap_or_default(),
-                    direction: __f8.unwrap_or_default(),
-                    editor_id: __f9.unwrap_or_default(),
-                    end_time: __f10.unwrap_or_default(),
-                    id: __f11.unwrap_or_default(),
-                    last_updated: __f12.unwrap_or_default(),
-                    location: __f13.unwrap_or_default(),
-                    notify_type: __f14.unwrap_or_default(),
-                    notify_value: __f15.unwrap_or_default(),
-                    originator_id: __f16.unwrap_or_default(),
-                    origin_id: __f17.unwrap_or_default(),
-                    owner_id: __f18.unwrap_or_default(),
-                    owner_type_id: __f19.unwrap_or_default(),
-                    priority: __f20.unwrap_or_default(),
-                    provider_data: __f21.unwrap_or_default(),
-                    provider_group_id: __f22.unwrap_or_default(),
-                    provider_id: __f23.unwrap_or_default(),
-                    provider_params: __f24.unwrap_or_default(),
-                    provider_type_id: __f25.unwrap_or_default(),
-                    responsible_id: __f26.unwrap_or_default(),
-                    result_currency_id: __f27.unwrap_or_default(),
-                    result_mark: __f28.unwrap_or_default(),
-                    result_source_id: __f29.unwrap_or_default(),
-                    result_status: __f30.unwrap_or_default(),
-                    result_stream: __f31.unwrap_or_default(),
-                    result_sum: __f32.unwrap_or_default(),
-                    result_value: __f33.unwrap_or_default(),
-                    settings: __f34.unwrap_or_default(),
-                    start_time: __f35.unwrap_or_default(),
-                    status: __f36.unwrap_or_default(),
-                    subject: __f37.unwrap_or_default(),
-                    type_id: __f38.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let associated_entity_id = o.opt("ASSOCIATED_ENTITY_ID")?;
+        let author_id = o.opt("AUTHOR_ID")?;
+        let autocomplete_rule = o.opt("AUTOCOMPLETE_RULE")?;
+        let completed = o.opt("COMPLETED")?;
+        let created = o.opt("CREATED")?;
+        let deadline = o.opt("DEADLINE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let description_type = o.opt("DESCRIPTION_TYPE")?;
+        let direction = o.opt("DIRECTION")?;
+        let editor_id = o.opt("EDITOR_ID")?;
+        let end_time = o.opt("END_TIME")?;
+        let id = o.opt("ID")?;
+        let last_updated = o.opt("LAST_UPDATED")?;
+        let location = o.opt("LOCATION")?;
+        let notify_type = o.opt("NOTIFY_TYPE")?;
+        let notify_value = o.opt("NOTIFY_VALUE")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let owner_id = o.opt("OWNER_ID")?;
+        let owner_type_id = o.opt("OWNER_TYPE_ID")?;
+        let priority = o.opt("PRIORITY")?;
+        let provider_data = o.opt("PROVIDER_DATA")?;
+        let provider_group_id = o.opt("PROVIDER_GROUP_ID")?;
+        let provider_id = o.opt("PROVIDER_ID")?;
+        let provider_params = o.opt("PROVIDER_PARAMS")?;
+        let provider_type_id = o.opt("PROVIDER_TYPE_ID")?;
+        let responsible_id = o.opt("RESPONSIBLE_ID")?;
+        let result_currency_id = o.opt("RESULT_CURRENCY_ID")?;
+        let result_mark = o.opt("RESULT_MARK")?;
+        let result_source_id = o.opt("RESULT_SOURCE_ID")?;
+        let result_status = o.opt("RESULT_STATUS")?;
+        let result_stream = o.opt("RESULT_STREAM")?;
+        let result_sum = o.opt("RESULT_SUM")?;
+        let result_value = o.opt("RESULT_VALUE")?;
+        let settings = o.opt("SETTINGS")?;
+        let start_time = o.opt("START_TIME")?;
+        let status = o.opt("STATUS")?;
+        let subject = o.opt("SUBJECT")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ASSOCIATED_ENTITY_ID",
+                    "AUTHOR_ID",
+                    "AUTOCOMPLETE_RULE",
+                    "COMPLETED",
+                    "CREATED",
+                    "DEADLINE",
+                    "DESCRIPTION",
+                    "DESCRIPTION_TYPE",
+                    "DIRECTION",
+                    "EDITOR_ID",
+                    "END_TIME",
+                    "ID",
+                    "LAST_UPDATED",
+                    "LOCATION",
+                    "NOTIFY_TYPE",
+                    "NOTIFY_VALUE",
+                    "ORIGINATOR_ID",
+                    "ORIGIN_ID",
+                    "OWNER_ID",
+                    "OWNER_TYPE_ID",
+                    "PRIORITY",
+                    "PROVIDER_DATA",
+                    "PROVIDER_GROUP_ID",
+                    "PROVIDER_ID",
+                    "PROVIDER_PARAMS",
+                    "PROVIDER_TYPE_ID",
+                    "RESPONSIBLE_ID",
+                    "RESULT_CURRENCY_ID",
+                    "RESULT_MARK",
+                    "RESULT_SOURCE_ID",
+                    "RESULT_STATUS",
+                    "RESULT_STREAM",
+                    "RESULT_SUM",
+                    "RESULT_VALUE",
+                    "SETTINGS",
+                    "START_TIME",
+                    "STATUS",
+                    "SUBJECT",
+                    "TYPE_ID",
+                ],
+            )?;
+        Ok(Self {
+            associated_entity_id,
+            author_id,
+            autocomplete_rule,
+            completed,
+            created,
+            deadline,
+            description,
+            description_type,
+            direction,
+            editor_id,
+            end_time,
+            id,
+            last_updated,
+            location,
+            notify_type,
+            notify_value,
+            originator_id,
+            origin_id,
+            owner_id,
+            owner_type_id,
+            priority,
+            provider_data,
+            provider_group_id,
+            provider_id,
+            provider_params,
+            provider_type_id,
+            responsible_id,
+            result_currency_id,
+            result_mark,
+            result_source_id,
+            result_status,
+            result_stream,
+            result_sum,
+            result_value,
+            settings,
+            start_time,
+            status,
+            subject,
+            type_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.activity.get";
@@ -2293,6 +924,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 /// Scope `crm`; at most 2 calls per second.
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
     request: &ListRequest,
@@ -2301,6 +934,8 @@ pub async fn list(
 }
 
 /// Parameters of `crm.activity.list`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
@@ -2316,88 +951,27 @@ pub struct ListRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "filter" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("filter"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "order" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("order"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "select" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("select"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "start" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("start"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListRequest {
-                    filter: __f0.unwrap_or_default(),
-                    order: __f1.unwrap_or_default(),
-                    select: __f2.unwrap_or_default(),
-                    start: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
+        Ok(Self {
+            filter,
+            order,
+            select,
+            start,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `crm.activity.list`.
 pub type ListResponse = ::serde_json::Value;
@@ -2412,6 +986,8 @@ impl ::bitrix24_runtime::Method for ListRequest {
 /// Calls `crm.activity.update`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-update.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -2421,6 +997,8 @@ pub async fn update(
 }
 
 /// Parameters of `crm.activity.update`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/activities/activity-base/crm-activity-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
     pub fields: Vec<UpdateRequestFieldsItem>,
@@ -2430,80 +1008,21 @@ pub struct UpdateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<Vec<UpdateRequestFieldsItem>> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Vec<UpdateRequestFieldsItem>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
-                    id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
+        Ok(Self { fields, id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequestFieldsItem {
@@ -2585,417 +1104,115 @@ pub struct UpdateRequestFieldsItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequestFieldsItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequestFieldsItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequestFieldsItem, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<::serde_json::Value> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<::serde_json::Value> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<::serde_json::Value> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<i64> = None;
-                let mut __f15: Option<i64> = None;
-                let mut __f16: Option<::serde_json::Value> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<Option<String>> = None;
-                let mut __f19: Option<Option<String>> = None;
-                let mut __f20: Option<::serde_json::Value> = None;
-                let mut __f21: Option<Option<String>> = None;
-                let mut __f22: Option<::serde_json::Value> = None;
-                let mut __f23: Option<::serde_json::Value> = None;
-                let mut __f24: Option<Option<String>> = None;
-                let mut __f25: Option<::serde_json::Value> = None;
-                let mut __f26: Option<Option<String>> = None;
-                let mut __f27: Option<::serde_json::Value> = None;
-                let mut __f28: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ASSOCIATED_ENTITY_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ASSOCIATED_ENTITY_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COMMUNICATIONS" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("COMMUNICATIONS"),
-                                );
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "DEADLINE" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("DEADLINE"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION_TYPE" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION_TYPE"),
-                                );
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "DIRECTION" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DIRECTION"),
-                                );
-                            }
-                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "END_TIME" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("END_TIME"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "FILES" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FILES"));
-                            }
-                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "IS_INCOMING_CHANNEL" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IS_INCOMING_CHANNEL"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LOCATION" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LOCATION"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NOTIFY_TYPE" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("NOTIFY_TYPE"),
-                                );
-                            }
-                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "ORIGINATOR_ID" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ORIGINATOR_ID"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ORIGIN_ID" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ORIGIN_ID"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ORIGIN_VERSION" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ORIGIN_VERSION"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "OWNER_ID" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("OWNER_ID"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "OWNER_TYPE_ID" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("OWNER_TYPE_ID"),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "PRIORITY" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PRIORITY"));
-                            }
-                            __f16 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "PROVIDER_DATA" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PROVIDER_DATA"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PROVIDER_GROUP_ID" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PROVIDER_GROUP_ID"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PROVIDER_ID" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PROVIDER_ID"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PROVIDER_PARAMS" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PROVIDER_PARAMS"),
-                                );
-                            }
-                            __f20 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "PROVIDER_TYPE_ID" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PROVIDER_TYPE_ID"),
-                                );
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RESPONSIBLE_ID" => {
-                            if __f22.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RESPONSIBLE_ID"),
-                                );
-                            }
-                            __f22 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "SETTINGS" => {
-                            if __f23.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SETTINGS"));
-                            }
-                            __f23 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "START_TIME" => {
-                            if __f24.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("START_TIME"),
-                                );
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "STATUS" => {
-                            if __f25.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("STATUS"));
-                            }
-                            __f25 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "SUBJECT" => {
-                            if __f26.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SUBJECT"));
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TYPE_ID" => {
-                            if __f27.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TYPE_ID"));
-                            }
-                            __f27 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "WEBDAV_ELEMENTS" => {
-                            if __f28.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WEBDAV_ELEMENTS"),
-                                );
-                            }
-                            __f28 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequestFieldsItem {
-                    associated_entity_id: __f0.unwrap_or_default(),
-                    communications: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "COMMUNICATIONS",
-                        ))?,
-                    deadline: __f2.unwrap_or_default(),
-                    description: __f3.unwrap_or_default(),
-                    description_type: __f4.unwrap_or_default(),
-                    direction: __f5.unwrap_or_default(),
-                    end_time: __f6.unwrap_or_default(),
-                    files: __f7.unwrap_or_default(),
-                    is_incoming_channel: __f8.unwrap_or_default(),
-                    location: __f9.unwrap_or_default(),
-                    notify_type: __f10.unwrap_or_default(),
-                    originator_id: __f11.unwrap_or_default(),
-                    origin_id: __f12.unwrap_or_default(),
-                    origin_version: __f13.unwrap_or_default(),
-                    owner_id: __f14
-                        .ok_or_else(|| ::serde::de::Error::missing_field("OWNER_ID"))?,
-                    owner_type_id: __f15
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "OWNER_TYPE_ID",
-                        ))?,
-                    priority: __f16.unwrap_or_default(),
-                    provider_data: __f17.unwrap_or_default(),
-                    provider_group_id: __f18.unwrap_or_default(),
-                    provider_id: __f19.unwrap_or_default(),
-                    provider_params: __f20.unwrap_or_default(),
-                    provider_type_id: __f21.unwrap_or_default(),
-                    responsible_id: __f22
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "RESPONSIBLE_ID",
-                        ))?,
-                    settings: __f23.unwrap_or_default(),
-                    start_time: __f24.unwrap_or_default(),
-                    status: __f25.unwrap_or_default(),
-                    subject: __f26.unwrap_or_default(),
-                    type_id: __f27
-                        .ok_or_else(|| ::serde::de::Error::missing_field("TYPE_ID"))?,
-                    webdav_elements: __f28.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let associated_entity_id = o.opt("ASSOCIATED_ENTITY_ID")?;
+        let communications = o.req("COMMUNICATIONS")?;
+        let deadline = o.opt("DEADLINE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let description_type = o.opt("DESCRIPTION_TYPE")?;
+        let direction = o.opt("DIRECTION")?;
+        let end_time = o.opt("END_TIME")?;
+        let files = o.opt("FILES")?;
+        let is_incoming_channel = o.opt("IS_INCOMING_CHANNEL")?;
+        let location = o.opt("LOCATION")?;
+        let notify_type = o.opt("NOTIFY_TYPE")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let origin_version = o.opt("ORIGIN_VERSION")?;
+        let owner_id = o.req("OWNER_ID")?;
+        let owner_type_id = o.req("OWNER_TYPE_ID")?;
+        let priority = o.opt("PRIORITY")?;
+        let provider_data = o.opt("PROVIDER_DATA")?;
+        let provider_group_id = o.opt("PROVIDER_GROUP_ID")?;
+        let provider_id = o.opt("PROVIDER_ID")?;
+        let provider_params = o.opt("PROVIDER_PARAMS")?;
+        let provider_type_id = o.opt("PROVIDER_TYPE_ID")?;
+        let responsible_id = o.req("RESPONSIBLE_ID")?;
+        let settings = o.opt("SETTINGS")?;
+        let start_time = o.opt("START_TIME")?;
+        let status = o.opt("STATUS")?;
+        let subject = o.opt("SUBJECT")?;
+        let type_id = o.req("TYPE_ID")?;
+        let webdav_elements = o.opt("WEBDAV_ELEMENTS")?;
+        let additional = o
+            .rest(
+                &[
+                    "ASSOCIATED_ENTITY_ID",
+                    "COMMUNICATIONS",
+                    "DEADLINE",
+                    "DESCRIPTION",
+                    "DESCRIPTION_TYPE",
+                    "DIRECTION",
+                    "END_TIME",
+                    "FILES",
+                    "IS_INCOMING_CHANNEL",
+                    "LOCATION",
+                    "NOTIFY_TYPE",
+                    "ORIGINATOR_ID",
+                    "ORIGIN_ID",
+                    "ORIGIN_VERSION",
+                    "OWNER_ID",
+                    "OWNER_TYPE_ID",
+                    "PRIORITY",
+                    "PROVIDER_DATA",
+                    "PROVIDER_GROUP_ID",
+                    "PROVIDER_ID",
+                    "PROVIDER_PARAMS",
+                    "PROVIDER_TYPE_ID",
+                    "RESPONSIBLE_ID",
+                    "SETTINGS",
+                    "START_TIME",
+                    "STATUS",
+                    "SUBJECT",
+                    "TYPE_ID",
+                    "WEBDAV_ELEMENTS",
+                ],
+            )?;
+        let communications = o.need(communications, "COMMUNICATIONS")?;
+        let owner_id = o.need(owner_id, "OWNER_ID")?;
+        let owner_type_id = o.need(owner_type_id, "OWNER_TYPE_ID")?;
+        let responsible_id = o.need(responsible_id, "RESPONSIBLE_ID")?;
+        let type_id = o.need(type_id, "TYPE_ID")?;
+        Ok(Self {
+            associated_entity_id,
+            communications,
+            deadline,
+            description,
+            description_type,
+            direction,
+            end_time,
+            files,
+            is_incoming_channel,
+            location,
+            notify_type,
+            originator_id,
+            origin_id,
+            origin_version,
+            owner_id,
+            owner_type_id,
+            priority,
+            provider_data,
+            provider_group_id,
+            provider_id,
+            provider_params,
+            provider_type_id,
+            responsible_id,
+            settings,
+            start_time,
+            status,
+            subject,
+            type_id,
+            webdav_elements,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsItem);
 
 /// The `result` of `crm.activity.update`.
 pub type UpdateResponse = bool;

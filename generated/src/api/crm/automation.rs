@@ -10,6 +10,8 @@ pub mod trigger;
 /// Calls `crm.automation.trigger`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/automation/crm-automation-trigger.html>.
 pub async fn trigger(
     client: &::bitrix24_runtime::Client,
     request: &TriggerRequest,
@@ -18,6 +20,8 @@ pub async fn trigger(
 }
 
 /// Parameters of `crm.automation.trigger`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/automation/crm-automation-trigger.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct TriggerRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -28,78 +32,20 @@ pub struct TriggerRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for TriggerRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = TriggerRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct TriggerRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TriggerRequest, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "code" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "target" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("target"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(TriggerRequest {
-                    code: __f0.unwrap_or_default(),
-                    target: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("target"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for TriggerRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let target = o.req("target")?;
+        let additional = o.rest(&["code", "target"])?;
+        let target = o.need(target, "target")?;
+        Ok(Self { code, target, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for TriggerRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(TriggerRequest);
 
 /// The `result` of `crm.automation.trigger`.
 pub type TriggerResponse = bool;

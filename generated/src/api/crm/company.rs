@@ -21,6 +21,8 @@ pub mod userfield;
 /// Calls `crm.company.add`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-add.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -30,6 +32,8 @@ pub async fn add(
 }
 
 /// Parameters of `crm.company.add`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     pub fields: AddRequestFields,
@@ -40,75 +44,20 @@ pub struct AddRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<AddRequestFields> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            AddRequestFields,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "params" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("params"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
-                    params: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let params = o.opt("params")?;
+        let additional = o.rest(&["fields", "params"])?;
+        let fields = o.need(fields, "fields")?;
+        Ok(Self { fields, params, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestFields {
@@ -173,508 +122,95 @@ pub struct AddRequestFields {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestFields, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f5: Option<::serde_json::Value> = None;
-                let mut __f6: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f7: Option<::serde_json::Value> = None;
-                let mut __f8: Option<Option<AddRequestFieldsIsMyCompany>> = None;
-                let mut __f9: Option<::serde_json::Value> = None;
-                let mut __f10: Option<Option<AddRequestFieldsOpened>> = None;
-                let mut __f11: Option<::serde_json::Value> = None;
-                let mut __f12: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f13: Option<Option<f64>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<::serde_json::Value> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<Option<AddRequestFieldsUtmMedium>> = None;
-                let mut __f19: Option<Option<String>> = None;
-                let mut __f20: Option<Option<String>> = None;
-                let mut __f21: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ASSIGNED_BY_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ASSIGNED_BY_ID"),
-                                );
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "COMMENTS" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COMMENTS"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COMPANY_TYPE" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("COMPANY_TYPE"),
-                                );
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "CURRENCY_ID" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CURRENCY_ID"),
-                                );
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "EMAIL" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("EMAIL"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "EMPLOYEES" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("EMPLOYEES"),
-                                );
-                            }
-                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "IM" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("IM"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "INDUSTRY" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("INDUSTRY"));
-                            }
-                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "IS_MY_COMPANY" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IS_MY_COMPANY"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestFieldsIsMyCompany>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "LOGO" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LOGO"));
-                            }
-                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "OPENED" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("OPENED"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestFieldsOpened>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "PARENT_ID_..." => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PARENT_ID_..."),
-                                );
-                            }
-                            __f11 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "PHONE" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PHONE"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "REVENUE" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("REVENUE"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TITLE" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_..." => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("UF_..."));
-                            }
-                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "UTM_CAMPAIGN" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UTM_CAMPAIGN"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UTM_CONTENT" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UTM_CONTENT"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UTM_MEDIUM" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UTM_MEDIUM"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestFieldsUtmMedium>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "UTM_SOURCE" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UTM_SOURCE"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UTM_TERM" => {
-                            if __f20.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("UTM_TERM"));
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WEB" => {
-                            if __f21.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("WEB"));
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequestFields {
-                    assigned_by_id: __f0.unwrap_or_default(),
-                    comments: __f1.unwrap_or_default(),
-                    company_type: __f2.unwrap_or_default(),
-                    currency_id: __f3.unwrap_or_default(),
-                    email: __f4.unwrap_or_default(),
-                    employees: __f5.unwrap_or_default(),
-                    im: __f6.unwrap_or_default(),
-                    industry: __f7.unwrap_or_default(),
-                    is_my_company: __f8.unwrap_or_default(),
-                    logo: __f9.unwrap_or_default(),
-                    opened: __f10.unwrap_or_default(),
-                    parent_id: __f11.unwrap_or_default(),
-                    phone: __f12.unwrap_or_default(),
-                    revenue: __f13.unwrap_or_default(),
-                    title: __f14.unwrap_or_default(),
-                    uf: __f15.unwrap_or_default(),
-                    utm_campaign: __f16.unwrap_or_default(),
-                    utm_content: __f17.unwrap_or_default(),
-                    utm_medium: __f18.unwrap_or_default(),
-                    utm_source: __f19.unwrap_or_default(),
-                    utm_term: __f20.unwrap_or_default(),
-                    web: __f21.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let comments = o.opt("COMMENTS")?;
+        let company_type = o.opt("COMPANY_TYPE")?;
+        let currency_id = o.opt("CURRENCY_ID")?;
+        let email = o.opt("EMAIL")?;
+        let employees = o.opt("EMPLOYEES")?;
+        let im = o.opt("IM")?;
+        let industry = o.opt("INDUSTRY")?;
+        let is_my_company = o.opt("IS_MY_COMPANY")?;
+        let logo = o.opt("LOGO")?;
+        let opened = o.opt("OPENED")?;
+        let parent_id = o.opt("PARENT_ID_...")?;
+        let phone = o.opt("PHONE")?;
+        let revenue = o.opt("REVENUE")?;
+        let title = o.opt("TITLE")?;
+        let uf = o.opt("UF_...")?;
+        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
+        let utm_content = o.opt("UTM_CONTENT")?;
+        let utm_medium = o.opt("UTM_MEDIUM")?;
+        let utm_source = o.opt("UTM_SOURCE")?;
+        let utm_term = o.opt("UTM_TERM")?;
+        let web = o.opt("WEB")?;
+        let additional = o
+            .rest(
+                &[
+                    "ASSIGNED_BY_ID",
+                    "COMMENTS",
+                    "COMPANY_TYPE",
+                    "CURRENCY_ID",
+                    "EMAIL",
+                    "EMPLOYEES",
+                    "IM",
+                    "INDUSTRY",
+                    "IS_MY_COMPANY",
+                    "LOGO",
+                    "OPENED",
+                    "PARENT_ID_...",
+                    "PHONE",
+                    "REVENUE",
+                    "TITLE",
+                    "UF_...",
+                    "UTM_CAMPAIGN",
+                    "UTM_CONTENT",
+                    "UTM_MEDIUM",
+                    "UTM_SOURCE",
+                    "UTM_TERM",
+                    "WEB",
+                ],
+            )?;
+        Ok(Self {
+            assigned_by_id,
+            comments,
+            company_type,
+            currency_id,
+            email,
+            employees,
+            im,
+            industry,
+            is_my_company,
+            logo,
+            opened,
+            parent_id,
+            phone,
+            revenue,
+            title,
+            uf,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            web,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestFieldsIsMyCompany {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
-impl AddRequestFieldsIsMyCompany {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type AddRequestFieldsIsMyCompany = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for AddRequestFieldsIsMyCompany {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type AddRequestFieldsOpened = ::bitrix24_runtime::YesNo;
 
-impl ::serde::Serialize for AddRequestFieldsIsMyCompany {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsIsMyCompany {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsIsMyCompany {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestFieldsOpened {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestFieldsOpened {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestFieldsOpened {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestFieldsOpened {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsOpened {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsOpened {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestFieldsUtmMedium {
-    /// The value "CPC".
-    Cpc,
-    /// The value "CPM".
-    Cpm,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestFieldsUtmMedium {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Cpc => "CPC",
-            Self::Cpm => "CPM",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestFieldsUtmMedium {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestFieldsUtmMedium {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsUtmMedium {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "CPC" => Self::Cpc,
-                "CPM" => Self::Cpm,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsUtmMedium {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type AddRequestFieldsUtmMedium = super::super::enums::CpcCpm;
 
 /// The `result` of `crm.company.add`.
 pub type AddResponse = i64;
@@ -690,6 +226,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 /// Calls `crm.company.delete`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-delete.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -699,6 +237,8 @@ pub async fn delete(
 }
 
 /// Parameters of `crm.company.delete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: i64,
@@ -707,64 +247,19 @@ pub struct DeleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `crm.company.delete`.
 pub type DeleteResponse = bool;
@@ -779,6 +274,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 /// Calls `crm.company.fields`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-fields.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn fields(
     client: &::bitrix24_runtime::Client,
@@ -788,6 +285,8 @@ pub async fn fields(
 }
 
 /// Parameters of `crm.company.fields`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -795,47 +294,17 @@ pub struct FieldsRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = FieldsRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FieldsRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<FieldsRequest, A::Error> {
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<::serde_json::Value>()?;
-                    __extra.insert(key, value);
-                }
-                Ok(FieldsRequest {
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.company.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -951,730 +420,150 @@ pub struct FieldsResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = FieldsResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FieldsResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<FieldsResponse, A::Error> {
-                let mut __f0: Option<Option<FieldsResponseAddress>> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<::serde_json::Value> = None;
-                let mut __f6: Option<::serde_json::Value> = None;
-                let mut __f7: Option<::serde_json::Value> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<::serde_json::Value> = None;
-                let mut __f11: Option<::serde_json::Value> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<i64>> = None;
-                let mut __f16: Option<::serde_json::Value> = None;
-                let mut __f17: Option<::serde_json::Value> = None;
-                let mut __f18: Option<Option<String>> = None;
-                let mut __f19: Option<::serde_json::Value> = None;
-                let mut __f20: Option<Option<String>> = None;
-                let mut __f21: Option<Option<String>> = None;
-                let mut __f22: Option<::serde_json::Value> = None;
-                let mut __f23: Option<::serde_json::Value> = None;
-                let mut __f24: Option<::serde_json::Value> = None;
-                let mut __f25: Option<::serde_json::Value> = None;
-                let mut __f26: Option<Option<String>> = None;
-                let mut __f27: Option<Option<String>> = None;
-                let mut __f28: Option<Option<String>> = None;
-                let mut __f29: Option<Option<String>> = None;
-                let mut __f30: Option<::serde_json::Value> = None;
-                let mut __f31: Option<::serde_json::Value> = None;
-                let mut __f32: Option<Option<f64>> = None;
-                let mut __f33: Option<Option<String>> = None;
-                let mut __f34: Option<::serde_json::Value> = None;
-                let mut __f35: Option<Option<String>> = None;
-                let mut __f36: Option<Option<String>> = None;
-                let mut __f37: Option<Option<FieldsResponseUtmMedium>> = None;
-                let mut __f38: Option<Option<String>> = None;
-                let mut __f39: Option<Option<String>> = None;
-                let mut __f40: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ADDRESS" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ADDRESS"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<FieldsResponseAddress>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "ASSIGNED_BY_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ASSIGNED_BY_ID"),
-                                );
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "BANKING_DETAILS" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("BANKING_DETAILS"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COMMENTS" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COMMENTS"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COMPANY_TYPE" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("COMPANY_TYPE"),
-                                );
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "CONTACT_ID" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CONTACT_ID"),
-                                );
-                            }
-                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "CREATED_BY_ID" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CREATED_BY_ID"),
-                                );
-                            }
-                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "CURRENCY_ID" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CURRENCY_ID"),
-                                );
-                            }
-                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "DATE_CREATE" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_CREATE"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_MODIFY" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_MODIFY"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "EMAIL" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("EMAIL"));
-                            }
-                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "EMPLOYEES" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("EMPLOYEES"),
-                                );
-                            }
-                            __f11 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "HAS_EMAIL" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("HAS_EMAIL"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "HAS_IMOL" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("HAS_IMOL"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "HAS_PHONE" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("HAS_PHONE"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IM" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("IM"));
-                            }
-                            __f16 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "INDUSTRY" => {
-                            if __f17.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("INDUSTRY"));
-                            }
-                            __f17 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "IS_MY_COMPANY" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IS_MY_COMPANY"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LAST_ACTIVITY_BY" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LAST_ACTIVITY_BY"),
-                                );
-                            }
-                            __f19 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "LAST_ACTIVITY_TIME" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LAST_ACTIVITY_TIME"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LAST_COMMUNICATION_TIME" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "LAST_COMMUNICATION_TIME",
-                                    ),
-                                );
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LEAD_ID" => {
-                            if __f22.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LEAD_ID"));
-                            }
-                            __f22 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "LINK" => {
-                            if __f23.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LINK"));
-                            }
-                            __f23 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "LOGO" => {
-                            if __f24.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LOGO"));
-                            }
-                            __f24 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "MODIFY_BY_ID" => {
-                            if __f25.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MODIFY_BY_ID"),
-                                );
-                            }
-                            __f25 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "OPENED" => {
-                            if __f26.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("OPENED"));
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ORIGINATOR_ID" => {
-                            if __f27.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ORIGINATOR_ID"),
-                                );
-                            }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ORIGIN_ID" => {
-                            if __f28.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ORIGIN_ID"),
-                                );
-                            }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ORIGIN_VERSION" => {
-                            if __f29.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ORIGIN_VERSION"),
-                                );
-                            }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PARENT_ID_..." => {
-                            if __f30.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PARENT_ID_..."),
-                                );
-                            }
-                            __f30 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "PHONE" => {
-                            if __f31.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PHONE"));
-                            }
-                            __f31 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "REVENUE" => {
-                            if __f32.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("REVENUE"));
-                            }
-                            __f32 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TITLE" => {
-                            if __f33.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f33 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_..." => {
-                            if __f34.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("UF_..."));
-                            }
-                            __f34 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "UTM_CAMPAIGN" => {
-                            if __f35.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UTM_CAMPAIGN"),
-                                );
-                            }
-                            __f35 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UTM_CONTENT" => {
-                            if __f36.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UTM_CONTENT"),
-                                );
-                            }
-                            __f36 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UTM_MEDIUM" => {
-                            if __f37.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UTM_MEDIUM"),
-                                );
-                            }
-                            __f37 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<FieldsResponseUtmMedium>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "UTM_SOURCE" => {
-                            if __f38.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UTM_SOURCE"),
-                                );
-                            }
-                            __f38 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UTM_TERM" => {
-                            if __f39.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("UTM_TERM"));
-                            }
-                            __f39 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WEB" => {
-                            if __f40.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("WEB"));
-                            }
-                            __f40 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(FieldsResponse {
-                    address: __f0.unwrap_or_default(),
-                    assigned_by_id: __f1.unwrap_or_default(),
-                    banking_details: __f2.unwrap_or_default(),
-                    comments: __f3.unwrap_or_default(),
-                    company_type: __f4.unwrap_or_default(),
-                    contact_id: __f5.unwrap_or_default(),
-                    created_by_id: __f6.unwrap_or_default(),
-                    currency_id: __f7.unwrap_or_default(),
-                    date_create: __f8.unwrap_or_default(),
-                    date_modify: __f9.unwrap_or_default(),
-                    email: __f10.unwrap_or_default(),
-                    employees: __f11.unwrap_or_default(),
-                    has_email: __f12.unwrap_or_default(),
-                    has_imol: __f13.unwrap_or_default(),
-                    has_phone: __f14.unwrap_or_default(),
-                    id: __f15.unwrap_or_default(),
-                    im: __f16.unwrap_or_default(),
-                    industry: __f17.unwrap_or_default(),
-                    is_my_company: __f18.unwrap_or_default(),
-                    last_activity_by: __f19.unwrap_or_default(),
-                    last_activity_time: __f20.unwrap_or_default(),
-                    last_communication_time: __f21.unwrap_or_default(),
-                    lead_id: __f22.unwrap_or_default(),
-                    link: __f23.unwrap_or_default(),
-                    logo: __f24.unwrap_or_default(),
-                    modify_by_id: __f25.unwrap_or_default(),
-                    opened: __f26.unwrap_or_default(),
-                    originator_id: __f27.unwrap_or_default(),
-                    origin_id: __f28.unwrap_or_default(),
-                    origin_version: __f29.unwrap_or_default(),
-                    parent_id: __f30.unwrap_or_default(),
-                    phone: __f31.unwrap_or_default(),
-                    revenue: __f32.unwrap_or_default(),
-                    title: __f33.unwrap_or_default(),
-                    uf: __f34.unwrap_or_default(),
-                    utm_campaign: __f35.unwrap_or_default(),
-                    utm_content: __f36.unwrap_or_default(),
-                    utm_medium: __f37.unwrap_or_default(),
-                    utm_source: __f38.unwrap_or_default(),
-                    utm_term: __f39.unwrap_or_default(),
-                    web: __f40.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let address = o.opt("ADDRESS")?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let banking_details = o.opt("BANKING_DETAILS")?;
+        let comments = o.opt("COMMENTS")?;
+        let company_type = o.opt("COMPANY_TYPE")?;
+        let contact_id = o.opt("CONTACT_ID")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let currency_id = o.opt("CURRENCY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let email = o.opt("EMAIL")?;
+        let employees = o.opt("EMPLOYEES")?;
+        let has_email = o.opt("HAS_EMAIL")?;
+        let has_imol = o.opt("HAS_IMOL")?;
+        let has_phone = o.opt("HAS_PHONE")?;
+        let id = o.opt("ID")?;
+        let im = o.opt("IM")?;
+        let industry = o.opt("INDUSTRY")?;
+        let is_my_company = o.opt("IS_MY_COMPANY")?;
+        let last_activity_by = o.opt("LAST_ACTIVITY_BY")?;
+        let last_activity_time = o.opt("LAST_ACTIVITY_TIME")?;
+        let last_communication_time = o.opt("LAST_COMMUNICATION_TIME")?;
+        let lead_id = o.opt("LEAD_ID")?;
+        let link = o.opt("LINK")?;
+        let logo = o.opt("LOGO")?;
+        let modify_by_id = o.opt("MODIFY_BY_ID")?;
+        let opened = o.opt("OPENED")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let origin_version = o.opt("ORIGIN_VERSION")?;
+        let parent_id = o.opt("PARENT_ID_...")?;
+        let phone = o.opt("PHONE")?;
+        let revenue = o.opt("REVENUE")?;
+        let title = o.opt("TITLE")?;
+        let uf = o.opt("UF_...")?;
+        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
+        let utm_content = o.opt("UTM_CONTENT")?;
+        let utm_medium = o.opt("UTM_MEDIUM")?;
+        let utm_source = o.opt("UTM_SOURCE")?;
+        let utm_term = o.opt("UTM_TERM")?;
+        let web = o.opt("WEB")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADDRESS",
+                    "ASSIGNED_BY_ID",
+                    "BANKING_DETAILS",
+                    "COMMENTS",
+                    "COMPANY_TYPE",
+                    "CONTACT_ID",
+                    "CREATED_BY_ID",
+                    "CURRENCY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "EMAIL",
+                    "EMPLOYEES",
+                    "HAS_EMAIL",
+                    "HAS_IMOL",
+                    "HAS_PHONE",
+                    "ID",
+                    "IM",
+                    "INDUSTRY",
+                    "IS_MY_COMPANY",
+                    "LAST_ACTIVITY_BY",
+                    "LAST_ACTIVITY_TIME",
+                    "LAST_COMMUNICATION_TIME",
+                    "LEAD_ID",
+                    "LINK",
+                    "LOGO",
+                    "MODIFY_BY_ID",
+                    "OPENED",
+                    "ORIGINATOR_ID",
+                    "ORIGIN_ID",
+                    "ORIGIN_VERSION",
+                    "PARENT_ID_...",
+                    "PHONE",
+                    "REVENUE",
+                    "TITLE",
+                    "UF_...",
+                    "UTM_CAMPAIGN",
+                    "UTM_CONTENT",
+                    "UTM_MEDIUM",
+                    "UTM_SOURCE",
+                    "UTM_TERM",
+                    "WEB",
+                ],
+            )?;
+        Ok(Self {
+            address,
+            assigned_by_id,
+            banking_details,
+            comments,
+            company_type,
+            contact_id,
+            created_by_id,
+            currency_id,
+            date_create,
+            date_modify,
+            email,
+            employees,
+            has_email,
+            has_imol,
+            has_phone,
+            id,
+            im,
+            industry,
+            is_my_company,
+            last_activity_by,
+            last_activity_time,
+            last_communication_time,
+            lead_id,
+            link,
+            logo,
+            modify_by_id,
+            opened,
+            originator_id,
+            origin_id,
+            origin_version,
+            parent_id,
+            phone,
+            revenue,
+            title,
+            uf,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            web,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum FieldsResponseAddress {
-    /// The value "ADDRESS_2".
-    Address2,
-    /// The value "ADDRESS_CITY".
-    AddressCity,
-    /// The value "ADDRESS_POSTAL_CODE".
-    AddressPostalCode,
-    /// The value "ADDRESS_REGION".
-    AddressRegion,
-    /// The value "ADDRESS_PROVINCE".
-    AddressProvince,
-    /// The value "ADDRESS_COUNTRY".
-    AddressCountry,
-    /// The value "ADDRESS_COUNTRY_CODE".
-    AddressCountryCode,
-    /// The value "ADDRESS_LOC_ADDR_ID".
-    AddressLocAddrId,
-    /// The value "ADDRESS_LEGAL".
-    AddressLegal,
-    /// The value "REG_ADDRESS".
-    RegAddress,
-    /// The value "REG_ADDRESS_2".
-    RegAddress2,
-    /// The value "REG_ADDRESS_CITY".
-    RegAddressCity,
-    /// The value "REG_ADDRESS_POSTAL_CODE".
-    RegAddressPostalCode,
-    /// The value "REG_ADDRESS_REGION".
-    RegAddressRegion,
-    /// The value "REG_ADDRESS_PROVINCE".
-    RegAddressProvince,
-    /// The value "REG_ADDRESS_COUNTRY".
-    RegAddressCountry,
-    /// The value "REG_ADDRESS_COUNTRY_CODE".
-    RegAddressCountryCode,
-    /// The value "REG_ADDRESS_LOC_ADDR_ID".
-    RegAddressLocAddrId,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(FieldsResponse);
 
-impl FieldsResponseAddress {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Address2 => "ADDRESS_2",
-            Self::AddressCity => "ADDRESS_CITY",
-            Self::AddressPostalCode => "ADDRESS_POSTAL_CODE",
-            Self::AddressRegion => "ADDRESS_REGION",
-            Self::AddressProvince => "ADDRESS_PROVINCE",
-            Self::AddressCountry => "ADDRESS_COUNTRY",
-            Self::AddressCountryCode => "ADDRESS_COUNTRY_CODE",
-            Self::AddressLocAddrId => "ADDRESS_LOC_ADDR_ID",
-            Self::AddressLegal => "ADDRESS_LEGAL",
-            Self::RegAddress => "REG_ADDRESS",
-            Self::RegAddress2 => "REG_ADDRESS_2",
-            Self::RegAddressCity => "REG_ADDRESS_CITY",
-            Self::RegAddressPostalCode => "REG_ADDRESS_POSTAL_CODE",
-            Self::RegAddressRegion => "REG_ADDRESS_REGION",
-            Self::RegAddressProvince => "REG_ADDRESS_PROVINCE",
-            Self::RegAddressCountry => "REG_ADDRESS_COUNTRY",
-            Self::RegAddressCountryCode => "REG_ADDRESS_COUNTRY_CODE",
-            Self::RegAddressLocAddrId => "REG_ADDRESS_LOC_ADDR_ID",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type FieldsResponseAddress = super::super::enums::Address2AddressCityAddressPostalCodeEtc;
 
-impl ::std::fmt::Display for FieldsResponseAddress {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for FieldsResponseAddress {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for FieldsResponseAddress {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "ADDRESS_2" => Self::Address2,
-                "ADDRESS_CITY" => Self::AddressCity,
-                "ADDRESS_POSTAL_CODE" => Self::AddressPostalCode,
-                "ADDRESS_REGION" => Self::AddressRegion,
-                "ADDRESS_PROVINCE" => Self::AddressProvince,
-                "ADDRESS_COUNTRY" => Self::AddressCountry,
-                "ADDRESS_COUNTRY_CODE" => Self::AddressCountryCode,
-                "ADDRESS_LOC_ADDR_ID" => Self::AddressLocAddrId,
-                "ADDRESS_LEGAL" => Self::AddressLegal,
-                "REG_ADDRESS" => Self::RegAddress,
-                "REG_ADDRESS_2" => Self::RegAddress2,
-                "REG_ADDRESS_CITY" => Self::RegAddressCity,
-                "REG_ADDRESS_POSTAL_CODE" => Self::RegAddressPostalCode,
-                "REG_ADDRESS_REGION" => Self::RegAddressRegion,
-                "REG_ADDRESS_PROVINCE" => Self::RegAddressProvince,
-                "REG_ADDRESS_COUNTRY" => Self::RegAddressCountry,
-                "REG_ADDRESS_COUNTRY_CODE" => Self::RegAddressCountryCode,
-                "REG_ADDRESS_LOC_ADDR_ID" => Self::RegAddressLocAddrId,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for FieldsResponseAddress {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum FieldsResponseUtmMedium {
-    /// The value "CPC".
-    Cpc,
-    /// The value "CPM".
-    Cpm,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl FieldsResponseUtmMedium {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Cpc => "CPC",
-            Self::Cpm => "CPM",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for FieldsResponseUtmMedium {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for FieldsResponseUtmMedium {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for FieldsResponseUtmMedium {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "CPC" => Self::Cpc,
-                "CPM" => Self::Cpm,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for FieldsResponseUtmMedium {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type FieldsResponseUtmMedium = super::super::enums::CpcCpm;
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.company.fields";
@@ -1686,6 +575,8 @@ impl ::bitrix24_runtime::Method for FieldsRequest {
 /// Calls `crm.company.get`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-get.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -1695,6 +586,8 @@ pub async fn get(
 }
 
 /// Parameters of `crm.company.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: i64,
@@ -1703,64 +596,19 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `crm.company.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1945,677 +793,182 @@ pub struct GetResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponse, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<::serde_json::Value> = None;
-                let mut __f6: Option<::serde_json::Value> = None;
-                let mut __f7: Option<::serde_json::Value> = None;
-                let mut __f8: Option<::serde_json::Value> = None;
-                let mut __f9: Option<::serde_json::Value> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<String>> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<Option<String>> = None;
-                let mut __f19: Option<Option<String>> = None;
-                let mut __f20: Option<Option<String>> = None;
-                let mut __f21: Option<Option<String>> = None;
-                let mut __f22: Option<Option<String>> = None;
-                let mut __f23: Option<Option<String>> = None;
-                let mut __f24: Option<Option<String>> = None;
-                let mut __f25: Option<Option<String>> = None;
-                let mut __f26: Option<Option<String>> = None;
-                let mut __f27: Option<::serde_json::Value> = None;
-                let mut __f28: Option<::serde_json::Value> = None;
-                let mut __f29: Option<::serde_json::Value> = None;
-                let mut __f30: Option<Option<String>> = None;
-                let mut __f31: Option<Option<String>> = None;
-                let mut __f32: Option<::serde_json::Value> = None;
-                let mut __f33: Option<::serde_json::Value> = None;
-                let mut __f34: Option<::serde_json::Value> = None;
-                let mut __f35: Option<::serde_json::Value> = None;
-                let mut __f36: Option<::serde_json::Value> = None;
-                let mut __f37: Option<::serde_json::Value> = None;
-                let mut __f38: Option<::serde_json::Value> = None;
-                let mut __f39: Option<::serde_json::Value> = None;
-                let mut __f40: Option<::serde_json::Value> = None;
-                let mut __f41: Option<::serde_json::Value> = None;
-                let mut __f42: Option<::serde_json::Value> = None;
-                let mut __f43: Option<::serde_json::Value> = None;
-                let mut __f44: Option<::serde_json::Value> = None;
-                let mut __f45: Option<Option<String>> = None;
-                let mut __f46: Option<Option<String>> = None;
-                let mut __f47: Option<Option<String>> = None;
-                let mut __f48: Option<::serde_json::Value> = None;
-                let mut __f49: Option<::serde_json::Value> = None;
-                let mut __f50: Option<::serde_json::Value> = None;
-                let mut __f51: Option<::serde_json::Value> = None;
-                let mut __f52: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ADDRESS" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ADDRESS"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "ADDRESS_2" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ADDRESS_2"),
-                                );
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "ADDRESS_CITY" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ADDRESS_CITY"),
-                                );
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "ADDRESS_COUNTRY" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ADDRESS_COUNTRY"),
-                                );
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "ADDRESS_COUNTRY_CODE" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ADDRESS_COUNTRY_CODE"),
-                                );
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "ADDRESS_LEGAL" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ADDRESS_LEGAL"),
-                                );
-                            }
-                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "ADDRESS_LOC_ADDR_ID" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ADDRESS_LOC_ADDR_ID"),
-                                );
-                            }
-                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "ADDRESS_POSTAL_CODE" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ADDRESS_POSTAL_CODE"),
-                                );
-                            }
-                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "ADDRESS_PROVINCE" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ADDRESS_PROVINCE"),
-                                );
-                            }
-                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "ADDRESS_REGION" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ADDRESS_REGION"),
-                                );
-                            }
-                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "ASSIGNED_BY_ID" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ASSIGNED_BY_ID"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "BANKING_DETAILS" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("BANKING_DETAILS"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COMMENTS" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COMMENTS"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COMPANY_TYPE" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("COMPANY_TYPE"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CREATED_BY_ID" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CREATED_BY_ID"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CURRENCY_ID" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CURRENCY_ID"),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_CREATE" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_CREATE"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_MODIFY" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_MODIFY"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "EMPLOYEES" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("EMPLOYEES"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "HAS_EMAIL" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("HAS_EMAIL"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "HAS_IMOL" => {
-                            if __f20.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("HAS_IMOL"));
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "HAS_PHONE" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("HAS_PHONE"),
-                                );
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f22.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "INDUSTRY" => {
-                            if __f23.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("INDUSTRY"));
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IS_MY_COMPANY" => {
-                            if __f24.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IS_MY_COMPANY"),
-                                );
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LAST_ACTIVITY_BY" => {
-                            if __f25.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LAST_ACTIVITY_BY"),
-                                );
-                            }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LAST_ACTIVITY_TIME" => {
-                            if __f26.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LAST_ACTIVITY_TIME"),
-                                );
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LAST_COMMUNICATION_TIME" => {
-                            if __f27.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "LAST_COMMUNICATION_TIME",
-                                    ),
-                                );
-                            }
-                            __f27 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "LEAD_ID" => {
-                            if __f28.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LEAD_ID"));
-                            }
-                            __f28 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "LOGO" => {
-                            if __f29.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LOGO"));
-                            }
-                            __f29 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "MODIFY_BY_ID" => {
-                            if __f30.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MODIFY_BY_ID"),
-                                );
-                            }
-                            __f30 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "OPENED" => {
-                            if __f31.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("OPENED"));
-                            }
-                            __f31 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ORIGINATOR_ID" => {
-                            if __f32.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ORIGINATOR_ID"),
-                                );
-                            }
-                            __f32 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "ORIGIN_ID" => {
-                            if __f33.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ORIGIN_ID"),
-                                );
-                            }
-                            __f33 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "ORIGIN_VERSION" => {
-                            if __f34.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ORIGIN_VERSION"),
-                                );
-                            }
-                            __f34 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "PARENT_ID_156" => {
-                            if __f35.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PARENT_ID_156"),
-                                );
-                            }
-                            __f35 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "REG_ADDRESS" => {
-                            if __f36.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("REG_ADDRESS"),
-                                );
-                            }
-                            __f36 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "REG_ADDRESS_2" => {
-                            if __f37.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("REG_ADDRESS_2"),
-                                );
-                            }
-                            __f37 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "REG_ADDRESS_CITY" => {
-                            if __f38.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("REG_ADDRESS_CITY"),
-                                );
-                            }
-                            __f38 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "REG_ADDRESS_COUNTRY" => {
-                            if __f39.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("REG_ADDRESS_COUNTRY"),
-                                );
-                            }
-                            __f39 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "REG_ADDRESS_COUNTRY_CODE" => {
-                            if __f40.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "REG_ADDRESS_COUNTRY_CODE",
-                                    ),
-                                );
-                            }
-                            __f40 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "REG_ADDRESS_LOC_ADDR_ID" => {
-                            if __f41.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "REG_ADDRESS_LOC_ADDR_ID",
-                                    ),
-                                );
-                            }
-                            __f41 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "REG_ADDRESS_POSTAL_CODE" => {
-                            if __f42.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "REG_ADDRESS_POSTAL_CODE",
-                                    ),
-                                );
-                            }
-                            __f42 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "REG_ADDRESS_PROVINCE" => {
-                            if __f43.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("REG_ADDRESS_PROVINCE"),
-                                );
-                            }
-                            __f43 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "REG_ADDRESS_REGION" => {
-                            if __f44.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("REG_ADDRESS_REGION"),
-                                );
-                            }
-                            __f44 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "REVENUE" => {
-                            if __f45.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("REVENUE"));
-                            }
-                            __f45 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TITLE" => {
-                            if __f46.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f46 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_CRM_1687188367" => {
-                            if __f47.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_CRM_1687188367"),
-                                );
-                            }
-                            __f47 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UTM_CAMPAIGN" => {
-                            if __f48.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UTM_CAMPAIGN"),
-                                );
-                            }
-                            __f48 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "UTM_CONTENT" => {
-                            if __f49.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UTM_CONTENT"),
-                                );
-                            }
-                            __f49 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "UTM_MEDIUM" => {
-                            if __f50.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UTM_MEDIUM"),
-                                );
-                            }
-                            __f50 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "UTM_SOURCE" => {
-                            if __f51.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UTM_SOURCE"),
-                                );
-                            }
-                            __f51 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "UTM_TERM" => {
-                            if __f52.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("UTM_TERM"));
-                            }
-                            __f52 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponse {
-                    address: __f0.unwrap_or_default(),
-                    address_2: __f1.unwrap_or_default(),
-                    address_city: __f2.unwrap_or_default(),
-                    address_country: __f3.unwrap_or_default(),
-                    address_country_code: __f4.unwrap_or_default(),
-                    address_legal: __f5.unwrap_or_default(),
-                    address_loc_addr_id: __f6.unwrap_or_default(),
-                    address_postal_code: __f7.unwrap_or_default(),
-                    address_province: __f8.unwrap_or_default(),
-                    address_region: __f9.unwrap_or_default(),
-                    assigned_by_id: __f10.unwrap_or_default(),
-                    banking_details: __f11.unwrap_or_default(),
-                    comments: __f12.unwrap_or_default(),
-                    company_type: __f13.unwrap_or_default(),
-                    created_by_id: __f14.unwrap_or_default(),
-                    currency_id: __f15.unwrap_or_default(),
-                    date_create: __f16.unwrap_or_default(),
-                    date_modify: __f17.unwrap_or_default(),
-                    employees: __f18.unwrap_or_default(),
-                    has_email: __f19.unwrap_or_default(),
-                    has_imol: __f20.unwrap_or_default(),
-                    has_phone: __f21.unwrap_or_default(),
-                    id: __f22.unwrap_or_default(),
-                    industry: __f23.unwrap_or_default(),
-                    is_my_company: __f24.unwrap_or_default(),
-                    last_activity_by: __f25.unwrap_or_default(),
-                    last_activity_time: __f26.unwrap_or_default(),
-                    last_communication_time: __f27.unwrap_or_default(),
-                    lead_id: __f28.unwrap_or_default(),
-                    logo: __f29.unwrap_or_default(),
-                    modify_by_id: __f30.unwrap_or_default(),
-                    opened: __f31.unwrap_or_default(),
-                    originator_id: __f32.unwrap_or_default(),
-                    origin_id: __f33.unwrap_or_default(),
-                    origin_version: __f34.unwrap_or_default(),
-                    parent_id_156: __f35.unwrap_or_default(),
-                    reg_address: __f36.unwrap_or_default(),
-                    reg_address_2: __f37.unwrap_or_default(),
-                    reg_address_city: __f38.unwrap_or_default(),
-                    reg_address_country: __f39.unwrap_or_default(),
-                    reg_address_country_code: __f40.unwrap_or_default(),
-                    reg_address_loc_addr_id: __f41.unwrap_or_default(),
-                    reg_address_postal_code: __f42.unwrap_or_default(),
-                    reg_address_province: __f43.unwrap_or_default(),
-                    reg_address_region: __f44.unwrap_or_default(),
-                    revenue: __f45.unwrap_or_default(),
-                    title: __f46.unwrap_or_default(),
-                    uf_crm_1687188367: __f47.unwrap_or_default(),
-                    utm_campaign: __f48.unwrap_or_default(),
-                    utm_content: __f49.unwrap_or_default(),
-                    utm_medium: __f50.unwrap_or_default(),
-                    utm_source: __f51.unwrap_or_default(),
-                    utm_term: __f52.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let address = o.opt("ADDRESS")?;
+        let address_2 = o.opt("ADDRESS_2")?;
+        let address_city = o.opt("ADDRESS_CITY")?;
+        let address_country = o.opt("ADDRESS_COUNTRY")?;
+        let address_country_code = o.opt("ADDRESS_COUNTRY_CODE")?;
+        let address_legal = o.opt("ADDRESS_LEGAL")?;
+        let address_loc_addr_id = o.opt("ADDRESS_LOC_ADDR_ID")?;
+        let address_postal_code = o.opt("ADDRESS_POSTAL_CODE")?;
+        let address_province = o.opt("ADDRESS_PROVINCE")?;
+        let address_region = o.opt("ADDRESS_REGION")?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let banking_details = o.opt("BANKING_DETAILS")?;
+        let comments = o.opt("COMMENTS")?;
+        let company_type = o.opt("COMPANY_TYPE")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let currency_id = o.opt("CURRENCY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let employees = o.opt("EMPLOYEES")?;
+        let has_email = o.opt("HAS_EMAIL")?;
+        let has_imol = o.opt("HAS_IMOL")?;
+        let has_phone = o.opt("HAS_PHONE")?;
+        let id = o.opt("ID")?;
+        let industry = o.opt("INDUSTRY")?;
+        let is_my_company = o.opt("IS_MY_COMPANY")?;
+        let last_activity_by = o.opt("LAST_ACTIVITY_BY")?;
+        let last_activity_time = o.opt("LAST_ACTIVITY_TIME")?;
+        let last_communication_time = o.opt("LAST_COMMUNICATION_TIME")?;
+        let lead_id = o.opt("LEAD_ID")?;
+        let logo = o.opt("LOGO")?;
+        let modify_by_id = o.opt("MODIFY_BY_ID")?;
+        let opened = o.opt("OPENED")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let origin_version = o.opt("ORIGIN_VERSION")?;
+        let parent_id_156 = o.opt("PARENT_ID_156")?;
+        let reg_address = o.opt("REG_ADDRESS")?;
+        let reg_address_2 = o.opt("REG_ADDRESS_2")?;
+        let reg_address_city = o.opt("REG_ADDRESS_CITY")?;
+        let reg_address_country = o.opt("REG_ADDRESS_COUNTRY")?;
+        let reg_address_country_code = o.opt("REG_ADDRESS_COUNTRY_CODE")?;
+        let reg_address_loc_addr_id = o.opt("REG_ADDRESS_LOC_ADDR_ID")?;
+        let reg_address_postal_code = o.opt("REG_ADDRESS_POSTAL_CODE")?;
+        let reg_address_province = o.opt("REG_ADDRESS_PROVINCE")?;
+        let reg_address_region = o.opt("REG_ADDRESS_REGION")?;
+        let revenue = o.opt("REVENUE")?;
+        let title = o.opt("TITLE")?;
+        let uf_crm_1687188367 = o.opt("UF_CRM_1687188367")?;
+        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
+        let utm_content = o.opt("UTM_CONTENT")?;
+        let utm_medium = o.opt("UTM_MEDIUM")?;
+        let utm_source = o.opt("UTM_SOURCE")?;
+        let utm_term = o.opt("UTM_TERM")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADDRESS",
+                    "ADDRESS_2",
+                    "ADDRESS_CITY",
+                    "ADDRESS_COUNTRY",
+                    "ADDRESS_COUNTRY_CODE",
+                    "ADDRESS_LEGAL",
+                    "ADDRESS_LOC_ADDR_ID",
+                    "ADDRESS_POSTAL_CODE",
+                    "ADDRESS_PROVINCE",
+                    "ADDRESS_REGION",
+                    "ASSIGNED_BY_ID",
+                    "BANKING_DETAILS",
+                    "COMMENTS",
+                    "COMPANY_TYPE",
+                    "CREATED_BY_ID",
+                    "CURRENCY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "EMPLOYEES",
+                    "HAS_EMAIL",
+                    "HAS_IMOL",
+                    "HAS_PHONE",
+                    "ID",
+                    "INDUSTRY",
+                    "IS_MY_COMPANY",
+                    "LAST_ACTIVITY_BY",
+                    "LAST_ACTIVITY_TIME",
+                    "LAST_COMMUNICATION_TIME",
+                    "LEAD_ID",
+                    "LOGO",
+                    "MODIFY_BY_ID",
+                    "OPENED",
+                    "ORIGINATOR_ID",
+                    "ORIGIN_ID",
+                    "ORIGIN_VERSION",
+                    "PARENT_ID_156",
+                    "REG_ADDRESS",
+                    "REG_ADDRESS_2",
+                    "REG_ADDRESS_CITY",
+                    "REG_ADDRESS_COUNTRY",
+                    "REG_ADDRESS_COUNTRY_CODE",
+                    "REG_ADDRESS_LOC_ADDR_ID",
+                    "REG_ADDRESS_POSTAL_CODE",
+                    "REG_ADDRESS_PROVINCE",
+                    "REG_ADDRESS_REGION",
+                    "REVENUE",
+                    "TITLE",
+                    "UF_CRM_1687188367",
+                    "UTM_CAMPAIGN",
+                    "UTM_CONTENT",
+                    "UTM_MEDIUM",
+                    "UTM_SOURCE",
+                    "UTM_TERM",
+                ],
+            )?;
+        Ok(Self {
+            address,
+            address_2,
+            address_city,
+            address_country,
+            address_country_code,
+            address_legal,
+            address_loc_addr_id,
+            address_postal_code,
+            address_province,
+            address_region,
+            assigned_by_id,
+            banking_details,
+            comments,
+            company_type,
+            created_by_id,
+            currency_id,
+            date_create,
+            date_modify,
+            employees,
+            has_email,
+            has_imol,
+            has_phone,
+            id,
+            industry,
+            is_my_company,
+            last_activity_by,
+            last_activity_time,
+            last_communication_time,
+            lead_id,
+            logo,
+            modify_by_id,
+            opened,
+            originator_id,
+            origin_id,
+            origin_version,
+            parent_id_156,
+            reg_address,
+            reg_address_2,
+            reg_address_city,
+            reg_address_country,
+            reg_address_country_code,
+            reg_address_loc_addr_id,
+            reg_address_postal_code,
+            reg_address_province,
+            reg_address_region,
+            revenue,
+            title,
+            uf_crm_1687188367,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.company.get";
@@ -2629,6 +982,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 /// Scope `crm`; at most 2 calls per second.
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-list.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -2638,6 +993,8 @@ pub async fn list(
 }
 
 /// Parameters of `crm.company.list`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
@@ -2653,95 +1010,27 @@ pub struct ListRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<Option<Vec<String>>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "filter" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("filter"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "order" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("order"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "select" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("select"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "start" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("start"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListRequest {
-                    filter: __f0.unwrap_or_default(),
-                    order: __f1.unwrap_or_default(),
-                    select: __f2.unwrap_or_default(),
-                    start: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
+        Ok(Self {
+            filter,
+            order,
+            select,
+            start,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `crm.company.list`.
 pub type ListResponse = Vec<::serde_json::Value>;
@@ -2756,6 +1045,8 @@ impl ::bitrix24_runtime::Method for ListRequest {
 /// Calls `crm.company.update`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-update.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -2765,6 +1056,8 @@ pub async fn update(
 }
 
 /// Parameters of `crm.company.update`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/companies/crm-company-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
     pub fields: UpdateRequestFields,
@@ -2776,88 +1069,27 @@ pub struct UpdateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<UpdateRequestFields> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            UpdateRequestFields,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "params" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("params"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
-                    id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    params: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let params = o.opt("params")?;
+        let additional = o.rest(&["fields", "id", "params"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
+        Ok(Self {
+            fields,
+            id,
+            params,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestFields {
@@ -2930,502 +1162,105 @@ pub struct UpdateRequestFields {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequestFields, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f6: Option<::serde_json::Value> = None;
-                let mut __f7: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f8: Option<::serde_json::Value> = None;
-                let mut __f9: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f10: Option<::serde_json::Value> = None;
-                let mut __f11: Option<Option<UpdateRequestFieldsOpened>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<::serde_json::Value> = None;
-                let mut __f16: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f17: Option<Option<f64>> = None;
-                let mut __f18: Option<Option<String>> = None;
-                let mut __f19: Option<::serde_json::Value> = None;
-                let mut __f20: Option<Option<String>> = None;
-                let mut __f21: Option<Option<String>> = None;
-                let mut __f22: Option<Option<UpdateRequestFieldsUtmMedium>> = None;
-                let mut __f23: Option<Option<String>> = None;
-                let mut __f24: Option<Option<String>> = None;
-                let mut __f25: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ASSIGNED_BY_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ASSIGNED_BY_ID"),
-                                );
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "COMMENTS" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COMMENTS"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COMPANY_TYPE" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("COMPANY_TYPE"),
-                                );
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "CONTACT_ID" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CONTACT_ID"),
-                                );
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "CURRENCY_ID" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CURRENCY_ID"),
-                                );
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "EMAIL" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("EMAIL"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "EMPLOYEES" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("EMPLOYEES"),
-                                );
-                            }
-                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "IM" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("IM"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "INDUSTRY" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("INDUSTRY"));
-                            }
-                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "LINK" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LINK"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "LOGO" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LOGO"));
-                            }
-                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "OPENED" => {
-                            if __f11.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("OPENED"));
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestFieldsOpened>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "ORIGINATOR_ID" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ORIGINATOR_ID"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ORIGIN_ID" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ORIGIN_ID"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ORIGIN_VERSION" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ORIGIN_VERSION"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PARENT_ID_..." => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PARENT_ID_..."),
-                                );
-                            }
-                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "PHONE" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PHONE"));
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "REVENUE" => {
-                            if __f17.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("REVENUE"));
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TITLE" => {
-                            if __f18.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_..." => {
-                            if __f19.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("UF_..."));
-                            }
-                            __f19 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "UTM_CAMPAIGN" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UTM_CAMPAIGN"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UTM_CONTENT" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UTM_CONTENT"),
-                                );
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UTM_MEDIUM" => {
-                            if __f22.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UTM_MEDIUM"),
-                                );
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestFieldsUtmMedium>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "UTM_SOURCE" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UTM_SOURCE"),
-                                );
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UTM_TERM" => {
-                            if __f24.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("UTM_TERM"));
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WEB" => {
-                            if __f25.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("WEB"));
-                            }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequestFields {
-                    assigned_by_id: __f0.unwrap_or_default(),
-                    comments: __f1.unwrap_or_default(),
-                    company_type: __f2.unwrap_or_default(),
-                    contact_id: __f3.unwrap_or_default(),
-                    currency_id: __f4.unwrap_or_default(),
-                    email: __f5.unwrap_or_default(),
-                    employees: __f6.unwrap_or_default(),
-                    im: __f7.unwrap_or_default(),
-                    industry: __f8.unwrap_or_default(),
-                    link: __f9.unwrap_or_default(),
-                    logo: __f10.unwrap_or_default(),
-                    opened: __f11.unwrap_or_default(),
-                    originator_id: __f12.unwrap_or_default(),
-                    origin_id: __f13.unwrap_or_default(),
-                    origin_version: __f14.unwrap_or_default(),
-                    parent_id: __f15.unwrap_or_default(),
-                    phone: __f16.unwrap_or_default(),
-                    revenue: __f17.unwrap_or_default(),
-                    title: __f18.unwrap_or_default(),
-                    uf: __f19.unwrap_or_default(),
-                    utm_campaign: __f20.unwrap_or_default(),
-                    utm_content: __f21.unwrap_or_default(),
-                    utm_medium: __f22.unwrap_or_default(),
-                    utm_source: __f23.unwrap_or_default(),
-                    utm_term: __f24.unwrap_or_default(),
-                    web: __f25.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let comments = o.opt("COMMENTS")?;
+        let company_type = o.opt("COMPANY_TYPE")?;
+        let contact_id = o.opt("CONTACT_ID")?;
+        let currency_id = o.opt("CURRENCY_ID")?;
+        let email = o.opt("EMAIL")?;
+        let employees = o.opt("EMPLOYEES")?;
+        let im = o.opt("IM")?;
+        let industry = o.opt("INDUSTRY")?;
+        let link = o.opt("LINK")?;
+        let logo = o.opt("LOGO")?;
+        let opened = o.opt("OPENED")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let origin_version = o.opt("ORIGIN_VERSION")?;
+        let parent_id = o.opt("PARENT_ID_...")?;
+        let phone = o.opt("PHONE")?;
+        let revenue = o.opt("REVENUE")?;
+        let title = o.opt("TITLE")?;
+        let uf = o.opt("UF_...")?;
+        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
+        let utm_content = o.opt("UTM_CONTENT")?;
+        let utm_medium = o.opt("UTM_MEDIUM")?;
+        let utm_source = o.opt("UTM_SOURCE")?;
+        let utm_term = o.opt("UTM_TERM")?;
+        let web = o.opt("WEB")?;
+        let additional = o
+            .rest(
+                &[
+                    "ASSIGNED_BY_ID",
+                    "COMMENTS",
+                    "COMPANY_TYPE",
+                    "CONTACT_ID",
+                    "CURRENCY_ID",
+                    "EMAIL",
+                    "EMPLOYEES",
+                    "IM",
+                    "INDUSTRY",
+                    "LINK",
+                    "LOGO",
+                    "OPENED",
+                    "ORIGINATOR_ID",
+                    "ORIGIN_ID",
+                    "ORIGIN_VERSION",
+                    "PARENT_ID_...",
+                    "PHONE",
+                    "REVENUE",
+                    "TITLE",
+                    "UF_...",
+                    "UTM_CAMPAIGN",
+                    "UTM_CONTENT",
+                    "UTM_MEDIUM",
+                    "UTM_SOURCE",
+                    "UTM_TERM",
+                    "WEB",
+                ],
+            )?;
+        Ok(Self {
+            assigned_by_id,
+            comments,
+            company_type,
+            contact_id,
+            currency_id,
+            email,
+            employees,
+            im,
+            industry,
+            link,
+            logo,
+            opened,
+            originator_id,
+            origin_id,
+            origin_version,
+            parent_id,
+            phone,
+            revenue,
+            title,
+            uf,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            web,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestFieldsOpened {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
-impl UpdateRequestFieldsOpened {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type UpdateRequestFieldsOpened = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for UpdateRequestFieldsOpened {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestFieldsOpened {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsOpened {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsOpened {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestFieldsUtmMedium {
-    /// The value "CPC".
-    Cpc,
-    /// The value "CPM".
-    Cpm,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl UpdateRequestFieldsUtmMedium {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Cpc => "CPC",
-            Self::Cpm => "CPM",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UpdateRequestFieldsUtmMedium {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestFieldsUtmMedium {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsUtmMedium {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "CPC" => Self::Cpc,
-                "CPM" => Self::Cpm,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsUtmMedium {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type UpdateRequestFieldsUtmMedium = super::super::enums::CpcCpm;
 
 /// The `result` of `crm.company.update`.
 pub type UpdateResponse = bool;

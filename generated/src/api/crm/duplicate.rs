@@ -10,6 +10,8 @@ pub mod volatile_type;
 /// Calls `crm.duplicate.findbycomm`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/duplicates/crm-duplicate-find-by-comm.html>.
 pub async fn findbycomm(
     client: &::bitrix24_runtime::Client,
     request: &FindbycommRequest,
@@ -18,10 +20,13 @@ pub async fn findbycomm(
 }
 
 /// Parameters of `crm.duplicate.findbycomm`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/duplicates/crm-duplicate-find-by-comm.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct FindbycommRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_type: Option<FindbycommRequestEntityType>,
+    /// Wire name "type".
     #[serde(rename = "type")]
     pub type_: FindbycommRequestType,
     pub values: Vec<String>,
@@ -30,220 +35,31 @@ pub struct FindbycommRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for FindbycommRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = FindbycommRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FindbycommRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<FindbycommRequest, A::Error> {
-                let mut __f0: Option<Option<FindbycommRequestEntityType>> = None;
-                let mut __f1: Option<FindbycommRequestType> = None;
-                let mut __f2: Option<Vec<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "entity_type" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("entity_type"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<FindbycommRequestEntityType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "type" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("type"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            FindbycommRequestType,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "values" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("values"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Vec<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(FindbycommRequest {
-                    entity_type: __f0.unwrap_or_default(),
-                    type_: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
-                    values: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("values"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for FindbycommRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type = o.opt("entity_type")?;
+        let type_ = o.req("type")?;
+        let values = o.req("values")?;
+        let additional = o.rest(&["entity_type", "type", "values"])?;
+        let type_ = o.need(type_, "type")?;
+        let values = o.need(values, "values")?;
+        Ok(Self {
+            entity_type,
+            type_,
+            values,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum FindbycommRequestEntityType {
-    /// The value "LEAD".
-    Lead,
-    /// The value "CONTACT".
-    Contact,
-    /// The value "COMPANY".
-    Company,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(FindbycommRequest);
 
-impl FindbycommRequestEntityType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Lead => "LEAD",
-            Self::Contact => "CONTACT",
-            Self::Company => "COMPANY",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type FindbycommRequestEntityType = super::super::enums::LeadContactCompany;
 
-impl ::std::fmt::Display for FindbycommRequestEntityType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for FindbycommRequestEntityType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for FindbycommRequestEntityType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "LEAD" => Self::Lead,
-                "CONTACT" => Self::Contact,
-                "COMPANY" => Self::Company,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for FindbycommRequestEntityType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum FindbycommRequestType {
-    /// The value "EMAIL".
-    Email,
-    /// The value "PHONE".
-    Phone,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl FindbycommRequestType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Email => "EMAIL",
-            Self::Phone => "PHONE",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for FindbycommRequestType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for FindbycommRequestType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for FindbycommRequestType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "EMAIL" => Self::Email,
-                "PHONE" => Self::Phone,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for FindbycommRequestType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type FindbycommRequestType = super::super::enums::EmailPhone;
 
 /// The `result` of `crm.duplicate.findbycomm`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -259,96 +75,25 @@ pub struct FindbycommResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for FindbycommResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = FindbycommResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FindbycommResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<FindbycommResponse, A::Error> {
-                let mut __f0: Option<Option<Vec<i64>>> = None;
-                let mut __f1: Option<Option<Vec<i64>>> = None;
-                let mut __f2: Option<Option<Vec<i64>>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "COMPANY" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COMPANY"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<i64>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CONTACT" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CONTACT"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<i64>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "LEAD" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LEAD"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<i64>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(FindbycommResponse {
-                    company: __f0.unwrap_or_default(),
-                    contact: __f1.unwrap_or_default(),
-                    lead: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for FindbycommResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let company = o.opt("COMPANY")?;
+        let contact = o.opt("CONTACT")?;
+        let lead = o.opt("LEAD")?;
+        let additional = o.rest(&["COMPANY", "CONTACT", "LEAD"])?;
+        Ok(Self {
+            company,
+            contact,
+            lead,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for FindbycommResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(FindbycommResponse);
 
 impl ::bitrix24_runtime::Method for FindbycommRequest {
     const NAME: &'static str = "crm.duplicate.findbycomm";

@@ -7,6 +7,8 @@
 /// Calls `crm.entity.mergeBatch`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/duplicates/crm-entity-merge-batch.html>.
 pub async fn merge_batch(
     client: &::bitrix24_runtime::Client,
     request: &MergeBatchRequest,
@@ -15,6 +17,8 @@ pub async fn merge_batch(
 }
 
 /// Parameters of `crm.entity.mergeBatch`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/duplicates/crm-entity-merge-batch.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct MergeBatchRequest {
     pub params: MergeBatchRequestParams,
@@ -23,67 +27,19 @@ pub struct MergeBatchRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for MergeBatchRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = MergeBatchRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MergeBatchRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<MergeBatchRequest, A::Error> {
-                let mut __f0: Option<MergeBatchRequestParams> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "params" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("params"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            MergeBatchRequestParams,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(MergeBatchRequest {
-                    params: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("params"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for MergeBatchRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let params = o.req("params")?;
+        let additional = o.rest(&["params"])?;
+        let params = o.need(params, "params")?;
+        Ok(Self { params, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for MergeBatchRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(MergeBatchRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct MergeBatchRequestParams {
@@ -96,160 +52,27 @@ pub struct MergeBatchRequestParams {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for MergeBatchRequestParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = MergeBatchRequestParams;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MergeBatchRequestParams")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<MergeBatchRequestParams, A::Error> {
-                let mut __f0: Option<Vec<i64>> = None;
-                let mut __f1: Option<MergeBatchRequestParamsEntityTypeId> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "entityIds" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("entityIds"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Vec<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "entityTypeId" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("entityTypeId"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            MergeBatchRequestParamsEntityTypeId,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(MergeBatchRequestParams {
-                    entity_ids: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("entityIds"))?,
-                    entity_type_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "entityTypeId",
-                        ))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for MergeBatchRequestParams {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_ids = o.req("entityIds")?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let additional = o.rest(&["entityIds", "entityTypeId"])?;
+        let entity_ids = o.need(entity_ids, "entityIds")?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        Ok(Self {
+            entity_ids,
+            entity_type_id,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MergeBatchRequestParamsEntityTypeId {
-    /// The value 1.
-    V1,
-    /// The value 2.
-    V2,
-    /// The value 3.
-    V3,
-    /// The value 4.
-    V4,
-    /// The value 7.
-    V7,
-    /// The value 31.
-    V31,
-    /// The value 128.
-    V128,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
+::bitrix24_runtime::loose_deserialize!(MergeBatchRequestParams);
 
-impl MergeBatchRequestParamsEntityTypeId {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V1 => 1,
-            Self::V2 => 2,
-            Self::V3 => 3,
-            Self::V4 => 4,
-            Self::V7 => 7,
-            Self::V31 => 31,
-            Self::V128 => 128,
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::serde::Serialize for MergeBatchRequestParamsEntityTypeId {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for MergeBatchRequestParamsEntityTypeId {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                1 => Self::V1,
-                2 => Self::V2,
-                3 => Self::V3,
-                4 => Self::V4,
-                7 => Self::V7,
-                31 => Self::V31,
-                128 => Self::V128,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for MergeBatchRequestParamsEntityTypeId {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type MergeBatchRequestParamsEntityTypeId = super::super::enums::IntV1V2V3EtcH4c544266;
 
 /// The `result` of `crm.entity.mergeBatch`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -263,146 +86,25 @@ pub struct MergeBatchResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for MergeBatchResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = MergeBatchResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MergeBatchResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<MergeBatchResponse, A::Error> {
-                let mut __f0: Option<Option<Vec<i64>>> = None;
-                let mut __f1: Option<Option<MergeBatchResponseStatus>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ENTITY_IDS" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ENTITY_IDS"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<i64>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "STATUS" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("STATUS"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<MergeBatchResponseStatus>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(MergeBatchResponse {
-                    entity_ids: __f0.unwrap_or_default(),
-                    status: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for MergeBatchResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_ids = o.opt("ENTITY_IDS")?;
+        let status = o.opt("STATUS")?;
+        let additional = o.rest(&["ENTITY_IDS", "STATUS"])?;
+        Ok(Self {
+            entity_ids,
+            status,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum MergeBatchResponseStatus {
-    /// The value "SUCCESS".
-    Success,
-    /// The value "CONFLICT".
-    Conflict,
-    /// The value "ERROR".
-    Error,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(MergeBatchResponse);
 
-impl MergeBatchResponseStatus {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Success => "SUCCESS",
-            Self::Conflict => "CONFLICT",
-            Self::Error => "ERROR",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for MergeBatchResponseStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for MergeBatchResponseStatus {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for MergeBatchResponseStatus {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "SUCCESS" => Self::Success,
-                "CONFLICT" => Self::Conflict,
-                "ERROR" => Self::Error,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for MergeBatchResponseStatus {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type MergeBatchResponseStatus = super::super::enums::SuccessConflictError;
 
 impl ::bitrix24_runtime::Method for MergeBatchRequest {
     const NAME: &'static str = "crm.entity.mergeBatch";

@@ -26,6 +26,8 @@ pub mod productrow;
 /// Calls `crm.item.add`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/crm-item-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
     request: &AddRequest,
@@ -34,6 +36,8 @@ pub async fn add(
 }
 
 /// Parameters of `crm.item.add`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/crm-item-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     #[serde(rename = "entityTypeId")]
@@ -46,100 +50,27 @@ pub struct AddRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<AddRequestFields> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "entityTypeId" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("entityTypeId"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "fields" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            AddRequestFields,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "useOriginalUfNames" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("useOriginalUfNames"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    entity_type_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "entityTypeId",
-                        ))?,
-                    fields: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
-                    use_original_uf_names: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let fields = o.req("fields")?;
+        let use_original_uf_names = o.opt("useOriginalUfNames")?;
+        let additional = o.rest(&["entityTypeId", "fields", "useOriginalUfNames"])?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        let fields = o.need(fields, "fields")?;
+        Ok(Self {
+            entity_type_id,
+            fields,
+            use_original_uf_names,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestFields {
@@ -221,483 +152,122 @@ pub struct AddRequestFields {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestFields, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<::serde_json::Value> = None;
-                let mut __f6: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f7: Option<::serde_json::Value> = None;
-                let mut __f8: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f9: Option<::serde_json::Value> = None;
-                let mut __f10: Option<Option<bool>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f14: Option<Option<bool>> = None;
-                let mut __f15: Option<Option<f64>> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<::serde_json::Value> = None;
-                let mut __f19: Option<Option<String>> = None;
-                let mut __f20: Option<Option<String>> = None;
-                let mut __f21: Option<Option<String>> = None;
-                let mut __f22: Option<::serde_json::Value> = None;
-                let mut __f23: Option<::serde_json::Value> = None;
-                let mut __f24: Option<Option<String>> = None;
-                let mut __f25: Option<Option<String>> = None;
-                let mut __f26: Option<::serde_json::Value> = None;
-                let mut __f27: Option<Option<String>> = None;
-                let mut __f28: Option<Option<String>> = None;
-                let mut __f29: Option<Option<String>> = None;
-                let mut __f30: Option<Option<String>> = None;
-                let mut __f31: Option<Option<String>> = None;
-                let mut __f32: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "assignedById" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("assignedById"),
-                                );
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "birthdate" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("birthdate"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "comments" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("comments"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "companyId" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("companyId"),
-                                );
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "companyTitle" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("companyTitle"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "contactId" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("contactId"),
-                                );
-                            }
-                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "contactIds" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("contactIds"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "currencyId" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("currencyId"),
-                                );
-                            }
-                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "fm" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fm"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "honorific" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("honorific"),
-                                );
-                            }
-                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "isManualOpportunity" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("isManualOpportunity"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "lastName" => {
-                            if __f11.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lastName"));
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "observers" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("observers"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "opened" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("opened"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "opportunity" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("opportunity"),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "originId" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("originId"));
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "originatorId" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("originatorId"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "parentId..." => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("parentId..."),
-                                );
-                            }
-                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "post" => {
-                            if __f19.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("post"));
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "secondName" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("secondName"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "sourceDescription" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("sourceDescription"),
-                                );
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "sourceId" => {
-                            if __f22.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("sourceId"));
-                            }
-                            __f22 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "stageId" => {
-                            if __f23.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("stageId"));
-                            }
-                            __f23 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "statusDescription" => {
-                            if __f24.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("statusDescription"),
-                                );
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "title" => {
-                            if __f25.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("title"));
-                            }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ufCrm..." => {
-                            if __f26.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ufCrm..."));
-                            }
-                            __f26 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "utmCampaign" => {
-                            if __f27.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("utmCampaign"),
-                                );
-                            }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "utmContent" => {
-                            if __f28.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("utmContent"),
-                                );
-                            }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "utmMedium" => {
-                            if __f29.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("utmMedium"),
-                                );
-                            }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "utmSource" => {
-                            if __f30.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("utmSource"),
-                                );
-                            }
-                            __f30 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "utmTerm" => {
-                            if __f31.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("utmTerm"));
-                            }
-                            __f31 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "webformId" => {
-                            if __f32.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("webformId"),
-                                );
-                            }
-                            __f32 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequestFields {
-                    assigned_by_id: __f0.unwrap_or_default(),
-                    birthdate: __f1.unwrap_or_default(),
-                    comments: __f2.unwrap_or_default(),
-                    company_id: __f3.unwrap_or_default(),
-                    company_title: __f4.unwrap_or_default(),
-                    contact_id: __f5.unwrap_or_default(),
-                    contact_ids: __f6.unwrap_or_default(),
-                    currency_id: __f7.unwrap_or_default(),
-                    fm: __f8.unwrap_or_default(),
-                    honorific: __f9.unwrap_or_default(),
-                    is_manual_opportunity: __f10.unwrap_or_default(),
-                    last_name: __f11.unwrap_or_default(),
-                    name: __f12.unwrap_or_default(),
-                    observers: __f13.unwrap_or_default(),
-                    opened: __f14.unwrap_or_default(),
-                    opportunity: __f15.unwrap_or_default(),
-                    origin_id: __f16.unwrap_or_default(),
-                    originator_id: __f17.unwrap_or_default(),
-                    parent_id: __f18.unwrap_or_default(),
-                    post: __f19.unwrap_or_default(),
-                    second_name: __f20.unwrap_or_default(),
-                    source_description: __f21.unwrap_or_default(),
-                    source_id: __f22.unwrap_or_default(),
-                    stage_id: __f23.unwrap_or_default(),
-                    status_description: __f24.unwrap_or_default(),
-                    title: __f25.unwrap_or_default(),
-                    uf_crm: __f26.unwrap_or_default(),
-                    utm_campaign: __f27.unwrap_or_default(),
-                    utm_content: __f28.unwrap_or_default(),
-                    utm_medium: __f29.unwrap_or_default(),
-                    utm_source: __f30.unwrap_or_default(),
-                    utm_term: __f31.unwrap_or_default(),
-                    webform_id: __f32.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let assigned_by_id = o.opt("assignedById")?;
+        let birthdate = o.opt("birthdate")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let company_title = o.opt("companyTitle")?;
+        let contact_id = o.opt("contactId")?;
+        let contact_ids = o.opt("contactIds")?;
+        let currency_id = o.opt("currencyId")?;
+        let fm = o.opt("fm")?;
+        let honorific = o.opt("honorific")?;
+        let is_manual_opportunity = o.opt("isManualOpportunity")?;
+        let last_name = o.opt("lastName")?;
+        let name = o.opt("name")?;
+        let observers = o.opt("observers")?;
+        let opened = o.opt("opened")?;
+        let opportunity = o.opt("opportunity")?;
+        let origin_id = o.opt("originId")?;
+        let originator_id = o.opt("originatorId")?;
+        let parent_id = o.opt("parentId...")?;
+        let post = o.opt("post")?;
+        let second_name = o.opt("secondName")?;
+        let source_description = o.opt("sourceDescription")?;
+        let source_id = o.opt("sourceId")?;
+        let stage_id = o.opt("stageId")?;
+        let status_description = o.opt("statusDescription")?;
+        let title = o.opt("title")?;
+        let uf_crm = o.opt("ufCrm...")?;
+        let utm_campaign = o.opt("utmCampaign")?;
+        let utm_content = o.opt("utmContent")?;
+        let utm_medium = o.opt("utmMedium")?;
+        let utm_source = o.opt("utmSource")?;
+        let utm_term = o.opt("utmTerm")?;
+        let webform_id = o.opt("webformId")?;
+        let additional = o
+            .rest(
+                &[
+                    "assignedById",
+                    "birthdate",
+                    "comments",
+                    "companyId",
+                    "companyTitle",
+                    "contactId",
+                    "contactIds",
+                    "currencyId",
+                    "fm",
+                    "honorific",
+                    "isManualOpportunity",
+                    "lastName",
+                    "name",
+                    "observers",
+                    "opened",
+                    "opportunity",
+                    "originId",
+                    "originatorId",
+                    "parentId...",
+                    "post",
+                    "secondName",
+                    "sourceDescription",
+                    "sourceId",
+                    "stageId",
+                    "statusDescription",
+                    "title",
+                    "ufCrm...",
+                    "utmCampaign",
+                    "utmContent",
+                    "utmMedium",
+                    "utmSource",
+                    "utmTerm",
+                    "webformId",
+                ],
+            )?;
+        Ok(Self {
+            assigned_by_id,
+            birthdate,
+            comments,
+            company_id,
+            company_title,
+            contact_id,
+            contact_ids,
+            currency_id,
+            fm,
+            honorific,
+            is_manual_opportunity,
+            last_name,
+            name,
+            observers,
+            opened,
+            opportunity,
+            origin_id,
+            originator_id,
+            parent_id,
+            post,
+            second_name,
+            source_description,
+            source_id,
+            stage_id,
+            status_description,
+            title,
+            uf_crm,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            webform_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 /// The `result` of `crm.item.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -709,66 +279,18 @@ pub struct AddResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddResponse, A::Error> {
-                let mut __f0: Option<Option<AddResponseItem>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "item" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("item"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddResponseItem>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddResponse {
-                    item: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let item = o.opt("item")?;
+        let additional = o.rest(&["item"])?;
+        Ok(Self { item, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddResponseItem {
@@ -944,902 +466,224 @@ pub struct AddResponseItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddResponseItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddResponseItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddResponseItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddResponseItem, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<::serde_json::Value> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<i64>> = None;
-                let mut __f10: Option<Option<i64>> = None;
-                let mut __f11: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f12: Option<Option<i64>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<::serde_json::Value> = None;
-                let mut __f16: Option<::serde_json::Value> = None;
-                let mut __f17: Option<Option<i64>> = None;
-                let mut __f18: Option<::serde_json::Value> = None;
-                let mut __f19: Option<::serde_json::Value> = None;
-                let mut __f20: Option<::serde_json::Value> = None;
-                let mut __f21: Option<::serde_json::Value> = None;
-                let mut __f22: Option<::serde_json::Value> = None;
-                let mut __f23: Option<Option<i64>> = None;
-                let mut __f24: Option<::serde_json::Value> = None;
-                let mut __f25: Option<Option<String>> = None;
-                let mut __f26: Option<Option<String>> = None;
-                let mut __f27: Option<Option<String>> = None;
-                let mut __f28: Option<Option<String>> = None;
-                let mut __f29: Option<Option<String>> = None;
-                let mut __f30: Option<::serde_json::Value> = None;
-                let mut __f31: Option<::serde_json::Value> = None;
-                let mut __f32: Option<Option<i64>> = None;
-                let mut __f33: Option<Option<String>> = None;
-                let mut __f34: Option<Option<i64>> = None;
-                let mut __f35: Option<::serde_json::Value> = None;
-                let mut __f36: Option<::serde_json::Value> = None;
-                let mut __f37: Option<Option<i64>> = None;
-                let mut __f38: Option<Option<String>> = None;
-                let mut __f39: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f40: Option<Option<String>> = None;
-                let mut __f41: Option<Option<f64>> = None;
-                let mut __f42: Option<::serde_json::Value> = None;
-                let mut __f43: Option<::serde_json::Value> = None;
-                let mut __f44: Option<::serde_json::Value> = None;
-                let mut __f45: Option<Option<i64>> = None;
-                let mut __f46: Option<Option<i64>> = None;
-                let mut __f47: Option<::serde_json::Value> = None;
-                let mut __f48: Option<Option<i64>> = None;
-                let mut __f49: Option<::serde_json::Value> = None;
-                let mut __f50: Option<::serde_json::Value> = None;
-                let mut __f51: Option<Option<String>> = None;
-                let mut __f52: Option<Option<String>> = None;
-                let mut __f53: Option<Option<String>> = None;
-                let mut __f54: Option<Option<String>> = None;
-                let mut __f55: Option<Option<i64>> = None;
-                let mut __f56: Option<Option<String>> = None;
-                let mut __f57: Option<Option<String>> = None;
-                let mut __f58: Option<Option<f64>> = None;
-                let mut __f59: Option<Option<i64>> = None;
-                let mut __f60: Option<Option<String>> = None;
-                let mut __f61: Option<::serde_json::Value> = None;
-                let mut __f62: Option<::serde_json::Value> = None;
-                let mut __f63: Option<Option<String>> = None;
-                let mut __f64: Option<Option<String>> = None;
-                let mut __f65: Option<::serde_json::Value> = None;
-                let mut __f66: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "additionalInfo" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("additionalInfo"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "assignedById" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("assignedById"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "begindate" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("begindate"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "begindateShort" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("begindateShort"),
-                                );
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "categoryId" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("categoryId"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "closed" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("closed"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "closedate" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("closedate"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "closedateShort" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("closedateShort"),
-                                );
-                            }
-                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "comments" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("comments"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "companyId" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("companyId"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "contactId" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("contactId"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "contactIds" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("contactIds"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "createdBy" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("createdBy"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "createdTime" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("createdTime"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "currencyId" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("currencyId"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dateCreateShort" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateCreateShort"),
-                                );
-                            }
-                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "dateModifyShort" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateModifyShort"),
-                                );
-                            }
-                            __f16 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "entityTypeId" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("entityTypeId"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "eventDate" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("eventDate"),
-                                );
-                            }
-                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "eventDateShort" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("eventDateShort"),
-                                );
-                            }
-                            __f19 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "eventDescription" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("eventDescription"),
-                                );
-                            }
-                            __f20 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "eventId" => {
-                            if __f21.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("eventId"));
-                            }
-                            __f21 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "hasProducts" => {
-                            if __f22.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("hasProducts"),
-                                );
-                            }
-                            __f22 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "id" => {
-                            if __f23.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "isLose" => {
-                            if __f24.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("isLose"));
-                            }
-                            __f24 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "isManualOpportunity" => {
-                            if __f25.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("isManualOpportunity"),
-                                );
-                            }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "isNew" => {
-                            if __f26.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("isNew"));
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "isRecurring" => {
-                            if __f27.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("isRecurring"),
-                                );
-                            }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "isRepeatedApproach" => {
-                            if __f28.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("isRepeatedApproach"),
-                                );
-                            }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "isReturnCustomer" => {
-                            if __f29.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("isReturnCustomer"),
-                                );
-                            }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "isWon" => {
-                            if __f30.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("isWon"));
-                            }
-                            __f30 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "isWork" => {
-                            if __f31.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("isWork"));
-                            }
-                            __f31 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "lastActivityBy" => {
-                            if __f32.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("lastActivityBy"),
-                                );
-                            }
-                            __f32 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "lastActivityTime" => {
-                            if __f33.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("lastActivityTime"),
-                                );
-                            }
-                            __f33 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "leadId" => {
-                            if __f34.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("leadId"));
-                            }
-                            __f34 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "locationId" => {
-                            if __f35.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("locationId"),
-                                );
-                            }
-                            __f35 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "lostAmount" => {
-                            if __f36.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("lostAmount"),
-                                );
-                            }
-                            __f36 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "movedBy" => {
-                            if __f37.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("movedBy"));
-                            }
-                            __f37 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "movedTime" => {
-                            if __f38.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("movedTime"),
-                                );
-                            }
-                            __f38 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "observers" => {
-                            if __f39.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("observers"),
-                                );
-                            }
-                            __f39 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "opened" => {
-                            if __f40.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("opened"));
-                            }
-                            __f40 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "opportunity" => {
-                            if __f41.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("opportunity"),
-                                );
-                            }
-                            __f41 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "orderStage" => {
-                            if __f42.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("orderStage"),
-                                );
-                            }
-                            __f42 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "originId" => {
-                            if __f43.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("originId"));
-                            }
-                            __f43 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "originatorId" => {
-                            if __f44.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("originatorId"),
-                                );
-                            }
-                            __f44 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "parentId1220" => {
-                            if __f45.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("parentId1220"),
-                                );
-                            }
-                            __f45 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "probability" => {
-                            if __f46.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("probability"),
-                                );
-                            }
-                            __f46 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "productId" => {
-                            if __f47.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("productId"),
-                                );
-                            }
-                            __f47 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "quoteId" => {
-                            if __f48.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("quoteId"));
-                            }
-                            __f48 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "receivedAmount" => {
-                            if __f49.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("receivedAmount"),
-                                );
-                            }
-                            __f49 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "searchContent" => {
-                            if __f50.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("searchContent"),
-                                );
-                            }
-                            __f50 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "sourceDescription" => {
-                            if __f51.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("sourceDescription"),
-                                );
-                            }
-                            __f51 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "sourceId" => {
-                            if __f52.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("sourceId"));
-                            }
-                            __f52 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "stageId" => {
-                            if __f53.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("stageId"));
-                            }
-                            __f53 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "stageSemanticId" => {
-                            if __f54.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("stageSemanticId"),
-                                );
-                            }
-                            __f54 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "taxValue" => {
-                            if __f55.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("taxValue"));
-                            }
-                            __f55 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "title" => {
-                            if __f56.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("title"));
-                            }
-                            __f56 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "typeId" => {
-                            if __f57.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("typeId"));
-                            }
-                            __f57 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ufCrm_1721244707107" => {
-                            if __f58.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ufCrm_1721244707107"),
-                                );
-                            }
-                            __f58 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "updatedBy" => {
-                            if __f59.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("updatedBy"),
-                                );
-                            }
-                            __f59 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "updatedTime" => {
-                            if __f60.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("updatedTime"),
-                                );
-                            }
-                            __f60 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "utmCampaign" => {
-                            if __f61.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("utmCampaign"),
-                                );
-                            }
-                            __f61 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "utmContent" => {
-                            if __f62.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("utmContent"),
-                                );
-                            }
-                            __f62 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "utmMedium" => {
-                            if __f63.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("utmMedium"),
-                                );
-                            }
-                            __f63 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "utmSource" => {
-                            if __f64.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("utmSource"),
-                                );
-                            }
-                            __f64 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "utmTerm" => {
-                            if __f65.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("utmTerm"));
-                            }
-                            __f65 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "webformId" => {
-                            if __f66.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("webformId"),
-                                );
-                            }
-                            __f66 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddResponseItem {
-                    additional_info: __f0.unwrap_or_default(),
-                    assigned_by_id: __f1.unwrap_or_default(),
-                    begindate: __f2.unwrap_or_default(),
-                    begindate_short: __f3.unwrap_or_default(),
-                    category_id: __f4.unwrap_or_default(),
-                    closed: __f5.unwrap_or_default(),
-                    closedate: __f6.unwrap_or_default(),
-                    closedate_short: __f7.unwrap_or_default(),
-                    comments: __f8.unwrap_or_default(),
-                    company_id: __f9.unwrap_or_default(),
-                    contact_id: __f10.unwrap_or_default(),
-                    contact_ids: __f11.unwrap_or_default(),
-                    created_by: __f12.unwrap_or_default(),
-                    created_time: __f13.unwrap_or_default(),
-                    currency_id: __f14.unwrap_or_default(),
-                    date_create_short: __f15.unwrap_or_default(),
-                    date_modify_short: __f16.unwrap_or_default(),
-                    entity_type_id: __f17.unwrap_or_default(),
-                    event_date: __f18.unwrap_or_default(),
-                    event_date_short: __f19.unwrap_or_default(),
-                    event_description: __f20.unwrap_or_default(),
-                    event_id: __f21.unwrap_or_default(),
-                    has_products: __f22.unwrap_or_default(),
-                    id: __f23.unwrap_or_default(),
-                    is_lose: __f24.unwrap_or_default(),
-                    is_manual_opportunity: __f25.unwrap_or_default(),
-                    is_new: __f26.unwrap_or_default(),
-                    is_recurring: __f27.unwrap_or_default(),
-                    is_repeated_approach: __f28.unwrap_or_default(),
-                    is_return_customer: __f29.unwrap_or_default(),
-                    is_won: __f30.unwrap_or_default(),
-                    is_work: __f31.unwrap_or_default(),
-                    last_activity_by: __f32.unwrap_or_default(),
-                    last_activity_time: __f33.unwrap_or_default(),
-                    lead_id: __f34.unwrap_or_default(),
-                    location_id: __f35.unwrap_or_default(),
-                    lost_amount: __f36.unwrap_or_default(),
-                    moved_by: __f37.unwrap_or_default(),
-                    moved_time: __f38.unwrap_or_default(),
-                    observers: __f39.unwrap_or_default(),
-                    opened: __f40.unwrap_or_default(),
-                    opportunity: __f41.unwrap_or_default(),
-                    order_stage: __f42.unwrap_or_default(),
-                    origin_id: __f43.unwrap_or_default(),
-                    originator_id: __f44.unwrap_or_default(),
-                    parent_id1220: __f45.unwrap_or_default(),
-                    probability: __f46.unwrap_or_default(),
-                    product_id: __f47.unwrap_or_default(),
-                    quote_id: __f48.unwrap_or_default(),
-                    received_amount: __f49.unwrap_or_default(),
-                    search_content: __f50.unwrap_or_default(),
-                    source_description: __f51.unwrap_or_default(),
-                    source_id: __f52.unwrap_or_default(),
-                    stage_id: __f53.unwrap_or_default(),
-                    stage_semantic_id: __f54.unwrap_or_default(),
-                    tax_value: __f55.unwrap_or_default(),
-                    title: __f56.unwrap_or_default(),
-                    type_id: __f57.unwrap_or_default(),
-                    uf_crm_1721244707107: __f58.unwrap_or_default(),
-                    updated_by: __f59.unwrap_or_default(),
-                    updated_time: __f60.unwrap_or_default(),
-                    utm_campaign: __f61.unwrap_or_default(),
-                    utm_content: __f62.unwrap_or_default(),
-                    utm_medium: __f63.unwrap_or_default(),
-                    utm_source: __f64.unwrap_or_default(),
-                    utm_term: __f65.unwrap_or_default(),
-                    webform_id: __f66.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_info = o.opt("additionalInfo")?;
+        let assigned_by_id = o.opt("assignedById")?;
+        let begindate = o.opt("begindate")?;
+        let begindate_short = o.opt("begindateShort")?;
+        let category_id = o.opt("categoryId")?;
+        let closed = o.opt("closed")?;
+        let closedate = o.opt("closedate")?;
+        let closedate_short = o.opt("closedateShort")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let contact_id = o.opt("contactId")?;
+        let contact_ids = o.opt("contactIds")?;
+        let created_by = o.opt("createdBy")?;
+        let created_time = o.opt("createdTime")?;
+        let currency_id = o.opt("currencyId")?;
+        let date_create_short = o.opt("dateCreateShort")?;
+        let date_modify_short = o.opt("dateModifyShort")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let event_date = o.opt("eventDate")?;
+        let event_date_short = o.opt("eventDateShort")?;
+        let event_description = o.opt("eventDescription")?;
+        let event_id = o.opt("eventId")?;
+        let has_products = o.opt("hasProducts")?;
+        let id = o.opt("id")?;
+        let is_lose = o.opt("isLose")?;
+        let is_manual_opportunity = o.opt("isManualOpportunity")?;
+        let is_new = o.opt("isNew")?;
+        let is_recurring = o.opt("isRecurring")?;
+        let is_repeated_approach = o.opt("isRepeatedApproach")?;
+        let is_return_customer = o.opt("isReturnCustomer")?;
+        let is_won = o.opt("isWon")?;
+        let is_work = o.opt("isWork")?;
+        let last_activity_by = o.opt("lastActivityBy")?;
+        let last_activity_time = o.opt("lastActivityTime")?;
+        let lead_id = o.opt("leadId")?;
+        let location_id = o.opt("locationId")?;
+        let lost_amount = o.opt("lostAmount")?;
+        let moved_by = o.opt("movedBy")?;
+        let moved_time = o.opt("movedTime")?;
+        let observers = o.opt("observers")?;
+        let opened = o.opt("opened")?;
+        let opportunity = o.opt("opportunity")?;
+        let order_stage = o.opt("orderStage")?;
+        let origin_id = o.opt("originId")?;
+        let originator_id = o.opt("originatorId")?;
+        let parent_id1220 = o.opt("parentId1220")?;
+        let probability = o.opt("probability")?;
+        let product_id = o.opt("productId")?;
+        let quote_id = o.opt("quoteId")?;
+        let received_amount = o.opt("receivedAmount")?;
+        let search_content = o.opt("searchContent")?;
+        let source_description = o.opt("sourceDescription")?;
+        let source_id = o.opt("sourceId")?;
+        let stage_id = o.opt("stageId")?;
+        let stage_semantic_id = o.opt("stageSemanticId")?;
+        let tax_value = o.opt("taxValue")?;
+        let title = o.opt("title")?;
+        let type_id = o.opt("typeId")?;
+        let uf_crm_1721244707107 = o.opt("ufCrm_1721244707107")?;
+        let updated_by = o.opt("updatedBy")?;
+        let updated_time = o.opt("updatedTime")?;
+        let utm_campaign = o.opt("utmCampaign")?;
+        let utm_content = o.opt("utmContent")?;
+        let utm_medium = o.opt("utmMedium")?;
+        let utm_source = o.opt("utmSource")?;
+        let utm_term = o.opt("utmTerm")?;
+        let webform_id = o.opt("webformId")?;
+        let additional = o
+            .rest(
+                &[
+                    "additionalInfo",
+                    "assignedById",
+                    "begindate",
+                    "begindateShort",
+                    "categoryId",
+                    "closed",
+                    "closedate",
+                    "closedateShort",
+                    "comments",
+                    "companyId",
+                    "contactId",
+                    "contactIds",
+                    "createdBy",
+                    "createdTime",
+                    "currencyId",
+                    "dateCreateShort",
+                    "dateModifyShort",
+                    "entityTypeId",
+                    "eventDate",
+                    "eventDateShort",
+                    "eventDescription",
+                    "eventId",
+                    "hasProducts",
+                    "id",
+                    "isLose",
+                    "isManualOpportunity",
+                    "isNew",
+                    "isRecurring",
+                    "isRepeatedApproach",
+                    "isReturnCustomer",
+                    "isWon",
+                    "isWork",
+                    "lastActivityBy",
+                    "lastActivityTime",
+                    "leadId",
+                    "locationId",
+                    "lostAmount",
+                    "movedBy",
+                    "movedTime",
+                    "observers",
+                    "opened",
+                    "opportunity",
+                    "orderStage",
+                    "originId",
+                    "originatorId",
+                    "parentId1220",
+                    "probability",
+                    "productId",
+                    "quoteId",
+                    "receivedAmount",
+                    "searchContent",
+                    "sourceDescription",
+                    "sourceId",
+                    "stageId",
+                    "stageSemanticId",
+                    "taxValue",
+                    "title",
+                    "typeId",
+                    "ufCrm_1721244707107",
+                    "updatedBy",
+                    "updatedTime",
+                    "utmCampaign",
+                    "utmContent",
+                    "utmMedium",
+                    "utmSource",
+                    "utmTerm",
+                    "webformId",
+                ],
+            )?;
+        Ok(Self {
+            additional_info,
+            assigned_by_id,
+            begindate,
+            begindate_short,
+            category_id,
+            closed,
+            closedate,
+            closedate_short,
+            comments,
+            company_id,
+            contact_id,
+            contact_ids,
+            created_by,
+            created_time,
+            currency_id,
+            date_create_short,
+            date_modify_short,
+            entity_type_id,
+            event_date,
+            event_date_short,
+            event_description,
+            event_id,
+            has_products,
+            id,
+            is_lose,
+            is_manual_opportunity,
+            is_new,
+            is_recurring,
+            is_repeated_approach,
+            is_return_customer,
+            is_won,
+            is_work,
+            last_activity_by,
+            last_activity_time,
+            lead_id,
+            location_id,
+            lost_amount,
+            moved_by,
+            moved_time,
+            observers,
+            opened,
+            opportunity,
+            order_stage,
+            origin_id,
+            originator_id,
+            parent_id1220,
+            probability,
+            product_id,
+            quote_id,
+            received_amount,
+            search_content,
+            source_description,
+            source_id,
+            stage_id,
+            stage_semantic_id,
+            tax_value,
+            title,
+            type_id,
+            uf_crm_1721244707107,
+            updated_by,
+            updated_time,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            webform_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddResponseItem);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.item.add";
@@ -1859,6 +703,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 /// Calls `crm.item.batchImport`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/import/crm-item-batch-import.html>.
 pub async fn batch_import(
     client: &::bitrix24_runtime::Client,
     request: &BatchImportRequest,
@@ -1867,6 +713,8 @@ pub async fn batch_import(
 }
 
 /// Parameters of `crm.item.batchImport`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/import/crm-item-batch-import.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct BatchImportRequest {
     pub data: ::serde_json::Value,
@@ -1879,92 +727,27 @@ pub struct BatchImportRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for BatchImportRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = BatchImportRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct BatchImportRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<BatchImportRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "data" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("data"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "entityTypeId" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("entityTypeId"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "useOriginalUfNames" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("useOriginalUfNames"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(BatchImportRequest {
-                    data: __f0.ok_or_else(|| ::serde::de::Error::missing_field("data"))?,
-                    entity_type_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "entityTypeId",
-                        ))?,
-                    use_original_uf_names: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for BatchImportRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let data = o.req("data")?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let use_original_uf_names = o.opt("useOriginalUfNames")?;
+        let additional = o.rest(&["data", "entityTypeId", "useOriginalUfNames"])?;
+        let data = o.need(data, "data")?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        Ok(Self {
+            data,
+            entity_type_id,
+            use_original_uf_names,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for BatchImportRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(BatchImportRequest);
 
 /// The `result` of `crm.item.batchImport`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1976,68 +759,18 @@ pub struct BatchImportResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for BatchImportResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = BatchImportResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct BatchImportResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<BatchImportResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                > = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "items" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("items"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(BatchImportResponse {
-                    items: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for BatchImportResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let items = o.opt("items")?;
+        let additional = o.rest(&["items"])?;
+        Ok(Self { items, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for BatchImportResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(BatchImportResponse);
 
 impl ::bitrix24_runtime::Method for BatchImportRequest {
     const NAME: &'static str = "crm.item.batchImport";
@@ -2059,6 +792,8 @@ impl ::bitrix24_runtime::Method for BatchImportRequest {
 /// Calls `crm.item.delete`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/crm-item-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
@@ -2067,6 +802,8 @@ pub async fn delete(
 }
 
 /// Parameters of `crm.item.delete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/crm-item-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     #[serde(rename = "entityTypeId")]
@@ -2077,82 +814,25 @@ pub struct DeleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "entityTypeId" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("entityTypeId"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteRequest {
-                    entity_type_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "entityTypeId",
-                        ))?,
-                    id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["entityTypeId", "id"])?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        let id = o.need(id, "id")?;
+        Ok(Self {
+            entity_type_id,
+            id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `crm.item.delete`.
 pub type DeleteResponse = Vec<::serde_json::Value>;
@@ -2172,6 +852,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 /// Calls `crm.item.fields`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/crm-item-fields.html>.
 pub async fn fields(
     client: &::bitrix24_runtime::Client,
     request: &FieldsRequest,
@@ -2180,6 +862,8 @@ pub async fn fields(
 }
 
 /// Parameters of `crm.item.fields`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/crm-item-fields.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct FieldsRequest {
     #[serde(rename = "entityTypeId")]
@@ -2191,84 +875,24 @@ pub struct FieldsRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = FieldsRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FieldsRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<FieldsRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "entityTypeId" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("entityTypeId"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "useOriginalUfNames" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("useOriginalUfNames"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(FieldsRequest {
-                    entity_type_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "entityTypeId",
-                        ))?,
-                    use_original_uf_names: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let use_original_uf_names = o.opt("useOriginalUfNames")?;
+        let additional = o.rest(&["entityTypeId", "useOriginalUfNames"])?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        Ok(Self {
+            entity_type_id,
+            use_original_uf_names,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.item.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2280,66 +904,18 @@ pub struct FieldsResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = FieldsResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FieldsResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<FieldsResponse, A::Error> {
-                let mut __f0: Option<Option<FieldsResponseFields>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<FieldsResponseFields>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(FieldsResponse {
-                    fields: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.opt("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(FieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct FieldsResponseFields {
@@ -2416,679 +992,125 @@ pub struct FieldsResponseFields {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for FieldsResponseFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = FieldsResponseFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FieldsResponseFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<FieldsResponseFields, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f3: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f4: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f5: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f6: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f7: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f8: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f9: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f10: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f11: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f12: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f13: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f14: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f15: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f16: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f17: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f18: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f19: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f20: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f21: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f22: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f23: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f24: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f25: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f26: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f27: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f28: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f29: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f30: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f31: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f32: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f33: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "assignedById" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("assignedById"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "begindate" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("begindate"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "categoryId" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("categoryId"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "closedate" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("closedate"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "companyId" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("companyId"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "contactId" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("contactId"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "contactIds" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("contactIds"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "contacts" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("contacts"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "createdBy" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("createdBy"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "createdTime" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("createdTime"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "currencyId" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("currencyId"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f11.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "isManualOpportunity" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("isManualOpportunity"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "lastActivityBy" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("lastActivityBy"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "lastActivityTime" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("lastActivityTime"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "movedBy" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("movedBy"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "movedTime" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("movedTime"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "mycompanyId" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("mycompanyId"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "observers" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("observers"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "opened" => {
-                            if __f19.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("opened"));
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "opportunity" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("opportunity"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "parentId1" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("parentId1"),
-                                );
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "parentId1248" => {
-                            if __f22.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("parentId1248"),
-                                );
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "parentId2" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("parentId2"),
-                                );
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "previousStageId" => {
-                            if __f24.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("previousStageId"),
-                                );
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "sourceDescription" => {
-                            if __f25.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("sourceDescription"),
-                                );
-                            }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "sourceId" => {
-                            if __f26.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("sourceId"));
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "stageId" => {
-                            if __f27.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("stageId"));
-                            }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "taxValue" => {
-                            if __f28.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("taxValue"));
-                            }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "title" => {
-                            if __f29.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("title"));
-                            }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "updatedBy" => {
-                            if __f30.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("updatedBy"),
-                                );
-                            }
-                            __f30 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "updatedTime" => {
-                            if __f31.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("updatedTime"),
-                                );
-                            }
-                            __f31 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "webformId" => {
-                            if __f32.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("webformId"),
-                                );
-                            }
-                            __f32 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "xmlId" => {
-                            if __f33.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("xmlId"));
-                            }
-                            __f33 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(FieldsResponseFields {
-                    assigned_by_id: __f0.unwrap_or_default(),
-                    begindate: __f1.unwrap_or_default(),
-                    category_id: __f2.unwrap_or_default(),
-                    closedate: __f3.unwrap_or_default(),
-                    company_id: __f4.unwrap_or_default(),
-                    contact_id: __f5.unwrap_or_default(),
-                    contact_ids: __f6.unwrap_or_default(),
-                    contacts: __f7.unwrap_or_default(),
-                    created_by: __f8.unwrap_or_default(),
-                    created_time: __f9.unwrap_or_default(),
-                    currency_id: __f10.unwrap_or_default(),
-                    id: __f11.unwrap_or_default(),
-                    is_manual_opportunity: __f12.unwrap_or_default(),
-                    last_activity_by: __f13.unwrap_or_default(),
-                    last_activity_time: __f14.unwrap_or_default(),
-                    moved_by: __f15.unwrap_or_default(),
-                    moved_time: __f16.unwrap_or_default(),
-                    mycompany_id: __f17.unwrap_or_default(),
-                    observers: __f18.unwrap_or_default(),
-                    opened: __f19.unwrap_or_default(),
-                    opportunity: __f20.unwrap_or_default(),
-                    parent_id1: __f21.unwrap_or_default(),
-                    parent_id1248: __f22.unwrap_or_default(),
-                    parent_id2: __f23.unwrap_or_default(),
-                    previous_stage_id: __f24.unwrap_or_default(),
-                    source_description: __f25.unwrap_or_default(),
-                    source_id: __f26.unwrap_or_default(),
-                    stage_id: __f27.unwrap_or_default(),
-                    tax_value: __f28.unwrap_or_default(),
-                    title: __f29.unwrap_or_default(),
-                    updated_by: __f30.unwrap_or_default(),
-                    updated_time: __f31.unwrap_or_default(),
-                    webform_id: __f32.unwrap_or_default(),
-                    xml_id: __f33.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for FieldsResponseFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let assigned_by_id = o.opt("assignedById")?;
+        let begindate = o.opt("begindate")?;
+        let category_id = o.opt("categoryId")?;
+        let closedate = o.opt("closedate")?;
+        let company_id = o.opt("companyId")?;
+        let contact_id = o.opt("contactId")?;
+        let contact_ids = o.opt("contactIds")?;
+        let contacts = o.opt("contacts")?;
+        let created_by = o.opt("createdBy")?;
+        let created_time = o.opt("createdTime")?;
+        let currency_id = o.opt("currencyId")?;
+        let id = o.opt("id")?;
+        let is_manual_opportunity = o.opt("isManualOpportunity")?;
+        let last_activity_by = o.opt("lastActivityBy")?;
+        let last_activity_time = o.opt("lastActivityTime")?;
+        let moved_by = o.opt("movedBy")?;
+        let moved_time = o.opt("movedTime")?;
+        let mycompany_id = o.opt("mycompanyId")?;
+        let observers = o.opt("observers")?;
+        let opened = o.opt("opened")?;
+        let opportunity = o.opt("opportunity")?;
+        let parent_id1 = o.opt("parentId1")?;
+        let parent_id1248 = o.opt("parentId1248")?;
+        let parent_id2 = o.opt("parentId2")?;
+        let previous_stage_id = o.opt("previousStageId")?;
+        let source_description = o.opt("sourceDescription")?;
+        let source_id = o.opt("sourceId")?;
+        let stage_id = o.opt("stageId")?;
+        let tax_value = o.opt("taxValue")?;
+        let title = o.opt("title")?;
+        let updated_by = o.opt("updatedBy")?;
+        let updated_time = o.opt("updatedTime")?;
+        let webform_id = o.opt("webformId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "assignedById",
+                    "begindate",
+                    "categoryId",
+                    "closedate",
+                    "companyId",
+                    "contactId",
+                    "contactIds",
+                    "contacts",
+                    "createdBy",
+                    "createdTime",
+                    "currencyId",
+                    "id",
+                    "isManualOpportunity",
+                    "lastActivityBy",
+                    "lastActivityTime",
+                    "movedBy",
+                    "movedTime",
+                    "mycompanyId",
+                    "observers",
+                    "opened",
+                    "opportunity",
+                    "parentId1",
+                    "parentId1248",
+                    "parentId2",
+                    "previousStageId",
+                    "sourceDescription",
+                    "sourceId",
+                    "stageId",
+                    "taxValue",
+                    "title",
+                    "updatedBy",
+                    "updatedTime",
+                    "webformId",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            assigned_by_id,
+            begindate,
+            category_id,
+            closedate,
+            company_id,
+            contact_id,
+            contact_ids,
+            contacts,
+            created_by,
+            created_time,
+            currency_id,
+            id,
+            is_manual_opportunity,
+            last_activity_by,
+            last_activity_time,
+            moved_by,
+            moved_time,
+            mycompany_id,
+            observers,
+            opened,
+            opportunity,
+            parent_id1,
+            parent_id1248,
+            parent_id2,
+            previous_stage_id,
+            source_description,
+            source_id,
+            stage_id,
+            tax_value,
+            title,
+            updated_by,
+            updated_time,
+            webform_id,
+            xml_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for FieldsResponseFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(FieldsResponseFields);
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.item.fields";
@@ -3105,6 +1127,8 @@ impl ::bitrix24_runtime::Method for FieldsRequest {
 /// Calls `crm.item.get`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/crm-item-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -3113,6 +1137,8 @@ pub async fn get(
 }
 
 /// Parameters of `crm.item.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/crm-item-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     #[serde(rename = "entityTypeId")]
@@ -3125,97 +1151,27 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "entityTypeId" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("entityTypeId"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "useOriginalUfNames" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("useOriginalUfNames"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    entity_type_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "entityTypeId",
-                        ))?,
-                    id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    use_original_uf_names: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let id = o.req("id")?;
+        let use_original_uf_names = o.opt("useOriginalUfNames")?;
+        let additional = o.rest(&["entityTypeId", "id", "useOriginalUfNames"])?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        let id = o.need(id, "id")?;
+        Ok(Self {
+            entity_type_id,
+            id,
+            use_original_uf_names,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `crm.item.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -3227,66 +1183,18 @@ pub struct GetResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponse, A::Error> {
-                let mut __f0: Option<Option<GetResponseItem>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "item" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("item"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseItem>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponse {
-                    item: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let item = o.opt("item")?;
+        let additional = o.rest(&["item"])?;
+        Ok(Self { item, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseItem {
@@ -3494,1026 +1402,254 @@ pub struct GetResponseItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponseItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponseItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponseItem, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f8: Option<Option<i64>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<::serde_json::Value> = None;
-                let mut __f12: Option<::serde_json::Value> = None;
-                let mut __f13: Option<::serde_json::Value> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<String>> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<Option<i64>> = None;
-                let mut __f19: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f20: Option<Option<String>> = None;
-                let mut __f21: Option<Option<String>> = None;
-                let mut __f22: Option<Option<String>> = None;
-                let mut __f23: Option<Option<String>> = None;
-                let mut __f24: Option<::serde_json::Value> = None;
-                let mut __f25: Option<Option<i64>> = None;
-                let mut __f26: Option<Option<String>> = None;
-                let mut __f27: Option<::serde_json::Value> = None;
-                let mut __f28: Option<Option<String>> = None;
-                let mut __f29: Option<Option<String>> = None;
-                let mut __f30: Option<Option<i64>> = None;
-                let mut __f31: Option<Option<String>> = None;
-                let mut __f32: Option<Option<String>> = None;
-                let mut __f33: Option<::serde_json::Value> = None;
-                let mut __f34: Option<Option<i64>> = None;
-                let mut __f35: Option<Option<String>> = None;
-                let mut __f36: Option<Option<String>> = None;
-                let mut __f37: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f38: Option<Option<String>> = None;
-                let mut __f39: Option<Option<f64>> = None;
-                let mut __f40: Option<::serde_json::Value> = None;
-                let mut __f41: Option<::serde_json::Value> = None;
-                let mut __f42: Option<::serde_json::Value> = None;
-                let mut __f43: Option<::serde_json::Value> = None;
-                let mut __f44: Option<::serde_json::Value> = None;
-                let mut __f45: Option<::serde_json::Value> = None;
-                let mut __f46: Option<::serde_json::Value> = None;
-                let mut __f47: Option<::serde_json::Value> = None;
-                let mut __f48: Option<::serde_json::Value> = None;
-                let mut __f49: Option<::serde_json::Value> = None;
-                let mut __f50: Option<::serde_json::Value> = None;
-                let mut __f51: Option<::serde_json::Value> = None;
-                let mut __f52: Option<Option<String>> = None;
-                let mut __f53: Option<Option<String>> = None;
-                let mut __f54: Option<Option<String>> = None;
-                let mut __f55: Option<Option<String>> = None;
-                let mut __f56: Option<Option<String>> = None;
-                let mut __f57: Option<::serde_json::Value> = None;
-                let mut __f58: Option<Option<String>> = None;
-                let mut __f59: Option<Option<String>> = None;
-                let mut __f60: Option<::serde_json::Value> = None;
-                let mut __f61: Option<::serde_json::Value> = None;
-                let mut __f62: Option<Option<String>> = None;
-                let mut __f63: Option<Option<String>> = None;
-                let mut __f64: Option<Option<String>> = None;
-                let mut __f65: Option<Option<String>> = None;
-                let mut __f66: Option<::serde_json::Value> = None;
-                let mut __f67: Option<Option<String>> = None;
-                let mut __f68: Option<Option<String>> = None;
-                let mut __f69: Option<Option<i64>> = None;
-                let mut __f70: Option<Option<String>> = None;
-                let mut __f71: Option<::serde_json::Value> = None;
-                let mut __f72: Option<::serde_json::Value> = None;
-                let mut __f73: Option<::serde_json::Value> = None;
-                let mut __f74: Option<::serde_json::Value> = None;
-                let mut __f75: Option<::serde_json::Value> = None;
-                let mut __f76: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "address" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("address"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "assignedById" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("assignedById"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "birthdate" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("birthdate"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "comments" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("comments"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "companyId" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("companyId"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "companyTitle" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("companyTitle"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "contactId" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("contactId"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "contactIds" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("contactIds"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "createdBy" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("createdBy"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "createdTime" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("createdTime"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "currencyId" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("currencyId"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dateClosed" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateClosed"),
-                                );
-                            }
-                            __f11 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "dateCreateShort" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateCreateShort"),
-                                );
-                            }
-                            __f12 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "dateModifyShort" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateModifyShort"),
-                                );
-                            }
-                            __f13 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "email" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("email"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "emailHome" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("emailHome"),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "emailMailing" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("emailMailing"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "emailWork" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("emailWork"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "entityTypeId" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("entityTypeId"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "fm" => {
-                            if __f19.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fm"));
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "hasEmail" => {
-                            if __f20.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("hasEmail"));
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "hasImol" => {
-                            if __f21.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("hasImol"));
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "hasPhone" => {
-                            if __f22.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("hasPhone"));
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "honorific" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("honorific"),
-                                );
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "icq" => {
-                            if __f24.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("icq"));
-                            }
-                            __f24 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "id" => {
-                            if __f25.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "imol" => {
-                            if __f26.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("imol"));
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "isConvert" => {
-                            if __f27.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("isConvert"),
-                                );
-                            }
-                            __f27 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "isManualOpportunity" => {
-                            if __f28.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("isManualOpportunity"),
-                                );
-                            }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "isReturnCustomer" => {
-                            if __f29.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("isReturnCustomer"),
-                                );
-                            }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "lastActivityBy" => {
-                            if __f30.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("lastActivityBy"),
-                                );
-                            }
-                            __f30 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "lastActivityTime" => {
-                            if __f31.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("lastActivityTime"),
-                                );
-                            }
-                            __f31 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "lastName" => {
-                            if __f32.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lastName"));
-                            }
-                            __f32 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "login" => {
-                            if __f33.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("login"));
-                            }
-                            __f33 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "movedBy" => {
-                            if __f34.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("movedBy"));
-                            }
-                            __f34 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "movedTime" => {
-                            if __f35.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("movedTime"),
-                                );
-                            }
-                            __f35 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f36.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f36 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "observers" => {
-                            if __f37.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("observers"),
-                                );
-                            }
-                            __f37 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "opened" => {
-                            if __f38.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("opened"));
-                            }
-                            __f38 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "opportunity" => {
-                            if __f39.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("opportunity"),
-                                );
-                            }
-                            __f39 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "originId" => {
-                            if __f40.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("originId"));
-                            }
-                            __f40 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "originatorId" => {
-                            if __f41.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("originatorId"),
-                                );
-                            }
-                            __f41 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "parentId1222" => {
-                            if __f42.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("parentId1222"),
-                                );
-                            }
-                            __f42 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "parentId1226" => {
-                            if __f43.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("parentId1226"),
-                                );
-                            }
-                            __f43 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "parentId1228" => {
-                            if __f44.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("parentId1228"),
-                                );
-                            }
-                            __f44 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "parentId1236" => {
-                            if __f45.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("parentId1236"),
-                                );
-                            }
-                            __f45 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "parentId1238" => {
-                            if __f46.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("parentId1238"),
-                                );
-                            }
-                            __f46 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "parentId1240" => {
-                            if __f47.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("parentId1240"),
-                                );
-                            }
-                            __f47 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "parentId1244" => {
-                            if __f48.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("parentId1244"),
-                                );
-                            }
-                            __f48 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "parentId1246" => {
-                            if __f49.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("parentId1246"),
-                                );
-                            }
-                            __f49 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "parentId1254" => {
-                            if __f50.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("parentId1254"),
-                                );
-                            }
-                            __f50 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "parentId1256" => {
-                            if __f51.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("parentId1256"),
-                                );
-                            }
-                            __f51 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "phone" => {
-                            if __f52.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("phone"));
-                            }
-                            __f52 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "phoneMailing" => {
-                            if __f53.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("phoneMailing"),
-                                );
-                            }
-                            __f53 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "phoneMobile" => {
-                            if __f54.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("phoneMobile"),
-                                );
-                            }
-                            __f54 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "phoneWork" => {
-                            if __f55.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("phoneWork"),
-                                );
-                            }
-                            __f55 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "post" => {
-                            if __f56.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("post"));
-                            }
-                            __f56 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "productId" => {
-                            if __f57.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("productId"),
-                                );
-                            }
-                            __f57 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "searchContent" => {
-                            if __f58.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("searchContent"),
-                                );
-                            }
-                            __f58 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "secondName" => {
-                            if __f59.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("secondName"),
-                                );
-                            }
-                            __f59 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "shortName" => {
-                            if __f60.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("shortName"),
-                                );
-                            }
-                            __f60 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "skype" => {
-                            if __f61.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("skype"));
-                            }
-                            __f61 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "sourceDescription" => {
-                            if __f62.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("sourceDescription"),
-                                );
-                            }
-                            __f62 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "sourceId" => {
-                            if __f63.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("sourceId"));
-                            }
-                            __f63 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "stageId" => {
-                            if __f64.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("stageId"));
-                            }
-                            __f64 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "stageSemanticId" => {
-                            if __f65.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("stageSemanticId"),
-                                );
-                            }
-                            __f65 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "statusDescription" => {
-                            if __f66.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("statusDescription"),
-                                );
-                            }
-                            __f66 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "title" => {
-                            if __f67.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("title"));
-                            }
-                            __f67 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ufCrm_1720019876534" => {
-                            if __f68.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ufCrm_1720019876534"),
-                                );
-                            }
-                            __f68 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "updatedBy" => {
-                            if __f69.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("updatedBy"),
-                                );
-                            }
-                            __f69 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "updatedTime" => {
-                            if __f70.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("updatedTime"),
-                                );
-                            }
-                            __f70 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "utmCampaign" => {
-                            if __f71.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("utmCampaign"),
-                                );
-                            }
-                            __f71 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "utmContent" => {
-                            if __f72.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("utmContent"),
-                                );
-                            }
-                            __f72 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "utmMedium" => {
-                            if __f73.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("utmMedium"),
-                                );
-                            }
-                            __f73 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "utmSource" => {
-                            if __f74.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("utmSource"),
-                                );
-                            }
-                            __f74 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "utmTerm" => {
-                            if __f75.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("utmTerm"));
-                            }
-                            __f75 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "webformId" => {
-                            if __f76.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("webformId"),
-                                );
-                            }
-                            __f76 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponseItem {
-                    address: __f0.unwrap_or_default(),
-                    assigned_by_id: __f1.unwrap_or_default(),
-                    birthdate: __f2.unwrap_or_default(),
-                    comments: __f3.unwrap_or_default(),
-                    company_id: __f4.unwrap_or_default(),
-                    company_title: __f5.unwrap_or_default(),
-                    contact_id: __f6.unwrap_or_default(),
-                    contact_ids: __f7.unwrap_or_default(),
-                    created_by: __f8.unwrap_or_default(),
-                    created_time: __f9.unwrap_or_default(),
-                    currency_id: __f10.unwrap_or_default(),
-                    date_closed: __f11.unwrap_or_default(),
-                    date_create_short: __f12.unwrap_or_default(),
-                    date_modify_short: __f13.unwrap_or_default(),
-                    email: __f14.unwrap_or_default(),
-                    email_home: __f15.unwrap_or_default(),
-                    email_mailing: __f16.unwrap_or_default(),
-                    email_work: __f17.unwrap_or_default(),
-                    entity_type_id: __f18.unwrap_or_default(),
-                    fm: __f19.unwrap_or_default(),
-                    has_email: __f20.unwrap_or_default(),
-                    has_imol: __f21.unwrap_or_default(),
-                    has_phone: __f22.unwrap_or_default(),
-                    honorific: __f23.unwrap_or_default(),
-                    icq: __f24.unwrap_or_default(),
-                    id: __f25.unwrap_or_default(),
-                    imol: __f26.unwrap_or_default(),
-                    is_convert: __f27.unwrap_or_default(),
-                    is_manual_opportunity: __f28.unwrap_or_default(),
-                    is_return_customer: __f29.unwrap_or_default(),
-                    last_activity_by: __f30.unwrap_or_default(),
-                    last_activity_time: __f31.unwrap_or_default(),
-                    last_name: __f32.unwrap_or_default(),
-                    login: __f33.unwrap_or_default(),
-                    moved_by: __f34.unwrap_or_default(),
-                    moved_time: __f35.unwrap_or_default(),
-                    name: __f36.unwrap_or_default(),
-                    observers: __f37.unwrap_or_default(),
-                    opened: __f38.unwrap_or_default(),
-                    opportunity: __f39.unwrap_or_default(),
-                    origin_id: __f40.unwrap_or_default(),
-                    originator_id: __f41.unwrap_or_default(),
-                    parent_id1222: __f42.unwrap_or_default(),
-                    parent_id1226: __f43.unwrap_or_default(),
-                    parent_id1228: __f44.unwrap_or_default(),
-                    parent_id1236: __f45.unwrap_or_default(),
-                    parent_id1238: __f46.unwrap_or_default(),
-                    parent_id1240: __f47.unwrap_or_default(),
-                    parent_id1244: __f48.unwrap_or_default(),
-                    parent_id1246: __f49.unwrap_or_default(),
-                    parent_id1254: __f50.unwrap_or_default(),
-                    parent_id1256: __f51.unwrap_or_default(),
-                    phone: __f52.unwrap_or_default(),
-                    phone_mailing: __f53.unwrap_or_default(),
-                    phone_mobile: __f54.unwrap_or_default(),
-                    phone_work: __f55.unwrap_or_default(),
-                    post: __f56.unwrap_or_default(),
-                    product_id: __f57.unwrap_or_default(),
-                    search_content: __f58.unwrap_or_default(),
-                    second_name: __f59.unwrap_or_default(),
-                    short_name: __f60.unwrap_or_default(),
-                    skype: __f61.unwrap_or_default(),
-                    source_description: __f62.unwrap_or_default(),
-                    source_id: __f63.unwrap_or_default(),
-                    stage_id: __f64.unwrap_or_default(),
-                    stage_semantic_id: __f65.unwrap_or_default(),
-                    status_description: __f66.unwrap_or_default(),
-                    title: __f67.unwrap_or_default(),
-                    uf_crm_1720019876534: __f68.unwrap_or_default(),
-                    updated_by: __f69.unwrap_or_default(),
-                    updated_time: __f70.unwrap_or_default(),
-                    utm_campaign: __f71.unwrap_or_default(),
-                    utm_content: __f72.unwrap_or_default(),
-                    utm_medium: __f73.unwrap_or_default(),
-                    utm_source: __f74.unwrap_or_default(),
-                    utm_term: __f75.unwrap_or_default(),
-                    webform_id: __f76.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let address = o.opt("address")?;
+        let assigned_by_id = o.opt("assignedById")?;
+        let birthdate = o.opt("birthdate")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let company_title = o.opt("companyTitle")?;
+        let contact_id = o.opt("contactId")?;
+        let contact_ids = o.opt("contactIds")?;
+        let created_by = o.opt("createdBy")?;
+        let created_time = o.opt("createdTime")?;
+        let currency_id = o.opt("currencyId")?;
+        let date_closed = o.opt("dateClosed")?;
+        let date_create_short = o.opt("dateCreateShort")?;
+        let date_modify_short = o.opt("dateModifyShort")?;
+        let email = o.opt("email")?;
+        let email_home = o.opt("emailHome")?;
+        let email_mailing = o.opt("emailMailing")?;
+        let email_work = o.opt("emailWork")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let fm = o.opt("fm")?;
+        let has_email = o.opt("hasEmail")?;
+        let has_imol = o.opt("hasImol")?;
+        let has_phone = o.opt("hasPhone")?;
+        let honorific = o.opt("honorific")?;
+        let icq = o.opt("icq")?;
+        let id = o.opt("id")?;
+        let imol = o.opt("imol")?;
+        let is_convert = o.opt("isConvert")?;
+        let is_manual_opportunity = o.opt("isManualOpportunity")?;
+        let is_return_customer = o.opt("isReturnCustomer")?;
+        let last_activity_by = o.opt("lastActivityBy")?;
+        let last_activity_time = o.opt("lastActivityTime")?;
+        let last_name = o.opt("lastName")?;
+        let login = o.opt("login")?;
+        let moved_by = o.opt("movedBy")?;
+        let moved_time = o.opt("movedTime")?;
+        let name = o.opt("name")?;
+        let observers = o.opt("observers")?;
+        let opened = o.opt("opened")?;
+        let opportunity = o.opt("opportunity")?;
+        let origin_id = o.opt("originId")?;
+        let originator_id = o.opt("originatorId")?;
+        let parent_id1222 = o.opt("parentId1222")?;
+        let parent_id1226 = o.opt("parentId1226")?;
+        let parent_id1228 = o.opt("parentId1228")?;
+        let parent_id1236 = o.opt("parentId1236")?;
+        let parent_id1238 = o.opt("parentId1238")?;
+        let parent_id1240 = o.opt("parentId1240")?;
+        let parent_id1244 = o.opt("parentId1244")?;
+        let parent_id1246 = o.opt("parentId1246")?;
+        let parent_id1254 = o.opt("parentId1254")?;
+        let parent_id1256 = o.opt("parentId1256")?;
+        let phone = o.opt("phone")?;
+        let phone_mailing = o.opt("phoneMailing")?;
+        let phone_mobile = o.opt("phoneMobile")?;
+        let phone_work = o.opt("phoneWork")?;
+        let post = o.opt("post")?;
+        let product_id = o.opt("productId")?;
+        let search_content = o.opt("searchContent")?;
+        let second_name = o.opt("secondName")?;
+        let short_name = o.opt("shortName")?;
+        let skype = o.opt("skype")?;
+        let source_description = o.opt("sourceDescription")?;
+        let source_id = o.opt("sourceId")?;
+        let stage_id = o.opt("stageId")?;
+        let stage_semantic_id = o.opt("stageSemanticId")?;
+        let status_description = o.opt("statusDescription")?;
+        let title = o.opt("title")?;
+        let uf_crm_1720019876534 = o.opt("ufCrm_1720019876534")?;
+        let updated_by = o.opt("updatedBy")?;
+        let updated_time = o.opt("updatedTime")?;
+        let utm_campaign = o.opt("utmCampaign")?;
+        let utm_content = o.opt("utmContent")?;
+        let utm_medium = o.opt("utmMedium")?;
+        let utm_source = o.opt("utmSource")?;
+        let utm_term = o.opt("utmTerm")?;
+        let webform_id = o.opt("webformId")?;
+        let additional = o
+            .rest(
+                &[
+                    "address",
+                    "assignedById",
+                    "birthdate",
+                    "comments",
+                    "companyId",
+                    "companyTitle",
+                    "contactId",
+                    "contactIds",
+                    "createdBy",
+                    "createdTime",
+                    "currencyId",
+                    "dateClosed",
+                    "dateCreateShort",
+                    "dateModifyShort",
+                    "email",
+                    "emailHome",
+                    "emailMailing",
+                    "emailWork",
+                    "entityTypeId",
+                    "fm",
+                    "hasEmail",
+                    "hasImol",
+                    "hasPhone",
+                    "honorific",
+                    "icq",
+                    "id",
+                    "imol",
+                    "isConvert",
+                    "isManualOpportunity",
+                    "isReturnCustomer",
+                    "lastActivityBy",
+                    "lastActivityTime",
+                    "lastName",
+                    "login",
+                    "movedBy",
+                    "movedTime",
+                    "name",
+                    "observers",
+                    "opened",
+                    "opportunity",
+                    "originId",
+                    "originatorId",
+                    "parentId1222",
+                    "parentId1226",
+                    "parentId1228",
+                    "parentId1236",
+                    "parentId1238",
+                    "parentId1240",
+                    "parentId1244",
+                    "parentId1246",
+                    "parentId1254",
+                    "parentId1256",
+                    "phone",
+                    "phoneMailing",
+                    "phoneMobile",
+                    "phoneWork",
+                    "post",
+                    "productId",
+                    "searchContent",
+                    "secondName",
+                    "shortName",
+                    "skype",
+                    "sourceDescription",
+                    "sourceId",
+                    "stageId",
+                    "stageSemanticId",
+                    "statusDescription",
+                    "title",
+                    "ufCrm_1720019876534",
+                    "updatedBy",
+                    "updatedTime",
+                    "utmCampaign",
+                    "utmContent",
+                    "utmMedium",
+                    "utmSource",
+                    "utmTerm",
+                    "webformId",
+                ],
+            )?;
+        Ok(Self {
+            address,
+            assigned_by_id,
+            birthdate,
+            comments,
+            company_id,
+            company_title,
+            contact_id,
+            contact_ids,
+            created_by,
+            created_time,
+            currency_id,
+            date_closed,
+            date_create_short,
+            date_modify_short,
+            email,
+            email_home,
+            email_mailing,
+            email_work,
+            entity_type_id,
+            fm,
+            has_email,
+            has_imol,
+            has_phone,
+            honorific,
+            icq,
+            id,
+            imol,
+            is_convert,
+            is_manual_opportunity,
+            is_return_customer,
+            last_activity_by,
+            last_activity_time,
+            last_name,
+            login,
+            moved_by,
+            moved_time,
+            name,
+            observers,
+            opened,
+            opportunity,
+            origin_id,
+            originator_id,
+            parent_id1222,
+            parent_id1226,
+            parent_id1228,
+            parent_id1236,
+            parent_id1238,
+            parent_id1240,
+            parent_id1244,
+            parent_id1246,
+            parent_id1254,
+            parent_id1256,
+            phone,
+            phone_mailing,
+            phone_mobile,
+            phone_work,
+            post,
+            product_id,
+            search_content,
+            second_name,
+            short_name,
+            skype,
+            source_description,
+            source_id,
+            stage_id,
+            stage_semantic_id,
+            status_description,
+            title,
+            uf_crm_1720019876534,
+            updated_by,
+            updated_time,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            webform_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.item.get";
@@ -4530,6 +1666,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 /// Calls `crm.item.import`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/import/crm-item-import.html>.
 pub async fn import(
     client: &::bitrix24_runtime::Client,
     request: &ImportRequest,
@@ -4538,6 +1676,8 @@ pub async fn import(
 }
 
 /// Parameters of `crm.item.import`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/import/crm-item-import.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ImportRequest {
     #[serde(rename = "entityTypeId")]
@@ -4550,100 +1690,27 @@ pub struct ImportRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ImportRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ImportRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ImportRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ImportRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<ImportRequestFields> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "entityTypeId" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("entityTypeId"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "fields" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            ImportRequestFields,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "useOriginalUfNames" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("useOriginalUfNames"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ImportRequest {
-                    entity_type_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "entityTypeId",
-                        ))?,
-                    fields: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
-                    use_original_uf_names: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ImportRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let fields = o.req("fields")?;
+        let use_original_uf_names = o.opt("useOriginalUfNames")?;
+        let additional = o.rest(&["entityTypeId", "fields", "useOriginalUfNames"])?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        let fields = o.need(fields, "fields")?;
+        Ok(Self {
+            entity_type_id,
+            fields,
+            use_original_uf_names,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ImportRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ImportRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ImportRequestFields {
@@ -4723,468 +1790,119 @@ pub struct ImportRequestFields {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ImportRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ImportRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ImportRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ImportRequestFields, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<::serde_json::Value> = None;
-                let mut __f6: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f7: Option<::serde_json::Value> = None;
-                let mut __f8: Option<::serde_json::Value> = None;
-                let mut __f9: Option<Option<bool>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f13: Option<Option<bool>> = None;
-                let mut __f14: Option<Option<f64>> = None;
-                let mut __f15: Option<Option<String>> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __f17: Option<::serde_json::Value> = None;
-                let mut __f18: Option<Option<String>> = None;
-                let mut __f19: Option<Option<String>> = None;
-                let mut __f20: Option<Option<String>> = None;
-                let mut __f21: Option<::serde_json::Value> = None;
-                let mut __f22: Option<::serde_json::Value> = None;
-                let mut __f23: Option<Option<String>> = None;
-                let mut __f24: Option<Option<String>> = None;
-                let mut __f25: Option<::serde_json::Value> = None;
-                let mut __f26: Option<Option<String>> = None;
-                let mut __f27: Option<Option<String>> = None;
-                let mut __f28: Option<Option<String>> = None;
-                let mut __f29: Option<Option<String>> = None;
-                let mut __f30: Option<Option<String>> = None;
-                let mut __f31: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "assignedById" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("assignedById"),
-                                );
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "birthdate" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("birthdate"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "comments" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("comments"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "companyId" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("companyId"),
-                                );
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "companyTitle" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("companyTitle"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "contactId" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("contactId"),
-                                );
-                            }
-                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "contactIds" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("contactIds"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "currencyId" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("currencyId"),
-                                );
-                            }
-                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "honorific" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("honorific"),
-                                );
-                            }
-                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "isManualOpportunity" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("isManualOpportunity"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "lastName" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lastName"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f11.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "observers" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("observers"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "opened" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("opened"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "opportunity" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("opportunity"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "originId" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("originId"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "originatorId" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("originatorId"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "parentId..." => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("parentId..."),
-                                );
-                            }
-                            __f17 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "post" => {
-                            if __f18.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("post"));
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "secondName" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("secondName"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "sourceDescription" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("sourceDescription"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "sourceId" => {
-                            if __f21.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("sourceId"));
-                            }
-                            __f21 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "stageId" => {
-                            if __f22.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("stageId"));
-                            }
-                            __f22 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "statusDescription" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("statusDescription"),
-                                );
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "title" => {
-                            if __f24.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("title"));
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ufCrm..." => {
-                            if __f25.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ufCrm..."));
-                            }
-                            __f25 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "utmCampaign" => {
-                            if __f26.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("utmCampaign"),
-                                );
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "utmContent" => {
-                            if __f27.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("utmContent"),
-                                );
-                            }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "utmMedium" => {
-                            if __f28.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("utmMedium"),
-                                );
-                            }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "utmSource" => {
-                            if __f29.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("utmSource"),
-                                );
-                            }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "utmTerm" => {
-                            if __f30.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("utmTerm"));
-                            }
-                            __f30 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "webformId" => {
-                            if __f31.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("webformId"),
-                                );
-                            }
-                            __f31 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ImportRequestFields {
-                    assigned_by_id: __f0.unwrap_or_default(),
-                    birthdate: __f1.unwrap_or_default(),
-                    comments: __f2.unwrap_or_default(),
-                    company_id: __f3.unwrap_or_default(),
-                    company_title: __f4.unwrap_or_default(),
-                    contact_id: __f5.unwrap_or_default(),
-                    contact_ids: __f6.unwrap_or_default(),
-                    currency_id: __f7.unwrap_or_default(),
-                    honorific: __f8.unwrap_or_default(),
-                    is_manual_opportunity: __f9.unwrap_or_default(),
-                    last_name: __f10.unwrap_or_default(),
-                    name: __f11.unwrap_or_default(),
-                    observers: __f12.unwrap_or_default(),
-                    opened: __f13.unwrap_or_default(),
-                    opportunity: __f14.unwrap_or_default(),
-                    origin_id: __f15.unwrap_or_default(),
-                    originator_id: __f16.unwrap_or_default(),
-                    parent_id: __f17.unwrap_or_default(),
-                    post: __f18.unwrap_or_default(),
-                    second_name: __f19.unwrap_or_default(),
-                    source_description: __f20.unwrap_or_default(),
-                    source_id: __f21.unwrap_or_default(),
-                    stage_id: __f22.unwrap_or_default(),
-                    status_description: __f23.unwrap_or_default(),
-                    title: __f24.unwrap_or_default(),
-                    uf_crm: __f25.unwrap_or_default(),
-                    utm_campaign: __f26.unwrap_or_default(),
-                    utm_content: __f27.unwrap_or_default(),
-                    utm_medium: __f28.unwrap_or_default(),
-                    utm_source: __f29.unwrap_or_default(),
-                    utm_term: __f30.unwrap_or_default(),
-                    webform_id: __f31.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ImportRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let assigned_by_id = o.opt("assignedById")?;
+        let birthdate = o.opt("birthdate")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let company_title = o.opt("companyTitle")?;
+        let contact_id = o.opt("contactId")?;
+        let contact_ids = o.opt("contactIds")?;
+        let currency_id = o.opt("currencyId")?;
+        let honorific = o.opt("honorific")?;
+        let is_manual_opportunity = o.opt("isManualOpportunity")?;
+        let last_name = o.opt("lastName")?;
+        let name = o.opt("name")?;
+        let observers = o.opt("observers")?;
+        let opened = o.opt("opened")?;
+        let opportunity = o.opt("opportunity")?;
+        let origin_id = o.opt("originId")?;
+        let originator_id = o.opt("originatorId")?;
+        let parent_id = o.opt("parentId...")?;
+        let post = o.opt("post")?;
+        let second_name = o.opt("secondName")?;
+        let source_description = o.opt("sourceDescription")?;
+        let source_id = o.opt("sourceId")?;
+        let stage_id = o.opt("stageId")?;
+        let status_description = o.opt("statusDescription")?;
+        let title = o.opt("title")?;
+        let uf_crm = o.opt("ufCrm...")?;
+        let utm_campaign = o.opt("utmCampaign")?;
+        let utm_content = o.opt("utmContent")?;
+        let utm_medium = o.opt("utmMedium")?;
+        let utm_source = o.opt("utmSource")?;
+        let utm_term = o.opt("utmTerm")?;
+        let webform_id = o.opt("webformId")?;
+        let additional = o
+            .rest(
+                &[
+                    "assignedById",
+                    "birthdate",
+                    "comments",
+                    "companyId",
+                    "companyTitle",
+                    "contactId",
+                    "contactIds",
+                    "currencyId",
+                    "honorific",
+                    "isManualOpportunity",
+                    "lastName",
+                    "name",
+                    "observers",
+                    "opened",
+                    "opportunity",
+                    "originId",
+                    "originatorId",
+                    "parentId...",
+                    "post",
+                    "secondName",
+                    "sourceDescription",
+                    "sourceId",
+                    "stageId",
+                    "statusDescription",
+                    "title",
+                    "ufCrm...",
+                    "utmCampaign",
+                    "utmContent",
+                    "utmMedium",
+                    "utmSource",
+                    "utmTerm",
+                    "webformId",
+                ],
+            )?;
+        Ok(Self {
+            assigned_by_id,
+            birthdate,
+            comments,
+            company_id,
+            company_title,
+            contact_id,
+            contact_ids,
+            currency_id,
+            honorific,
+            is_manual_opportunity,
+            last_name,
+            name,
+            observers,
+            opened,
+            opportunity,
+            origin_id,
+            originator_id,
+            parent_id,
+            post,
+            second_name,
+            source_description,
+            source_id,
+            stage_id,
+            status_description,
+            title,
+            uf_crm,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            webform_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ImportRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ImportRequestFields);
 
 /// The `result` of `crm.item.import`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -5196,66 +1914,18 @@ pub struct ImportResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ImportResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ImportResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ImportResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ImportResponse, A::Error> {
-                let mut __f0: Option<Option<ImportResponseItem>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "item" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("item"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<ImportResponseItem>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ImportResponse {
-                    item: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ImportResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let item = o.opt("item")?;
+        let additional = o.rest(&["item"])?;
+        Ok(Self { item, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ImportResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ImportResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ImportResponseItem {
@@ -5266,64 +1936,18 @@ pub struct ImportResponseItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ImportResponseItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ImportResponseItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ImportResponseItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ImportResponseItem, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ImportResponseItem {
-                    id: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ImportResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ImportResponseItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ImportResponseItem);
 
 impl ::bitrix24_runtime::Method for ImportRequest {
     const NAME: &'static str = "crm.item.import";
@@ -5346,6 +1970,8 @@ impl ::bitrix24_runtime::Method for ImportRequest {
 /// Scope `crm`; at most 2 calls per second.
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/crm-item-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
     request: &ListRequest,
@@ -5354,6 +1980,8 @@ pub async fn list(
 }
 
 /// Parameters of `crm.item.list`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/crm-item-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ListRequest {
     #[serde(rename = "entityTypeId")]
@@ -5373,121 +2001,42 @@ pub struct ListRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "entityTypeId" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("entityTypeId"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "filter" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("filter"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "order" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("order"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "select" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("select"));
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "start" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("start"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "useOriginalUfNames" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("useOriginalUfNames"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListRequest {
-                    entity_type_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "entityTypeId",
-                        ))?,
-                    filter: __f1.unwrap_or_default(),
-                    order: __f2.unwrap_or_default(),
-                    select: __f3.unwrap_or_default(),
-                    start: __f4.unwrap_or_default(),
-                    use_original_uf_names: __f5.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let use_original_uf_names = o.opt("useOriginalUfNames")?;
+        let additional = o
+            .rest(
+                &[
+                    "entityTypeId",
+                    "filter",
+                    "order",
+                    "select",
+                    "start",
+                    "useOriginalUfNames",
+                ],
+            )?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        Ok(Self {
+            entity_type_id,
+            filter,
+            order,
+            select,
+            start,
+            use_original_uf_names,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `crm.item.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -5499,68 +2048,18 @@ pub struct ListResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                > = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "items" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("items"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListResponse {
-                    items: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let items = o.opt("items")?;
+        let additional = o.rest(&["items"])?;
+        Ok(Self { items, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.item.list";
@@ -5586,6 +2085,8 @@ impl ::std::iter::IntoIterator for ListResponse {
 /// Calls `crm.item.update`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/crm-item-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
@@ -5594,6 +2095,8 @@ pub async fn update(
 }
 
 /// Parameters of `crm.item.update`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/universal/crm-item-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
     #[serde(rename = "entityTypeId")]
@@ -5606,100 +2109,27 @@ pub struct UpdateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<UpdateRequestFields> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "entityTypeId" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("entityTypeId"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "fields" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            UpdateRequestFields,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "useOriginalUfNames" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("useOriginalUfNames"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequest {
-                    entity_type_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "entityTypeId",
-                        ))?,
-                    fields: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
-                    use_original_uf_names: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let fields = o.req("fields")?;
+        let use_original_uf_names = o.opt("useOriginalUfNames")?;
+        let additional = o.rest(&["entityTypeId", "fields", "useOriginalUfNames"])?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        let fields = o.need(fields, "fields")?;
+        Ok(Self {
+            entity_type_id,
+            fields,
+            use_original_uf_names,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestFields {
@@ -5781,483 +2211,122 @@ pub struct UpdateRequestFields {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequestFields, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<::serde_json::Value> = None;
-                let mut __f6: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f7: Option<::serde_json::Value> = None;
-                let mut __f8: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f9: Option<::serde_json::Value> = None;
-                let mut __f10: Option<Option<bool>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f14: Option<Option<bool>> = None;
-                let mut __f15: Option<Option<f64>> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<::serde_json::Value> = None;
-                let mut __f19: Option<Option<String>> = None;
-                let mut __f20: Option<Option<String>> = None;
-                let mut __f21: Option<Option<String>> = None;
-                let mut __f22: Option<::serde_json::Value> = None;
-                let mut __f23: Option<::serde_json::Value> = None;
-                let mut __f24: Option<Option<String>> = None;
-                let mut __f25: Option<Option<String>> = None;
-                let mut __f26: Option<::serde_json::Value> = None;
-                let mut __f27: Option<Option<String>> = None;
-                let mut __f28: Option<Option<String>> = None;
-                let mut __f29: Option<Option<String>> = None;
-                let mut __f30: Option<Option<String>> = None;
-                let mut __f31: Option<Option<String>> = None;
-                let mut __f32: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "assignedById" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("assignedById"),
-                                );
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "birthdate" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("birthdate"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "comments" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("comments"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "companyId" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("companyId"),
-                                );
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "companyTitle" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("companyTitle"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "contactId" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("contactId"),
-                                );
-                            }
-                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "contactIds" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("contactIds"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "currencyId" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("currencyId"),
-                                );
-                            }
-                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "fm" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fm"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "honorific" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("honorific"),
-                                );
-                            }
-                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "isManualOpportunity" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("isManualOpportunity"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "lastName" => {
-                            if __f11.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lastName"));
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "observers" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("observers"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "opened" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("opened"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "opportunity" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("opportunity"),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "originId" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("originId"));
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "originatorId" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("originatorId"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "parentId..." => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("parentId..."),
-                                );
-                            }
-                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "post" => {
-                            if __f19.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("post"));
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "secondName" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("secondName"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "sourceDescription" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("sourceDescription"),
-                                );
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "sourceId" => {
-                            if __f22.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("sourceId"));
-                            }
-                            __f22 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "stageId" => {
-                            if __f23.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("stageId"));
-                            }
-                            __f23 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "statusDescription" => {
-                            if __f24.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("statusDescription"),
-                                );
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "title" => {
-                            if __f25.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("title"));
-                            }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ufCrm..." => {
-                            if __f26.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ufCrm..."));
-                            }
-                            __f26 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "utmCampaign" => {
-                            if __f27.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("utmCampaign"),
-                                );
-                            }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "utmContent" => {
-                            if __f28.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("utmContent"),
-                                );
-                            }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "utmMedium" => {
-                            if __f29.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("utmMedium"),
-                                );
-                            }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "utmSource" => {
-                            if __f30.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("utmSource"),
-                                );
-                            }
-                            __f30 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "utmTerm" => {
-                            if __f31.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("utmTerm"));
-                            }
-                            __f31 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "webformId" => {
-                            if __f32.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("webformId"),
-                                );
-                            }
-                            __f32 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequestFields {
-                    assigned_by_id: __f0.unwrap_or_default(),
-                    birthdate: __f1.unwrap_or_default(),
-                    comments: __f2.unwrap_or_default(),
-                    company_id: __f3.unwrap_or_default(),
-                    company_title: __f4.unwrap_or_default(),
-                    contact_id: __f5.unwrap_or_default(),
-                    contact_ids: __f6.unwrap_or_default(),
-                    currency_id: __f7.unwrap_or_default(),
-                    fm: __f8.unwrap_or_default(),
-                    honorific: __f9.unwrap_or_default(),
-                    is_manual_opportunity: __f10.unwrap_or_default(),
-                    last_name: __f11.unwrap_or_default(),
-                    name: __f12.unwrap_or_default(),
-                    observers: __f13.unwrap_or_default(),
-                    opened: __f14.unwrap_or_default(),
-                    opportunity: __f15.unwrap_or_default(),
-                    origin_id: __f16.unwrap_or_default(),
-                    originator_id: __f17.unwrap_or_default(),
-                    parent_id: __f18.unwrap_or_default(),
-                    post: __f19.unwrap_or_default(),
-                    second_name: __f20.unwrap_or_default(),
-                    source_description: __f21.unwrap_or_default(),
-                    source_id: __f22.unwrap_or_default(),
-                    stage_id: __f23.unwrap_or_default(),
-                    status_description: __f24.unwrap_or_default(),
-                    title: __f25.unwrap_or_default(),
-                    uf_crm: __f26.unwrap_or_default(),
-                    utm_campaign: __f27.unwrap_or_default(),
-                    utm_content: __f28.unwrap_or_default(),
-                    utm_medium: __f29.unwrap_or_default(),
-                    utm_source: __f30.unwrap_or_default(),
-                    utm_term: __f31.unwrap_or_default(),
-                    webform_id: __f32.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let assigned_by_id = o.opt("assignedById")?;
+        let birthdate = o.opt("birthdate")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let company_title = o.opt("companyTitle")?;
+        let contact_id = o.opt("contactId")?;
+        let contact_ids = o.opt("contactIds")?;
+        let currency_id = o.opt("currencyId")?;
+        let fm = o.opt("fm")?;
+        let honorific = o.opt("honorific")?;
+        let is_manual_opportunity = o.opt("isManualOpportunity")?;
+        let last_name = o.opt("lastName")?;
+        let name = o.opt("name")?;
+        let observers = o.opt("observers")?;
+        let opened = o.opt("opened")?;
+        let opportunity = o.opt("opportunity")?;
+        let origin_id = o.opt("originId")?;
+        let originator_id = o.opt("originatorId")?;
+        let parent_id = o.opt("parentId...")?;
+        let post = o.opt("post")?;
+        let second_name = o.opt("secondName")?;
+        let source_description = o.opt("sourceDescription")?;
+        let source_id = o.opt("sourceId")?;
+        let stage_id = o.opt("stageId")?;
+        let status_description = o.opt("statusDescription")?;
+        let title = o.opt("title")?;
+        let uf_crm = o.opt("ufCrm...")?;
+        let utm_campaign = o.opt("utmCampaign")?;
+        let utm_content = o.opt("utmContent")?;
+        let utm_medium = o.opt("utmMedium")?;
+        let utm_source = o.opt("utmSource")?;
+        let utm_term = o.opt("utmTerm")?;
+        let webform_id = o.opt("webformId")?;
+        let additional = o
+            .rest(
+                &[
+                    "assignedById",
+                    "birthdate",
+                    "comments",
+                    "companyId",
+                    "companyTitle",
+                    "contactId",
+                    "contactIds",
+                    "currencyId",
+                    "fm",
+                    "honorific",
+                    "isManualOpportunity",
+                    "lastName",
+                    "name",
+                    "observers",
+                    "opened",
+                    "opportunity",
+                    "originId",
+                    "originatorId",
+                    "parentId...",
+                    "post",
+                    "secondName",
+                    "sourceDescription",
+                    "sourceId",
+                    "stageId",
+                    "statusDescription",
+                    "title",
+                    "ufCrm...",
+                    "utmCampaign",
+                    "utmContent",
+                    "utmMedium",
+                    "utmSource",
+                    "utmTerm",
+                    "webformId",
+                ],
+            )?;
+        Ok(Self {
+            assigned_by_id,
+            birthdate,
+            comments,
+            company_id,
+            company_title,
+            contact_id,
+            contact_ids,
+            currency_id,
+            fm,
+            honorific,
+            is_manual_opportunity,
+            last_name,
+            name,
+            observers,
+            opened,
+            opportunity,
+            origin_id,
+            originator_id,
+            parent_id,
+            post,
+            second_name,
+            source_description,
+            source_id,
+            stage_id,
+            status_description,
+            title,
+            uf_crm,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            webform_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 /// The `result` of `crm.item.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -6269,66 +2338,18 @@ pub struct UpdateResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateResponse, A::Error> {
-                let mut __f0: Option<Option<UpdateResponseItem>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "item" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("item"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateResponseItem>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateResponse {
-                    item: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let item = o.opt("item")?;
+        let additional = o.rest(&["item"])?;
+        Ok(Self { item, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateResponseItem {
@@ -6501,892 +2522,224 @@ pub struct UpdateResponseItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateResponseItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateResponseItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateResponseItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateResponseItem, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<::serde_json::Value> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<i64>> = None;
-                let mut __f10: Option<Option<i64>> = None;
-                let mut __f11: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f12: Option<Option<i64>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<::serde_json::Value> = None;
-                let mut __f16: Option<::serde_json::Value> = None;
-                let mut __f17: Option<Option<i64>> = None;
-                let mut __f18: Option<::serde_json::Value> = None;
-                let mut __f19: Option<::serde_json::Value> = None;
-                let mut __f20: Option<::serde_json::Value> = None;
-                let mut __f21: Option<::serde_json::Value> = None;
-                let mut __f22: Option<::serde_json::Value> = None;
-                let mut __f23: Option<Option<i64>> = None;
-                let mut __f24: Option<::serde_json::Value> = None;
-                let mut __f25: Option<Option<String>> = None;
-                let mut __f26: Option<Option<String>> = None;
-                let mut __f27: Option<Option<String>> = None;
-                let mut __f28: Option<Option<String>> = None;
-                let mut __f29: Option<Option<String>> = None;
-                let mut __f30: Option<::serde_json::Value> = None;
-                let mut __f31: Option<::serde_json::Value> = None;
-                let mut __f32: Option<Option<i64>> = None;
-                let mut __f33: Option<Option<String>> = None;
-                let mut __f34: Option<::serde_json::Value> = None;
-                let mut __f35: Option<::serde_json::Value> = None;
-                let mut __f36: Option<::serde_json::Value> = None;
-                let mut __f37: Option<Option<i64>> = None;
-                let mut __f38: Option<Option<String>> = None;
-                let mut __f39: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f40: Option<Option<String>> = None;
-                let mut __f41: Option<Option<i64>> = None;
-                let mut __f42: Option<::serde_json::Value> = None;
-                let mut __f43: Option<::serde_json::Value> = None;
-                let mut __f44: Option<::serde_json::Value> = None;
-                let mut __f45: Option<Option<i64>> = None;
-                let mut __f46: Option<::serde_json::Value> = None;
-                let mut __f47: Option<::serde_json::Value> = None;
-                let mut __f48: Option<::serde_json::Value> = None;
-                let mut __f49: Option<::serde_json::Value> = None;
-                let mut __f50: Option<Option<String>> = None;
-                let mut __f51: Option<Option<String>> = None;
-                let mut __f52: Option<Option<String>> = None;
-                let mut __f53: Option<Option<String>> = None;
-                let mut __f54: Option<Option<String>> = None;
-                let mut __f55: Option<Option<i64>> = None;
-                let mut __f56: Option<Option<String>> = None;
-                let mut __f57: Option<Option<String>> = None;
-                let mut __f58: Option<Option<f64>> = None;
-                let mut __f59: Option<Option<i64>> = None;
-                let mut __f60: Option<Option<String>> = None;
-                let mut __f61: Option<::serde_json::Value> = None;
-                let mut __f62: Option<::serde_json::Value> = None;
-                let mut __f63: Option<::serde_json::Value> = None;
-                let mut __f64: Option<Option<String>> = None;
-                let mut __f65: Option<::serde_json::Value> = None;
-                let mut __f66: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "additionalInfo" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("additionalInfo"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "assignedById" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("assignedById"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "begindate" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("begindate"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "begindateShort" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("begindateShort"),
-                                );
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "categoryId" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("categoryId"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "closed" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("closed"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "closedate" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("closedate"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "closedateShort" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("closedateShort"),
-                                );
-                            }
-                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "comments" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("comments"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "companyId" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("companyId"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "contactId" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("contactId"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "contactIds" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("contactIds"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "createdBy" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("createdBy"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "createdTime" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("createdTime"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "currencyId" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("currencyId"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dateCreateShort" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateCreateShort"),
-                                );
-                            }
-                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "dateModifyShort" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateModifyShort"),
-                                );
-                            }
-                            __f16 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "entityTypeId" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("entityTypeId"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "eventDate" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("eventDate"),
-                                );
-                            }
-                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "eventDateShort" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("eventDateShort"),
-                                );
-                            }
-                            __f19 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "eventDescription" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("eventDescription"),
-                                );
-                            }
-                            __f20 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "eventId" => {
-                            if __f21.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("eventId"));
-                            }
-                            __f21 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "hasProducts" => {
-                            if __f22.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("hasProducts"),
-                                );
-                            }
-                            __f22 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "id" => {
-                            if __f23.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "isLose" => {
-                            if __f24.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("isLose"));
-                            }
-                            __f24 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "isManualOpportunity" => {
-                            if __f25.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("isManualOpportunity"),
-                                );
-                            }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "isNew" => {
-                            if __f26.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("isNew"));
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "isRecurring" => {
-                            if __f27.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("isRecurring"),
-                                );
-                            }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "isRepeatedApproach" => {
-                            if __f28.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("isRepeatedApproach"),
-                                );
-                            }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "isReturnCustomer" => {
-                            if __f29.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("isReturnCustomer"),
-                                );
-                            }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "isWon" => {
-                            if __f30.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("isWon"));
-                            }
-                            __f30 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "isWork" => {
-                            if __f31.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("isWork"));
-                            }
-                            __f31 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "lastActivityBy" => {
-                            if __f32.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("lastActivityBy"),
-                                );
-                            }
-                            __f32 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "lastActivityTime" => {
-                            if __f33.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("lastActivityTime"),
-                                );
-                            }
-                            __f33 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "leadId" => {
-                            if __f34.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("leadId"));
-                            }
-                            __f34 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "locationId" => {
-                            if __f35.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("locationId"),
-                                );
-                            }
-                            __f35 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "lostAmount" => {
-                            if __f36.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("lostAmount"),
-                                );
-                            }
-                            __f36 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "movedBy" => {
-                            if __f37.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("movedBy"));
-                            }
-                            __f37 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "movedTime" => {
-                            if __f38.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("movedTime"),
-                                );
-                            }
-                            __f38 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "observers" => {
-                            if __f39.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("observers"),
-                                );
-                            }
-                            __f39 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "opened" => {
-                            if __f40.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("opened"));
-                            }
-                            __f40 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "opportunity" => {
-                            if __f41.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("opportunity"),
-                                );
-                            }
-                            __f41 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "orderStage" => {
-                            if __f42.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("orderStage"),
-                                );
-                            }
-                            __f42 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "originId" => {
-                            if __f43.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("originId"));
-                            }
-                            __f43 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "originatorId" => {
-                            if __f44.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("originatorId"),
-                                );
-                            }
-                            __f44 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "parentId1220" => {
-                            if __f45.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("parentId1220"),
-                                );
-                            }
-                            __f45 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "probability" => {
-                            if __f46.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("probability"),
-                                );
-                            }
-                            __f46 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "productId" => {
-                            if __f47.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("productId"),
-                                );
-                            }
-                            __f47 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "quoteId" => {
-                            if __f48.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("quoteId"));
-                            }
-                            __f48 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "receivedAmount" => {
-                            if __f49.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("receivedAmount"),
-                                );
-                            }
-                            __f49 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "searchContent" => {
-                            if __f50.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("searchContent"),
-                                );
-                            }
-                            __f50 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "sourceDescription" => {
-                            if __f51.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("sourceDescription"),
-                                );
-                            }
-                            __f51 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "sourceId" => {
-                            if __f52.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("sourceId"));
-                            }
-                            __f52 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "stageId" => {
-                            if __f53.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("stageId"));
-                            }
-                            __f53 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "stageSemanticId" => {
-                            if __f54.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("stageSemanticId"),
-                                );
-                            }
-                            __f54 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "taxValue" => {
-                            if __f55.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("taxValue"));
-                            }
-                            __f55 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "title" => {
-                            if __f56.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("title"));
-                            }
-                            __f56 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "typeId" => {
-                            if __f57.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("typeId"));
-                            }
-                            __f57 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ufCrm_1721244707107" => {
-                            if __f58.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ufCrm_1721244707107"),
-                                );
-                            }
-                            __f58 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "updatedBy" => {
-                            if __f59.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("updatedBy"),
-                                );
-                            }
-                            __f59 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "updatedTime" => {
-                            if __f60.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("updatedTime"),
-                                );
-                            }
-                            __f60 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "utmCampaign" => {
-                            if __f61.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("utmCampaign"),
-                                );
-                            }
-                            __f61 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "utmContent" => {
-                            if __f62.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("utmContent"),
-                                );
-                            }
-                            __f62 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "utmMedium" => {
-                            if __f63.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("utmMedium"),
-                                );
-                            }
-                            __f63 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "utmSource" => {
-                            if __f64.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("utmSource"),
-                                );
-                            }
-                            __f64 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "utmTerm" => {
-                            if __f65.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("utmTerm"));
-                            }
-                            __f65 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "webformId" => {
-                            if __f66.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("webformId"),
-                                );
-                            }
-                            __f66 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateResponseItem {
-                    additional_info: __f0.unwrap_or_default(),
-                    assigned_by_id: __f1.unwrap_or_default(),
-                    begindate: __f2.unwrap_or_default(),
-                    begindate_short: __f3.unwrap_or_default(),
-                    category_id: __f4.unwrap_or_default(),
-                    closed: __f5.unwrap_or_default(),
-                    closedate: __f6.unwrap_or_default(),
-                    closedate_short: __f7.unwrap_or_default(),
-                    comments: __f8.unwrap_or_default(),
-                    company_id: __f9.unwrap_or_default(),
-                    contact_id: __f10.unwrap_or_default(),
-                    contact_ids: __f11.unwrap_or_default(),
-                    created_by: __f12.unwrap_or_default(),
-                    created_time: __f13.unwrap_or_default(),
-                    currency_id: __f14.unwrap_or_default(),
-                    date_create_short: __f15.unwrap_or_default(),
-                    date_modify_short: __f16.unwrap_or_default(),
-                    entity_type_id: __f17.unwrap_or_default(),
-                    event_date: __f18.unwrap_or_default(),
-                    event_date_short: __f19.unwrap_or_default(),
-                    event_description: __f20.unwrap_or_default(),
-                    event_id: __f21.unwrap_or_default(),
-                    has_products: __f22.unwrap_or_default(),
-                    id: __f23.unwrap_or_default(),
-                    is_lose: __f24.unwrap_or_default(),
-                    is_manual_opportunity: __f25.unwrap_or_default(),
-                    is_new: __f26.unwrap_or_default(),
-                    is_recurring: __f27.unwrap_or_default(),
-                    is_repeated_approach: __f28.unwrap_or_default(),
-                    is_return_customer: __f29.unwrap_or_default(),
-                    is_won: __f30.unwrap_or_default(),
-                    is_work: __f31.unwrap_or_default(),
-                    last_activity_by: __f32.unwrap_or_default(),
-                    last_activity_time: __f33.unwrap_or_default(),
-                    lead_id: __f34.unwrap_or_default(),
-                    location_id: __f35.unwrap_or_default(),
-                    lost_amount: __f36.unwrap_or_default(),
-                    moved_by: __f37.unwrap_or_default(),
-                    moved_time: __f38.unwrap_or_default(),
-                    observers: __f39.unwrap_or_default(),
-                    opened: __f40.unwrap_or_default(),
-                    opportunity: __f41.unwrap_or_default(),
-                    order_stage: __f42.unwrap_or_default(),
-                    origin_id: __f43.unwrap_or_default(),
-                    originator_id: __f44.unwrap_or_default(),
-                    parent_id1220: __f45.unwrap_or_default(),
-                    probability: __f46.unwrap_or_default(),
-                    product_id: __f47.unwrap_or_default(),
-                    quote_id: __f48.unwrap_or_default(),
-                    received_amount: __f49.unwrap_or_default(),
-                    search_content: __f50.unwrap_or_default(),
-                    source_description: __f51.unwrap_or_default(),
-                    source_id: __f52.unwrap_or_default(),
-                    stage_id: __f53.unwrap_or_default(),
-                    stage_semantic_id: __f54.unwrap_or_default(),
-                    tax_value: __f55.unwrap_or_default(),
-                    title: __f56.unwrap_or_default(),
-                    type_id: __f57.unwrap_or_default(),
-                    uf_crm_1721244707107: __f58.unwrap_or_default(),
-                    updated_by: __f59.unwrap_or_default(),
-                    updated_time: __f60.unwrap_or_default(),
-                    utm_campaign: __f61.unwrap_or_default(),
-                    utm_content: __f62.unwrap_or_default(),
-                    utm_medium: __f63.unwrap_or_default(),
-                    utm_source: __f64.unwrap_or_default(),
-                    utm_term: __f65.unwrap_or_default(),
-                    webform_id: __f66.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_info = o.opt("additionalInfo")?;
+        let assigned_by_id = o.opt("assignedById")?;
+        let begindate = o.opt("begindate")?;
+        let begindate_short = o.opt("begindateShort")?;
+        let category_id = o.opt("categoryId")?;
+        let closed = o.opt("closed")?;
+        let closedate = o.opt("closedate")?;
+        let closedate_short = o.opt("closedateShort")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let contact_id = o.opt("contactId")?;
+        let contact_ids = o.opt("contactIds")?;
+        let created_by = o.opt("createdBy")?;
+        let created_time = o.opt("createdTime")?;
+        let currency_id = o.opt("currencyId")?;
+        let date_create_short = o.opt("dateCreateShort")?;
+        let date_modify_short = o.opt("dateModifyShort")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let event_date = o.opt("eventDate")?;
+        let event_date_short = o.opt("eventDateShort")?;
+        let event_description = o.opt("eventDescription")?;
+        let event_id = o.opt("eventId")?;
+        let has_products = o.opt("hasProducts")?;
+        let id = o.opt("id")?;
+        let is_lose = o.opt("isLose")?;
+        let is_manual_opportunity = o.opt("isManualOpportunity")?;
+        let is_new = o.opt("isNew")?;
+        let is_recurring = o.opt("isRecurring")?;
+        let is_repeated_approach = o.opt("isRepeatedApproach")?;
+        let is_return_customer = o.opt("isReturnCustomer")?;
+        let is_won = o.opt("isWon")?;
+        let is_work = o.opt("isWork")?;
+        let last_activity_by = o.opt("lastActivityBy")?;
+        let last_activity_time = o.opt("lastActivityTime")?;
+        let lead_id = o.opt("leadId")?;
+        let location_id = o.opt("locationId")?;
+        let lost_amount = o.opt("lostAmount")?;
+        let moved_by = o.opt("movedBy")?;
+        let moved_time = o.opt("movedTime")?;
+        let observers = o.opt("observers")?;
+        let opened = o.opt("opened")?;
+        let opportunity = o.opt("opportunity")?;
+        let order_stage = o.opt("orderStage")?;
+        let origin_id = o.opt("originId")?;
+        let originator_id = o.opt("originatorId")?;
+        let parent_id1220 = o.opt("parentId1220")?;
+        let probability = o.opt("probability")?;
+        let product_id = o.opt("productId")?;
+        let quote_id = o.opt("quoteId")?;
+        let received_amount = o.opt("receivedAmount")?;
+        let search_content = o.opt("searchContent")?;
+        let source_description = o.opt("sourceDescription")?;
+        let source_id = o.opt("sourceId")?;
+        let stage_id = o.opt("stageId")?;
+        let stage_semantic_id = o.opt("stageSemanticId")?;
+        let tax_value = o.opt("taxValue")?;
+        let title = o.opt("title")?;
+        let type_id = o.opt("typeId")?;
+        let uf_crm_1721244707107 = o.opt("ufCrm_1721244707107")?;
+        let updated_by = o.opt("updatedBy")?;
+        let updated_time = o.opt("updatedTime")?;
+        let utm_campaign = o.opt("utmCampaign")?;
+        let utm_content = o.opt("utmContent")?;
+        let utm_medium = o.opt("utmMedium")?;
+        let utm_source = o.opt("utmSource")?;
+        let utm_term = o.opt("utmTerm")?;
+        let webform_id = o.opt("webformId")?;
+        let additional = o
+            .rest(
+                &[
+                    "additionalInfo",
+                    "assignedById",
+                    "begindate",
+                    "begindateShort",
+                    "categoryId",
+                    "closed",
+                    "closedate",
+                    "closedateShort",
+                    "comments",
+                    "companyId",
+                    "contactId",
+                    "contactIds",
+                    "createdBy",
+                    "createdTime",
+                    "currencyId",
+                    "dateCreateShort",
+                    "dateModifyShort",
+                    "entityTypeId",
+                    "eventDate",
+                    "eventDateShort",
+                    "eventDescription",
+                    "eventId",
+                    "hasProducts",
+                    "id",
+                    "isLose",
+                    "isManualOpportunity",
+                    "isNew",
+                    "isRecurring",
+                    "isRepeatedApproach",
+                    "isReturnCustomer",
+                    "isWon",
+                    "isWork",
+                    "lastActivityBy",
+                    "lastActivityTime",
+                    "leadId",
+                    "locationId",
+                    "lostAmount",
+                    "movedBy",
+                    "movedTime",
+                    "observers",
+                    "opened",
+                    "opportunity",
+                    "orderStage",
+                    "originId",
+                    "originatorId",
+                    "parentId1220",
+                    "probability",
+                    "productId",
+                    "quoteId",
+                    "receivedAmount",
+                    "searchContent",
+                    "sourceDescription",
+                    "sourceId",
+                    "stageId",
+                    "stageSemanticId",
+                    "taxValue",
+                    "title",
+                    "typeId",
+                    "ufCrm_1721244707107",
+                    "updatedBy",
+                    "updatedTime",
+                    "utmCampaign",
+                    "utmContent",
+                    "utmMedium",
+                    "utmSource",
+                    "utmTerm",
+                    "webformId",
+                ],
+            )?;
+        Ok(Self {
+            additional_info,
+            assigned_by_id,
+            begindate,
+            begindate_short,
+            category_id,
+            closed,
+            closedate,
+            closedate_short,
+            comments,
+            company_id,
+            contact_id,
+            contact_ids,
+            created_by,
+            created_time,
+            currency_id,
+            date_create_short,
+            date_modify_short,
+            entity_type_id,
+            event_date,
+            event_date_short,
+            event_description,
+            event_id,
+            has_products,
+            id,
+            is_lose,
+            is_manual_opportunity,
+            is_new,
+            is_recurring,
+            is_repeated_approach,
+            is_return_customer,
+            is_won,
+            is_work,
+            last_activity_by,
+            last_activity_time,
+            lead_id,
+            location_id,
+            lost_amount,
+            moved_by,
+            moved_time,
+            observers,
+            opened,
+            opportunity,
+            order_stage,
+            origin_id,
+            originator_id,
+            parent_id1220,
+            probability,
+            product_id,
+            quote_id,
+            received_amount,
+            search_content,
+            source_description,
+            source_id,
+            stage_id,
+            stage_semantic_id,
+            tax_value,
+            title,
+            type_id,
+            uf_crm_1721244707107,
+            updated_by,
+            updated_time,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            webform_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateResponseItem);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.item.update";

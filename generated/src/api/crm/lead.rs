@@ -24,6 +24,8 @@ pub mod userfield;
 /// Calls `crm.lead.add`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/crm-lead-add.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -33,6 +35,8 @@ pub async fn add(
 }
 
 /// Parameters of `crm.lead.add`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/crm-lead-add.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -44,81 +48,19 @@ pub struct AddRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<Option<AddRequestFields>> = None;
-                let mut __f1: Option<Option<AddRequestParams>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestFields>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "params" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("params"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParams>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    fields: __f0.unwrap_or_default(),
-                    params: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.opt("fields")?;
+        let params = o.opt("params")?;
+        let additional = o.rest(&["fields", "params"])?;
+        Ok(Self { fields, params, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestFields {
@@ -221,585 +163,149 @@ pub struct AddRequestFields {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestFields, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<::serde_json::Value> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<::serde_json::Value> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<::serde_json::Value> = None;
-                let mut __f14: Option<::serde_json::Value> = None;
-                let mut __f15: Option<::serde_json::Value> = None;
-                let mut __f16: Option<::serde_json::Value> = None;
-                let mut __f17: Option<::serde_json::Value> = None;
-                let mut __f18: Option<::serde_json::Value> = None;
-                let mut __f19: Option<Option<String>> = None;
-                let mut __f20: Option<Option<String>> = None;
-                let mut __f21: Option<::serde_json::Value> = None;
-                let mut __f22: Option<Option<String>> = None;
-                let mut __f23: Option<Option<String>> = None;
-                let mut __f24: Option<Option<f64>> = None;
-                let mut __f25: Option<Option<String>> = None;
-                let mut __f26: Option<Option<String>> = None;
-                let mut __f27: Option<::serde_json::Value> = None;
-                let mut __f28: Option<Option<String>> = None;
-                let mut __f29: Option<Option<String>> = None;
-                let mut __f30: Option<Option<String>> = None;
-                let mut __f31: Option<::serde_json::Value> = None;
-                let mut __f32: Option<Option<String>> = None;
-                let mut __f33: Option<::serde_json::Value> = None;
-                let mut __f34: Option<Option<String>> = None;
-                let mut __f35: Option<::serde_json::Value> = None;
-                let mut __f36: Option<Option<String>> = None;
-                let mut __f37: Option<Option<String>> = None;
-                let mut __f38: Option<Option<String>> = None;
-                let mut __f39: Option<Option<String>> = None;
-                let mut __f40: Option<Option<String>> = None;
-                let mut __f41: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ADDRESS" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ADDRESS"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ADDRESS_2" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ADDRESS_2"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ADDRESS_CITY" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ADDRESS_CITY"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ADDRESS_COUNTRY" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ADDRESS_COUNTRY"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ADDRESS_COUNTRY_CODE" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ADDRESS_COUNTRY_CODE"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ADDRESS_POSTAL_CODE" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ADDRESS_POSTAL_CODE"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ADDRESS_PROVINCE" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ADDRESS_PROVINCE"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ADDRESS_REGION" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ADDRESS_REGION"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ASSIGNED_BY_ID" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ASSIGNED_BY_ID"),
-                                );
-                            }
-                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "BIRTHDATE" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("BIRTHDATE"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COMMENTS" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COMMENTS"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COMPANY_ID" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("COMPANY_ID"),
-                                );
-                            }
-                            __f11 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "COMPANY_TITLE" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("COMPANY_TITLE"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CONTACT_ID" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CONTACT_ID"),
-                                );
-                            }
-                            __f13 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "CONTACT_IDS" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CONTACT_IDS"),
-                                );
-                            }
-                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "CURRENCY_ID" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CURRENCY_ID"),
-                                );
-                            }
-                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "EMAIL" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("EMAIL"));
-                            }
-                            __f16 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "HONORIFIC" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("HONORIFIC"),
-                                );
-                            }
-                            __f17 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "IM" => {
-                            if __f18.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("IM"));
-                            }
-                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "IS_MANUAL_OPPORTUNITY" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IS_MANUAL_OPPORTUNITY"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LAST_NAME" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LAST_NAME"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LINK" => {
-                            if __f21.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LINK"));
-                            }
-                            __f21 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "NAME" => {
-                            if __f22.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "OPENED" => {
-                            if __f23.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("OPENED"));
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "OPPORTUNITY" => {
-                            if __f24.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("OPPORTUNITY"),
-                                );
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ORIGINATOR_ID" => {
-                            if __f25.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ORIGINATOR_ID"),
-                                );
-                            }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ORIGIN_ID" => {
-                            if __f26.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ORIGIN_ID"),
-                                );
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PHONE" => {
-                            if __f27.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PHONE"));
-                            }
-                            __f27 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "POST" => {
-                            if __f28.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("POST"));
-                            }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SECOND_NAME" => {
-                            if __f29.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SECOND_NAME"),
-                                );
-                            }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SOURCE_DESCRIPTION" => {
-                            if __f30.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SOURCE_DESCRIPTION"),
-                                );
-                            }
-                            __f30 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SOURCE_ID" => {
-                            if __f31.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SOURCE_ID"),
-                                );
-                            }
-                            __f31 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "STATUS_DESCRIPTION" => {
-                            if __f32.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("STATUS_DESCRIPTION"),
-                                );
-                            }
-                            __f32 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "STATUS_ID" => {
-                            if __f33.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("STATUS_ID"),
-                                );
-                            }
-                            __f33 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "TITLE" => {
-                            if __f34.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f34 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_..." => {
-                            if __f35.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("UF_..."));
-                            }
-                            __f35 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "UTM_CAMPAIGN" => {
-                            if __f36.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UTM_CAMPAIGN"),
-                                );
-                            }
-                            __f36 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UTM_CONTENT" => {
-                            if __f37.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UTM_CONTENT"),
-                                );
-                            }
-                            __f37 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UTM_MEDIUM" => {
-                            if __f38.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UTM_MEDIUM"),
-                                );
-                            }
-                            __f38 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UTM_SOURCE" => {
-                            if __f39.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UTM_SOURCE"),
-                                );
-                            }
-                            __f39 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UTM_TERM" => {
-                            if __f40.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("UTM_TERM"));
-                            }
-                            __f40 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WEB" => {
-                            if __f41.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("WEB"));
-                            }
-                            __f41 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequestFields {
-                    address: __f0.unwrap_or_default(),
-                    address_2: __f1.unwrap_or_default(),
-                    address_city: __f2.unwrap_or_default(),
-                    address_country: __f3.unwrap_or_default(),
-                    address_country_code: __f4.unwrap_or_default(),
-                    address_postal_code: __f5.unwrap_or_default(),
-                    address_province: __f6.unwrap_or_default(),
-                    address_region: __f7.unwrap_or_default(),
-                    assigned_by_id: __f8.unwrap_or_default(),
-                    birthdate: __f9.unwrap_or_default(),
-                    comments: __f10.unwrap_or_default(),
-                    company_id: __f11.unwrap_or_default(),
-                    company_title: __f12.unwrap_or_default(),
-                    contact_id: __f13.unwrap_or_default(),
-                    contact_ids: __f14.unwrap_or_default(),
-                    currency_id: __f15.unwrap_or_default(),
-                    email: __f16.unwrap_or_default(),
-                    honorific: __f17.unwrap_or_default(),
-                    im: __f18.unwrap_or_default(),
-                    is_manual_opportunity: __f19.unwrap_or_default(),
-                    last_name: __f20.unwrap_or_default(),
-                    link: __f21.unwrap_or_default(),
-                    name: __f22.unwrap_or_default(),
-                    opened: __f23.unwrap_or_default(),
-                    opportunity: __f24.unwrap_or_default(),
-                    originator_id: __f25.unwrap_or_default(),
-                    origin_id: __f26.unwrap_or_default(),
-                    phone: __f27.unwrap_or_default(),
-                    post: __f28.unwrap_or_default(),
-                    second_name: __f29.unwrap_or_default(),
-                    source_description: __f30.unwrap_or_default(),
-                    source_id: __f31.unwrap_or_default(),
-                    status_description: __f32.unwrap_or_default(),
-                    status_id: __f33.unwrap_or_default(),
-                    title: __f34.unwrap_or_default(),
-                    uf: __f35.unwrap_or_default(),
-                    utm_campaign: __f36.unwrap_or_default(),
-                    utm_content: __f37.unwrap_or_default(),
-                    utm_medium: __f38.unwrap_or_default(),
-                    utm_source: __f39.unwrap_or_default(),
-                    utm_term: __f40.unwrap_or_default(),
-                    web: __f41.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let address = o.opt("ADDRESS")?;
+        let address_2 = o.opt("ADDRESS_2")?;
+        let address_city = o.opt("ADDRESS_CITY")?;
+        let address_country = o.opt("ADDRESS_COUNTRY")?;
+        let address_country_code = o.opt("ADDRESS_COUNTRY_CODE")?;
+        let address_postal_code = o.opt("ADDRESS_POSTAL_CODE")?;
+        let address_province = o.opt("ADDRESS_PROVINCE")?;
+        let address_region = o.opt("ADDRESS_REGION")?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let birthdate = o.opt("BIRTHDATE")?;
+        let comments = o.opt("COMMENTS")?;
+        let company_id = o.opt("COMPANY_ID")?;
+        let company_title = o.opt("COMPANY_TITLE")?;
+        let contact_id = o.opt("CONTACT_ID")?;
+        let contact_ids = o.opt("CONTACT_IDS")?;
+        let currency_id = o.opt("CURRENCY_ID")?;
+        let email = o.opt("EMAIL")?;
+        let honorific = o.opt("HONORIFIC")?;
+        let im = o.opt("IM")?;
+        let is_manual_opportunity = o.opt("IS_MANUAL_OPPORTUNITY")?;
+        let last_name = o.opt("LAST_NAME")?;
+        let link = o.opt("LINK")?;
+        let name = o.opt("NAME")?;
+        let opened = o.opt("OPENED")?;
+        let opportunity = o.opt("OPPORTUNITY")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let phone = o.opt("PHONE")?;
+        let post = o.opt("POST")?;
+        let second_name = o.opt("SECOND_NAME")?;
+        let source_description = o.opt("SOURCE_DESCRIPTION")?;
+        let source_id = o.opt("SOURCE_ID")?;
+        let status_description = o.opt("STATUS_DESCRIPTION")?;
+        let status_id = o.opt("STATUS_ID")?;
+        let title = o.opt("TITLE")?;
+        let uf = o.opt("UF_...")?;
+        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
+        let utm_content = o.opt("UTM_CONTENT")?;
+        let utm_medium = o.opt("UTM_MEDIUM")?;
+        let utm_source = o.opt("UTM_SOURCE")?;
+        let utm_term = o.opt("UTM_TERM")?;
+        let web = o.opt("WEB")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADDRESS",
+                    "ADDRESS_2",
+                    "ADDRESS_CITY",
+                    "ADDRESS_COUNTRY",
+                    "ADDRESS_COUNTRY_CODE",
+                    "ADDRESS_POSTAL_CODE",
+                    "ADDRESS_PROVINCE",
+                    "ADDRESS_REGION",
+                    "ASSIGNED_BY_ID",
+                    "BIRTHDATE",
+                    "COMMENTS",
+                    "COMPANY_ID",
+                    "COMPANY_TITLE",
+                    "CONTACT_ID",
+                    "CONTACT_IDS",
+                    "CURRENCY_ID",
+                    "EMAIL",
+                    "HONORIFIC",
+                    "IM",
+                    "IS_MANUAL_OPPORTUNITY",
+                    "LAST_NAME",
+                    "LINK",
+                    "NAME",
+                    "OPENED",
+                    "OPPORTUNITY",
+                    "ORIGINATOR_ID",
+                    "ORIGIN_ID",
+                    "PHONE",
+                    "POST",
+                    "SECOND_NAME",
+                    "SOURCE_DESCRIPTION",
+                    "SOURCE_ID",
+                    "STATUS_DESCRIPTION",
+                    "STATUS_ID",
+                    "TITLE",
+                    "UF_...",
+                    "UTM_CAMPAIGN",
+                    "UTM_CONTENT",
+                    "UTM_MEDIUM",
+                    "UTM_SOURCE",
+                    "UTM_TERM",
+                    "WEB",
+                ],
+            )?;
+        Ok(Self {
+            address,
+            address_2,
+            address_city,
+            address_country,
+            address_country_code,
+            address_postal_code,
+            address_province,
+            address_region,
+            assigned_by_id,
+            birthdate,
+            comments,
+            company_id,
+            company_title,
+            contact_id,
+            contact_ids,
+            currency_id,
+            email,
+            honorific,
+            im,
+            is_manual_opportunity,
+            last_name,
+            link,
+            name,
+            opened,
+            opportunity,
+            originator_id,
+            origin_id,
+            phone,
+            post,
+            second_name,
+            source_description,
+            source_id,
+            status_description,
+            status_id,
+            title,
+            uf,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            web,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestParams {
@@ -810,66 +316,21 @@ pub struct AddRequestParams {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestParams;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestParams")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestParams, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "REGISTER_SONET_EVENT" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("REGISTER_SONET_EVENT"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequestParams {
-                    register_sonet_event: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequestParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let register_sonet_event = o.opt("REGISTER_SONET_EVENT")?;
+        let additional = o.rest(&["REGISTER_SONET_EVENT"])?;
+        Ok(Self {
+            register_sonet_event,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestParams {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestParams);
 
 /// The `result` of `crm.lead.add`.
 pub type AddResponse = i64;
@@ -884,6 +345,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 /// Calls `crm.lead.delete`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/crm-lead-delete.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -893,6 +356,8 @@ pub async fn delete(
 }
 
 /// Parameters of `crm.lead.delete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/crm-lead-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: i64,
@@ -901,64 +366,19 @@ pub struct DeleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `crm.lead.delete`.
 pub type DeleteResponse = bool;
@@ -973,6 +393,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 /// Calls `crm.lead.fields`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/crm-lead-fields.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn fields(
     client: &::bitrix24_runtime::Client,
@@ -982,6 +404,8 @@ pub async fn fields(
 }
 
 /// Parameters of `crm.lead.fields`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/crm-lead-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -989,47 +413,17 @@ pub struct FieldsRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = FieldsRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FieldsRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<FieldsRequest, A::Error> {
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<::serde_json::Value>()?;
-                    __extra.insert(key, value);
-                }
-                Ok(FieldsRequest {
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.lead.fields`.
 pub type FieldsResponse = ::serde_json::Value;
@@ -1044,6 +438,8 @@ impl ::bitrix24_runtime::Method for FieldsRequest {
 /// Calls `crm.lead.get`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/crm-lead-get.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -1053,6 +449,8 @@ pub async fn get(
 }
 
 /// Parameters of `crm.lead.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/crm-lead-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: i64,
@@ -1061,64 +459,19 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `crm.lead.get`.
 pub type GetResponse = ::serde_json::Value;
@@ -1135,6 +488,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 /// Scope `crm`; at most 2 calls per second.
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/crm-lead-list.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -1144,6 +499,8 @@ pub async fn list(
 }
 
 /// Parameters of `crm.lead.list`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/crm-lead-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
@@ -1159,88 +516,27 @@ pub struct ListRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "filter" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("filter"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "order" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("order"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "select" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("select"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "start" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("start"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListRequest {
-                    filter: __f0.unwrap_or_default(),
-                    order: __f1.unwrap_or_default(),
-                    select: __f2.unwrap_or_default(),
-                    start: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
+        Ok(Self {
+            filter,
+            order,
+            select,
+            start,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `crm.lead.list`.
 pub type ListResponse = ::serde_json::Value;
@@ -1255,6 +551,8 @@ impl ::bitrix24_runtime::Method for ListRequest {
 /// Calls `crm.lead.update`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/crm-lead-update.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -1264,6 +562,8 @@ pub async fn update(
 }
 
 /// Parameters of `crm.lead.update`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/leads/crm-lead-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1276,94 +576,26 @@ pub struct UpdateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<Option<UpdateRequestFields>> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<UpdateRequestParams>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestFields>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "params" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("params"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestParams>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequest {
-                    fields: __f0.unwrap_or_default(),
-                    id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    params: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.opt("fields")?;
+        let id = o.req("id")?;
+        let params = o.opt("params")?;
+        let additional = o.rest(&["fields", "id", "params"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self {
+            fields,
+            id,
+            params,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestFields {
@@ -1466,585 +698,149 @@ pub struct UpdateRequestFields {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequestFields, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<::serde_json::Value> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<::serde_json::Value> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<::serde_json::Value> = None;
-                let mut __f14: Option<::serde_json::Value> = None;
-                let mut __f15: Option<::serde_json::Value> = None;
-                let mut __f16: Option<::serde_json::Value> = None;
-                let mut __f17: Option<::serde_json::Value> = None;
-                let mut __f18: Option<::serde_json::Value> = None;
-                let mut __f19: Option<Option<String>> = None;
-                let mut __f20: Option<Option<String>> = None;
-                let mut __f21: Option<::serde_json::Value> = None;
-                let mut __f22: Option<Option<String>> = None;
-                let mut __f23: Option<Option<String>> = None;
-                let mut __f24: Option<Option<f64>> = None;
-                let mut __f25: Option<Option<String>> = None;
-                let mut __f26: Option<Option<String>> = None;
-                let mut __f27: Option<::serde_json::Value> = None;
-                let mut __f28: Option<Option<String>> = None;
-                let mut __f29: Option<Option<String>> = None;
-                let mut __f30: Option<Option<String>> = None;
-                let mut __f31: Option<::serde_json::Value> = None;
-                let mut __f32: Option<Option<String>> = None;
-                let mut __f33: Option<::serde_json::Value> = None;
-                let mut __f34: Option<Option<String>> = None;
-                let mut __f35: Option<::serde_json::Value> = None;
-                let mut __f36: Option<Option<String>> = None;
-                let mut __f37: Option<Option<String>> = None;
-                let mut __f38: Option<Option<String>> = None;
-                let mut __f39: Option<Option<String>> = None;
-                let mut __f40: Option<Option<String>> = None;
-                let mut __f41: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ADDRESS" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ADDRESS"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ADDRESS_2" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ADDRESS_2"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ADDRESS_CITY" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ADDRESS_CITY"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ADDRESS_COUNTRY" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ADDRESS_COUNTRY"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ADDRESS_COUNTRY_CODE" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ADDRESS_COUNTRY_CODE"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ADDRESS_POSTAL_CODE" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ADDRESS_POSTAL_CODE"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ADDRESS_PROVINCE" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ADDRESS_PROVINCE"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ADDRESS_REGION" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ADDRESS_REGION"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ASSIGNED_BY_ID" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ASSIGNED_BY_ID"),
-                                );
-                            }
-                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "BIRTHDATE" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("BIRTHDATE"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COMMENTS" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COMMENTS"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COMPANY_ID" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("COMPANY_ID"),
-                                );
-                            }
-                            __f11 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "COMPANY_TITLE" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("COMPANY_TITLE"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CONTACT_ID" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CONTACT_ID"),
-                                );
-                            }
-                            __f13 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "CONTACT_IDS" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CONTACT_IDS"),
-                                );
-                            }
-                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "CURRENCY_ID" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CURRENCY_ID"),
-                                );
-                            }
-                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "EMAIL" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("EMAIL"));
-                            }
-                            __f16 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "HONORIFIC" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("HONORIFIC"),
-                                );
-                            }
-                            __f17 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "IM" => {
-                            if __f18.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("IM"));
-                            }
-                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "IS_MANUAL_OPPORTUNITY" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IS_MANUAL_OPPORTUNITY"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LAST_NAME" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LAST_NAME"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LINK" => {
-                            if __f21.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LINK"));
-                            }
-                            __f21 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "NAME" => {
-                            if __f22.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "OPENED" => {
-                            if __f23.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("OPENED"));
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "OPPORTUNITY" => {
-                            if __f24.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("OPPORTUNITY"),
-                                );
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ORIGINATOR_ID" => {
-                            if __f25.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ORIGINATOR_ID"),
-                                );
-                            }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ORIGIN_ID" => {
-                            if __f26.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ORIGIN_ID"),
-                                );
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PHONE" => {
-                            if __f27.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PHONE"));
-                            }
-                            __f27 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "POST" => {
-                            if __f28.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("POST"));
-                            }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SECOND_NAME" => {
-                            if __f29.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SECOND_NAME"),
-                                );
-                            }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SOURCE_DESCRIPTION" => {
-                            if __f30.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SOURCE_DESCRIPTION"),
-                                );
-                            }
-                            __f30 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SOURCE_ID" => {
-                            if __f31.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SOURCE_ID"),
-                                );
-                            }
-                            __f31 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "STATUS_DESCRIPTION" => {
-                            if __f32.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("STATUS_DESCRIPTION"),
-                                );
-                            }
-                            __f32 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "STATUS_ID" => {
-                            if __f33.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("STATUS_ID"),
-                                );
-                            }
-                            __f33 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "TITLE" => {
-                            if __f34.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f34 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_..." => {
-                            if __f35.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("UF_..."));
-                            }
-                            __f35 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "UTM_CAMPAIGN" => {
-                            if __f36.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UTM_CAMPAIGN"),
-                                );
-                            }
-                            __f36 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UTM_CONTENT" => {
-                            if __f37.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UTM_CONTENT"),
-                                );
-                            }
-                            __f37 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UTM_MEDIUM" => {
-                            if __f38.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UTM_MEDIUM"),
-                                );
-                            }
-                            __f38 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UTM_SOURCE" => {
-                            if __f39.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UTM_SOURCE"),
-                                );
-                            }
-                            __f39 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UTM_TERM" => {
-                            if __f40.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("UTM_TERM"));
-                            }
-                            __f40 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WEB" => {
-                            if __f41.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("WEB"));
-                            }
-                            __f41 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequestFields {
-                    address: __f0.unwrap_or_default(),
-                    address_2: __f1.unwrap_or_default(),
-                    address_city: __f2.unwrap_or_default(),
-                    address_country: __f3.unwrap_or_default(),
-                    address_country_code: __f4.unwrap_or_default(),
-                    address_postal_code: __f5.unwrap_or_default(),
-                    address_province: __f6.unwrap_or_default(),
-                    address_region: __f7.unwrap_or_default(),
-                    assigned_by_id: __f8.unwrap_or_default(),
-                    birthdate: __f9.unwrap_or_default(),
-                    comments: __f10.unwrap_or_default(),
-                    company_id: __f11.unwrap_or_default(),
-                    company_title: __f12.unwrap_or_default(),
-                    contact_id: __f13.unwrap_or_default(),
-                    contact_ids: __f14.unwrap_or_default(),
-                    currency_id: __f15.unwrap_or_default(),
-                    email: __f16.unwrap_or_default(),
-                    honorific: __f17.unwrap_or_default(),
-                    im: __f18.unwrap_or_default(),
-                    is_manual_opportunity: __f19.unwrap_or_default(),
-                    last_name: __f20.unwrap_or_default(),
-                    link: __f21.unwrap_or_default(),
-                    name: __f22.unwrap_or_default(),
-                    opened: __f23.unwrap_or_default(),
-                    opportunity: __f24.unwrap_or_default(),
-                    originator_id: __f25.unwrap_or_default(),
-                    origin_id: __f26.unwrap_or_default(),
-                    phone: __f27.unwrap_or_default(),
-                    post: __f28.unwrap_or_default(),
-                    second_name: __f29.unwrap_or_default(),
-                    source_description: __f30.unwrap_or_default(),
-                    source_id: __f31.unwrap_or_default(),
-                    status_description: __f32.unwrap_or_default(),
-                    status_id: __f33.unwrap_or_default(),
-                    title: __f34.unwrap_or_default(),
-                    uf: __f35.unwrap_or_default(),
-                    utm_campaign: __f36.unwrap_or_default(),
-                    utm_content: __f37.unwrap_or_default(),
-                    utm_medium: __f38.unwrap_or_default(),
-                    utm_source: __f39.unwrap_or_default(),
-                    utm_term: __f40.unwrap_or_default(),
-                    web: __f41.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let address = o.opt("ADDRESS")?;
+        let address_2 = o.opt("ADDRESS_2")?;
+        let address_city = o.opt("ADDRESS_CITY")?;
+        let address_country = o.opt("ADDRESS_COUNTRY")?;
+        let address_country_code = o.opt("ADDRESS_COUNTRY_CODE")?;
+        let address_postal_code = o.opt("ADDRESS_POSTAL_CODE")?;
+        let address_province = o.opt("ADDRESS_PROVINCE")?;
+        let address_region = o.opt("ADDRESS_REGION")?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let birthdate = o.opt("BIRTHDATE")?;
+        let comments = o.opt("COMMENTS")?;
+        let company_id = o.opt("COMPANY_ID")?;
+        let company_title = o.opt("COMPANY_TITLE")?;
+        let contact_id = o.opt("CONTACT_ID")?;
+        let contact_ids = o.opt("CONTACT_IDS")?;
+        let currency_id = o.opt("CURRENCY_ID")?;
+        let email = o.opt("EMAIL")?;
+        let honorific = o.opt("HONORIFIC")?;
+        let im = o.opt("IM")?;
+        let is_manual_opportunity = o.opt("IS_MANUAL_OPPORTUNITY")?;
+        let last_name = o.opt("LAST_NAME")?;
+        let link = o.opt("LINK")?;
+        let name = o.opt("NAME")?;
+        let opened = o.opt("OPENED")?;
+        let opportunity = o.opt("OPPORTUNITY")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let phone = o.opt("PHONE")?;
+        let post = o.opt("POST")?;
+        let second_name = o.opt("SECOND_NAME")?;
+        let source_description = o.opt("SOURCE_DESCRIPTION")?;
+        let source_id = o.opt("SOURCE_ID")?;
+        let status_description = o.opt("STATUS_DESCRIPTION")?;
+        let status_id = o.opt("STATUS_ID")?;
+        let title = o.opt("TITLE")?;
+        let uf = o.opt("UF_...")?;
+        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
+        let utm_content = o.opt("UTM_CONTENT")?;
+        let utm_medium = o.opt("UTM_MEDIUM")?;
+        let utm_source = o.opt("UTM_SOURCE")?;
+        let utm_term = o.opt("UTM_TERM")?;
+        let web = o.opt("WEB")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADDRESS",
+                    "ADDRESS_2",
+                    "ADDRESS_CITY",
+                    "ADDRESS_COUNTRY",
+                    "ADDRESS_COUNTRY_CODE",
+                    "ADDRESS_POSTAL_CODE",
+                    "ADDRESS_PROVINCE",
+                    "ADDRESS_REGION",
+                    "ASSIGNED_BY_ID",
+                    "BIRTHDATE",
+                    "COMMENTS",
+                    "COMPANY_ID",
+                    "COMPANY_TITLE",
+                    "CONTACT_ID",
+                    "CONTACT_IDS",
+                    "CURRENCY_ID",
+                    "EMAIL",
+                    "HONORIFIC",
+                    "IM",
+                    "IS_MANUAL_OPPORTUNITY",
+                    "LAST_NAME",
+                    "LINK",
+                    "NAME",
+                    "OPENED",
+                    "OPPORTUNITY",
+                    "ORIGINATOR_ID",
+                    "ORIGIN_ID",
+                    "PHONE",
+                    "POST",
+                    "SECOND_NAME",
+                    "SOURCE_DESCRIPTION",
+                    "SOURCE_ID",
+                    "STATUS_DESCRIPTION",
+                    "STATUS_ID",
+                    "TITLE",
+                    "UF_...",
+                    "UTM_CAMPAIGN",
+                    "UTM_CONTENT",
+                    "UTM_MEDIUM",
+                    "UTM_SOURCE",
+                    "UTM_TERM",
+                    "WEB",
+                ],
+            )?;
+        Ok(Self {
+            address,
+            address_2,
+            address_city,
+            address_country,
+            address_country_code,
+            address_postal_code,
+            address_province,
+            address_region,
+            assigned_by_id,
+            birthdate,
+            comments,
+            company_id,
+            company_title,
+            contact_id,
+            contact_ids,
+            currency_id,
+            email,
+            honorific,
+            im,
+            is_manual_opportunity,
+            last_name,
+            link,
+            name,
+            opened,
+            opportunity,
+            originator_id,
+            origin_id,
+            phone,
+            post,
+            second_name,
+            source_description,
+            source_id,
+            status_description,
+            status_id,
+            title,
+            uf,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            web,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestParams {
@@ -2055,66 +851,21 @@ pub struct UpdateRequestParams {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequestParams;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequestParams")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequestParams, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "REGISTER_SONET_EVENT" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("REGISTER_SONET_EVENT"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequestParams {
-                    register_sonet_event: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let register_sonet_event = o.opt("REGISTER_SONET_EVENT")?;
+        let additional = o.rest(&["REGISTER_SONET_EVENT"])?;
+        Ok(Self {
+            register_sonet_event,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestParams {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequestParams);
 
 /// The `result` of `crm.lead.update`.
 pub type UpdateResponse = bool;

@@ -21,6 +21,8 @@ pub mod userfield;
 /// Calls `crm.quote.add`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/crm-quote-add.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -30,6 +32,8 @@ pub async fn add(
 }
 
 /// Parameters of `crm.quote.add`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/crm-quote-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     pub fields: AddRequestFields,
@@ -40,82 +44,20 @@ pub struct AddRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<AddRequestFields> = None;
-                let mut __f1: Option<Option<AddRequestParams>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            AddRequestFields,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "params" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("params"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParams>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
-                    params: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let params = o.opt("params")?;
+        let additional = o.rest(&["fields", "params"])?;
+        let fields = o.need(fields, "fields")?;
+        Ok(Self { fields, params, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestFields {
@@ -169,339 +111,77 @@ pub struct AddRequestFields {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestFields, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<::serde_json::Value> = None;
-                let mut __f9: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f10: Option<::serde_json::Value> = None;
-                let mut __f11: Option<::serde_json::Value> = None;
-                let mut __f12: Option<Option<AddRequestFieldsOpened>> = None;
-                let mut __f13: Option<Option<f64>> = None;
-                let mut __f14: Option<Option<i64>> = None;
-                let mut __f15: Option<::serde_json::Value> = None;
-                let mut __f16: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ASSIGNED_BY_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ASSIGNED_BY_ID"),
-                                );
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "BEGINDATE" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("BEGINDATE"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CLIENT_ADDR" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLIENT_ADDR"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CLIENT_EMAIL" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLIENT_EMAIL"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CLIENT_PHONE" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLIENT_PHONE"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CLIENT_TITLE" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLIENT_TITLE"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CLOSEDATE" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLOSEDATE"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COMMENTS" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COMMENTS"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COMPANY_ID" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("COMPANY_ID"),
-                                );
-                            }
-                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "CONTACT_IDS" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CONTACT_IDS"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CURRENCY_ID" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CURRENCY_ID"),
-                                );
-                            }
-                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "MYCOMPANY_ID" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MYCOMPANY_ID"),
-                                );
-                            }
-                            __f11 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "OPENED" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("OPENED"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestFieldsOpened>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "OPPORTUNITY" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("OPPORTUNITY"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSON_TYPE_ID" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSON_TYPE_ID"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "STATUS_ID" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("STATUS_ID"),
-                                );
-                            }
-                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "TITLE" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequestFields {
-                    assigned_by_id: __f0.unwrap_or_default(),
-                    begindate: __f1.unwrap_or_default(),
-                    client_addr: __f2.unwrap_or_default(),
-                    client_email: __f3.unwrap_or_default(),
-                    client_phone: __f4.unwrap_or_default(),
-                    client_title: __f5.unwrap_or_default(),
-                    closedate: __f6.unwrap_or_default(),
-                    comments: __f7.unwrap_or_default(),
-                    company_id: __f8.unwrap_or_default(),
-                    contact_ids: __f9.unwrap_or_default(),
-                    currency_id: __f10.unwrap_or_default(),
-                    mycompany_id: __f11.unwrap_or_default(),
-                    opened: __f12.unwrap_or_default(),
-                    opportunity: __f13.unwrap_or_default(),
-                    person_type_id: __f14.unwrap_or_default(),
-                    status_id: __f15.unwrap_or_default(),
-                    title: __f16
-                        .ok_or_else(|| ::serde::de::Error::missing_field("TITLE"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let begindate = o.opt("BEGINDATE")?;
+        let client_addr = o.opt("CLIENT_ADDR")?;
+        let client_email = o.opt("CLIENT_EMAIL")?;
+        let client_phone = o.opt("CLIENT_PHONE")?;
+        let client_title = o.opt("CLIENT_TITLE")?;
+        let closedate = o.opt("CLOSEDATE")?;
+        let comments = o.opt("COMMENTS")?;
+        let company_id = o.opt("COMPANY_ID")?;
+        let contact_ids = o.opt("CONTACT_IDS")?;
+        let currency_id = o.opt("CURRENCY_ID")?;
+        let mycompany_id = o.opt("MYCOMPANY_ID")?;
+        let opened = o.opt("OPENED")?;
+        let opportunity = o.opt("OPPORTUNITY")?;
+        let person_type_id = o.opt("PERSON_TYPE_ID")?;
+        let status_id = o.opt("STATUS_ID")?;
+        let title = o.req("TITLE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ASSIGNED_BY_ID",
+                    "BEGINDATE",
+                    "CLIENT_ADDR",
+                    "CLIENT_EMAIL",
+                    "CLIENT_PHONE",
+                    "CLIENT_TITLE",
+                    "CLOSEDATE",
+                    "COMMENTS",
+                    "COMPANY_ID",
+                    "CONTACT_IDS",
+                    "CURRENCY_ID",
+                    "MYCOMPANY_ID",
+                    "OPENED",
+                    "OPPORTUNITY",
+                    "PERSON_TYPE_ID",
+                    "STATUS_ID",
+                    "TITLE",
+                ],
+            )?;
+        let title = o.need(title, "TITLE")?;
+        Ok(Self {
+            assigned_by_id,
+            begindate,
+            client_addr,
+            client_email,
+            client_phone,
+            client_title,
+            closedate,
+            comments,
+            company_id,
+            contact_ids,
+            currency_id,
+            mycompany_id,
+            opened,
+            opportunity,
+            person_type_id,
+            status_id,
+            title,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestFieldsOpened {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
-impl AddRequestFieldsOpened {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestFieldsOpened {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestFieldsOpened {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsOpened {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsOpened {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type AddRequestFieldsOpened = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestParams {
@@ -512,64 +192,18 @@ pub struct AddRequestParams {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestParams;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestParams")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestParams, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "IMPORT" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("IMPORT"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequestParams {
-                    import: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequestParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let import = o.opt("IMPORT")?;
+        let additional = o.rest(&["IMPORT"])?;
+        Ok(Self { import, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestParams {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestParams);
 
 /// The `result` of `crm.quote.add`.
 pub type AddResponse = i64;
@@ -584,6 +218,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 /// Calls `crm.quote.delete`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/crm-quote-delete.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -593,6 +229,8 @@ pub async fn delete(
 }
 
 /// Parameters of `crm.quote.delete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/crm-quote-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: i64,
@@ -601,64 +239,19 @@ pub struct DeleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `crm.quote.delete`.
 pub type DeleteResponse = bool;
@@ -674,6 +267,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 /// Calls `crm.quote.fields`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/crm-quote-fields.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn fields(
     client: &::bitrix24_runtime::Client,
@@ -683,6 +278,8 @@ pub async fn fields(
 }
 
 /// Parameters of `crm.quote.fields`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/crm-quote-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -690,47 +287,17 @@ pub struct FieldsRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = FieldsRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FieldsRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<FieldsRequest, A::Error> {
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<::serde_json::Value>()?;
-                    __extra.insert(key, value);
-                }
-                Ok(FieldsRequest {
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.quote.fields`.
 pub type FieldsResponse = ::serde_json::Value;
@@ -745,6 +312,8 @@ impl ::bitrix24_runtime::Method for FieldsRequest {
 /// Calls `crm.quote.get`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/crm-quote-get.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -754,6 +323,8 @@ pub async fn get(
 }
 
 /// Parameters of `crm.quote.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/crm-quote-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: i64,
@@ -762,64 +333,19 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `crm.quote.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -977,773 +503,191 @@ pub struct GetResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponse, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<::serde_json::Value> = None;
-                let mut __f6: Option<::serde_json::Value> = None;
-                let mut __f7: Option<::serde_json::Value> = None;
-                let mut __f8: Option<::serde_json::Value> = None;
-                let mut __f9: Option<::serde_json::Value> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<::serde_json::Value> = None;
-                let mut __f15: Option<::serde_json::Value> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<Option<String>> = None;
-                let mut __f19: Option<Option<String>> = None;
-                let mut __f20: Option<::serde_json::Value> = None;
-                let mut __f21: Option<Option<String>> = None;
-                let mut __f22: Option<Option<String>> = None;
-                let mut __f23: Option<Option<String>> = None;
-                let mut __f24: Option<::serde_json::Value> = None;
-                let mut __f25: Option<::serde_json::Value> = None;
-                let mut __f26: Option<::serde_json::Value> = None;
-                let mut __f27: Option<Option<String>> = None;
-                let mut __f28: Option<Option<String>> = None;
-                let mut __f29: Option<Option<String>> = None;
-                let mut __f30: Option<Option<String>> = None;
-                let mut __f31: Option<::serde_json::Value> = None;
-                let mut __f32: Option<Option<String>> = None;
-                let mut __f33: Option<Option<String>> = None;
-                let mut __f34: Option<Option<String>> = None;
-                let mut __f35: Option<Option<String>> = None;
-                let mut __f36: Option<::serde_json::Value> = None;
-                let mut __f37: Option<Option<String>> = None;
-                let mut __f38: Option<Option<String>> = None;
-                let mut __f39: Option<Option<String>> = None;
-                let mut __f40: Option<Option<String>> = None;
-                let mut __f41: Option<Option<String>> = None;
-                let mut __f42: Option<Option<String>> = None;
-                let mut __f43: Option<Option<String>> = None;
-                let mut __f44: Option<Option<String>> = None;
-                let mut __f45: Option<Option<String>> = None;
-                let mut __f46: Option<Option<String>> = None;
-                let mut __f47: Option<Option<String>> = None;
-                let mut __f48: Option<Option<String>> = None;
-                let mut __f49: Option<Option<String>> = None;
-                let mut __f50: Option<Option<String>> = None;
-                let mut __f51: Option<::serde_json::Value> = None;
-                let mut __f52: Option<::serde_json::Value> = None;
-                let mut __f53: Option<::serde_json::Value> = None;
-                let mut __f54: Option<::serde_json::Value> = None;
-                let mut __f55: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ACTUAL_DATE" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ACTUAL_DATE"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ASSIGNED_BY_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ASSIGNED_BY_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "BEGINDATE" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("BEGINDATE"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CLIENT_ADDR" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLIENT_ADDR"),
-                                );
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "CLIENT_CONTACT" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLIENT_CONTACT"),
-                                );
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "CLIENT_EMAIL" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLIENT_EMAIL"),
-                                );
-                            }
-                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "CLIENT_PHONE" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLIENT_PHONE"),
-                                );
-                            }
-                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "CLIENT_TITLE" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLIENT_TITLE"),
-                                );
-                            }
-                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "CLIENT_TPA_ID" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLIENT_TPA_ID"),
-                                );
-                            }
-                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "CLIENT_TP_ID" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLIENT_TP_ID"),
-                                );
-                            }
-                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "CLOSED" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CLOSED"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CLOSEDATE" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLOSEDATE"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COMMENTS" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COMMENTS"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COMPANY_ID" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("COMPANY_ID"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CONTACT_ID" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CONTACT_ID"),
-                                );
-                            }
-                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "CONTENT" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CONTENT"));
-                            }
-                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "CREATED_BY_ID" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CREATED_BY_ID"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CURRENCY_ID" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CURRENCY_ID"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_CREATE" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_CREATE"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_MODIFY" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_MODIFY"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DEAL_ID" => {
-                            if __f20.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("DEAL_ID"));
-                            }
-                            __f20 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "ID" => {
-                            if __f21.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LAST_ACTIVITY_BY" => {
-                            if __f22.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LAST_ACTIVITY_BY"),
-                                );
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LAST_ACTIVITY_TIME" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LAST_ACTIVITY_TIME"),
-                                );
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LAST_COMMUNICATION_TIME" => {
-                            if __f24.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "LAST_COMMUNICATION_TIME",
-                                    ),
-                                );
-                            }
-                            __f24 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "LEAD_ID" => {
-                            if __f25.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LEAD_ID"));
-                            }
-                            __f25 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "LOCATION_ID" => {
-                            if __f26.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LOCATION_ID"),
-                                );
-                            }
-                            __f26 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "MODIFY_BY_ID" => {
-                            if __f27.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MODIFY_BY_ID"),
-                                );
-                            }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MYCOMPANY_ID" => {
-                            if __f28.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MYCOMPANY_ID"),
-                                );
-                            }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "OPENED" => {
-                            if __f29.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("OPENED"));
-                            }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "OPPORTUNITY" => {
-                            if __f30.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("OPPORTUNITY"),
-                                );
-                            }
-                            __f30 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PARENT_ID_136" => {
-                            if __f31.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PARENT_ID_136"),
-                                );
-                            }
-                            __f31 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "PERSON_TYPE_ID" => {
-                            if __f32.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSON_TYPE_ID"),
-                                );
-                            }
-                            __f32 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "QUOTE_NUMBER" => {
-                            if __f33.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("QUOTE_NUMBER"),
-                                );
-                            }
-                            __f33 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "STATUS_ID" => {
-                            if __f34.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("STATUS_ID"),
-                                );
-                            }
-                            __f34 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TAX_VALUE" => {
-                            if __f35.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TAX_VALUE"),
-                                );
-                            }
-                            __f35 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TERMS" => {
-                            if __f36.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TERMS"));
-                            }
-                            __f36 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "TITLE" => {
-                            if __f37.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f37 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_CRM_566EB0AC9B7FC" => {
-                            if __f38.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_CRM_566EB0AC9B7FC"),
-                                );
-                            }
-                            __f38 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_CRM_566EB0AFA9895" => {
-                            if __f39.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_CRM_566EB0AFA9895"),
-                                );
-                            }
-                            __f39 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_CRM_566EB0AFB84F1" => {
-                            if __f40.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_CRM_566EB0AFB84F1"),
-                                );
-                            }
-                            __f40 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_CRM_566EB0AFC58FD" => {
-                            if __f41.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_CRM_566EB0AFC58FD"),
-                                );
-                            }
-                            __f41 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_CRM_566EB0AFDA4EF" => {
-                            if __f42.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_CRM_566EB0AFDA4EF"),
-                                );
-                            }
-                            __f42 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_CRM_566EB0AFEDB2F" => {
-                            if __f43.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_CRM_566EB0AFEDB2F"),
-                                );
-                            }
-                            __f43 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_CRM_566EB0B014EC2" => {
-                            if __f44.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_CRM_566EB0B014EC2"),
-                                );
-                            }
-                            __f44 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_CRM_566EB0B0231B2" => {
-                            if __f45.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_CRM_566EB0B0231B2"),
-                                );
-                            }
-                            __f45 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_CRM_566EB0B02F46F" => {
-                            if __f46.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_CRM_566EB0B02F46F"),
-                                );
-                            }
-                            __f46 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_CRM_566EB0B03CDCD" => {
-                            if __f47.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_CRM_566EB0B03CDCD"),
-                                );
-                            }
-                            __f47 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_CRM_566EB0B04D190" => {
-                            if __f48.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_CRM_566EB0B04D190"),
-                                );
-                            }
-                            __f48 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_CRM_577BBCE34CC90" => {
-                            if __f49.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_CRM_577BBCE34CC90"),
-                                );
-                            }
-                            __f49 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_CRM_577BBCE354F86" => {
-                            if __f50.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_CRM_577BBCE354F86"),
-                                );
-                            }
-                            __f50 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UTM_CAMPAIGN" => {
-                            if __f51.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UTM_CAMPAIGN"),
-                                );
-                            }
-                            __f51 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "UTM_CONTENT" => {
-                            if __f52.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UTM_CONTENT"),
-                                );
-                            }
-                            __f52 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "UTM_MEDIUM" => {
-                            if __f53.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UTM_MEDIUM"),
-                                );
-                            }
-                            __f53 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "UTM_SOURCE" => {
-                            if __f54.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UTM_SOURCE"),
-                                );
-                            }
-                            __f54 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "UTM_TERM" => {
-                            if __f55.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("UTM_TERM"));
-                            }
-                            __f55 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponse {
-                    actual_date: __f0.unwrap_or_default(),
-                    assigned_by_id: __f1.unwrap_or_default(),
-                    begindate: __f2.unwrap_or_default(),
-                    client_addr: __f3.unwrap_or_default(),
-                    client_contact: __f4.unwrap_or_default(),
-                    client_email: __f5.unwrap_or_default(),
-                    client_phone: __f6.unwrap_or_default(),
-                    client_title: __f7.unwrap_or_default(),
-                    client_tpa_id: __f8.unwrap_or_default(),
-                    client_tp_id: __f9.unwrap_or_default(),
-                    closed: __f10.unwrap_or_default(),
-                    closedate: __f11.unwrap_or_default(),
-                    comments: __f12.unwrap_or_default(),
-                    company_id: __f13.unwrap_or_default(),
-                    contact_id: __f14.unwrap_or_default(),
-                    content: __f15.unwrap_or_default(),
-                    created_by_id: __f16.unwrap_or_default(),
-                    currency_id: __f17.unwrap_or_default(),
-                    date_create: __f18.unwrap_or_default(),
-                    date_modify: __f19.unwrap_or_default(),
-                    deal_id: __f20.unwrap_or_default(),
-                    id: __f21.unwrap_or_default(),
-                    last_activity_by: __f22.unwrap_or_default(),
-                    last_activity_time: __f23.unwrap_or_default(),
-                    last_communication_time: __f24.unwrap_or_default(),
-                    lead_id: __f25.unwrap_or_default(),
-                    location_id: __f26.unwrap_or_default(),
-                    modify_by_id: __f27.unwrap_or_default(),
-                    mycompany_id: __f28.unwrap_or_default(),
-                    opened: __f29.unwrap_or_default(),
-                    opportunity: __f30.unwrap_or_default(),
-                    parent_id_136: __f31.unwrap_or_default(),
-                    person_type_id: __f32.unwrap_or_default(),
-                    quote_number: __f33.unwrap_or_default(),
-                    status_id: __f34.unwrap_or_default(),
-                    tax_value: __f35.unwrap_or_default(),
-                    terms: __f36.unwrap_or_default(),
-                    title: __f37.unwrap_or_default(),
-                    uf_crm_566eb0ac9b7fc: __f38.unwrap_or_default(),
-                    uf_crm_566eb0afa9895: __f39.unwrap_or_default(),
-                    uf_crm_566eb0afb84f1: __f40.unwrap_or_default(),
-                    uf_crm_566eb0afc58fd: __f41.unwrap_or_default(),
-                    uf_crm_566eb0afda4ef: __f42.unwrap_or_default(),
-                    uf_crm_566eb0afedb2f: __f43.unwrap_or_default(),
-                    uf_crm_566eb0b014ec2: __f44.unwrap_or_default(),
-                    uf_crm_566eb0b0231b2: __f45.unwrap_or_default(),
-                    uf_crm_566eb0b02f46f: __f46.unwrap_or_default(),
-                    uf_crm_566eb0b03cdcd: __f47.unwrap_or_default(),
-                    uf_crm_566eb0b04d190: __f48.unwrap_or_default(),
-                    uf_crm_577bbce34cc90: __f49.unwrap_or_default(),
-                    uf_crm_577bbce354f86: __f50.unwrap_or_default(),
-                    utm_campaign: __f51.unwrap_or_default(),
-                    utm_content: __f52.unwrap_or_default(),
-                    utm_medium: __f53.unwrap_or_default(),
-                    utm_source: __f54.unwrap_or_default(),
-                    utm_term: __f55.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let actual_date = o.opt("ACTUAL_DATE")?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let begindate = o.opt("BEGINDATE")?;
+        let client_addr = o.opt("CLIENT_ADDR")?;
+        let client_contact = o.opt("CLIENT_CONTACT")?;
+        let client_email = o.opt("CLIENT_EMAIL")?;
+        let client_phone = o.opt("CLIENT_PHONE")?;
+        let client_title = o.opt("CLIENT_TITLE")?;
+        let client_tpa_id = o.opt("CLIENT_TPA_ID")?;
+        let client_tp_id = o.opt("CLIENT_TP_ID")?;
+        let closed = o.opt("CLOSED")?;
+        let closedate = o.opt("CLOSEDATE")?;
+        let comments = o.opt("COMMENTS")?;
+        let company_id = o.opt("COMPANY_ID")?;
+        let contact_id = o.opt("CONTACT_ID")?;
+        let content = o.opt("CONTENT")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let currency_id = o.opt("CURRENCY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let deal_id = o.opt("DEAL_ID")?;
+        let id = o.opt("ID")?;
+        let last_activity_by = o.opt("LAST_ACTIVITY_BY")?;
+        let last_activity_time = o.opt("LAST_ACTIVITY_TIME")?;
+        let last_communication_time = o.opt("LAST_COMMUNICATION_TIME")?;
+        let lead_id = o.opt("LEAD_ID")?;
+        let location_id = o.opt("LOCATION_ID")?;
+        let modify_by_id = o.opt("MODIFY_BY_ID")?;
+        let mycompany_id = o.opt("MYCOMPANY_ID")?;
+        let opened = o.opt("OPENED")?;
+        let opportunity = o.opt("OPPORTUNITY")?;
+        let parent_id_136 = o.opt("PARENT_ID_136")?;
+        let person_type_id = o.opt("PERSON_TYPE_ID")?;
+        let quote_number = o.opt("QUOTE_NUMBER")?;
+        let status_id = o.opt("STATUS_ID")?;
+        let tax_value = o.opt("TAX_VALUE")?;
+        let terms = o.opt("TERMS")?;
+        let title = o.opt("TITLE")?;
+        let uf_crm_566eb0ac9b7fc = o.opt("UF_CRM_566EB0AC9B7FC")?;
+        let uf_crm_566eb0afa9895 = o.opt("UF_CRM_566EB0AFA9895")?;
+        let uf_crm_566eb0afb84f1 = o.opt("UF_CRM_566EB0AFB84F1")?;
+        let uf_crm_566eb0afc58fd = o.opt("UF_CRM_566EB0AFC58FD")?;
+        let uf_crm_566eb0afda4ef = o.opt("UF_CRM_566EB0AFDA4EF")?;
+        let uf_crm_566eb0afedb2f = o.opt("UF_CRM_566EB0AFEDB2F")?;
+        let uf_crm_566eb0b014ec2 = o.opt("UF_CRM_566EB0B014EC2")?;
+        let uf_crm_566eb0b0231b2 = o.opt("UF_CRM_566EB0B0231B2")?;
+        let uf_crm_566eb0b02f46f = o.opt("UF_CRM_566EB0B02F46F")?;
+        let uf_crm_566eb0b03cdcd = o.opt("UF_CRM_566EB0B03CDCD")?;
+        let uf_crm_566eb0b04d190 = o.opt("UF_CRM_566EB0B04D190")?;
+        let uf_crm_577bbce34cc90 = o.opt("UF_CRM_577BBCE34CC90")?;
+        let uf_crm_577bbce354f86 = o.opt("UF_CRM_577BBCE354F86")?;
+        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
+        let utm_content = o.opt("UTM_CONTENT")?;
+        let utm_medium = o.opt("UTM_MEDIUM")?;
+        let utm_source = o.opt("UTM_SOURCE")?;
+        let utm_term = o.opt("UTM_TERM")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTUAL_DATE",
+                    "ASSIGNED_BY_ID",
+                    "BEGINDATE",
+                    "CLIENT_ADDR",
+                    "CLIENT_CONTACT",
+                    "CLIENT_EMAIL",
+                    "CLIENT_PHONE",
+                    "CLIENT_TITLE",
+                    "CLIENT_TPA_ID",
+                    "CLIENT_TP_ID",
+                    "CLOSED",
+                    "CLOSEDATE",
+                    "COMMENTS",
+                    "COMPANY_ID",
+                    "CONTACT_ID",
+                    "CONTENT",
+                    "CREATED_BY_ID",
+                    "CURRENCY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "DEAL_ID",
+                    "ID",
+                    "LAST_ACTIVITY_BY",
+                    "LAST_ACTIVITY_TIME",
+                    "LAST_COMMUNICATION_TIME",
+                    "LEAD_ID",
+                    "LOCATION_ID",
+                    "MODIFY_BY_ID",
+                    "MYCOMPANY_ID",
+                    "OPENED",
+                    "OPPORTUNITY",
+                    "PARENT_ID_136",
+                    "PERSON_TYPE_ID",
+                    "QUOTE_NUMBER",
+                    "STATUS_ID",
+                    "TAX_VALUE",
+                    "TERMS",
+                    "TITLE",
+                    "UF_CRM_566EB0AC9B7FC",
+                    "UF_CRM_566EB0AFA9895",
+                    "UF_CRM_566EB0AFB84F1",
+                    "UF_CRM_566EB0AFC58FD",
+                    "UF_CRM_566EB0AFDA4EF",
+                    "UF_CRM_566EB0AFEDB2F",
+                    "UF_CRM_566EB0B014EC2",
+                    "UF_CRM_566EB0B0231B2",
+                    "UF_CRM_566EB0B02F46F",
+                    "UF_CRM_566EB0B03CDCD",
+                    "UF_CRM_566EB0B04D190",
+                    "UF_CRM_577BBCE34CC90",
+                    "UF_CRM_577BBCE354F86",
+                    "UTM_CAMPAIGN",
+                    "UTM_CONTENT",
+                    "UTM_MEDIUM",
+                    "UTM_SOURCE",
+                    "UTM_TERM",
+                ],
+            )?;
+        Ok(Self {
+            actual_date,
+            assigned_by_id,
+            begindate,
+            client_addr,
+            client_contact,
+            client_email,
+            client_phone,
+            client_title,
+            client_tpa_id,
+            client_tp_id,
+            closed,
+            closedate,
+            comments,
+            company_id,
+            contact_id,
+            content,
+            created_by_id,
+            currency_id,
+            date_create,
+            date_modify,
+            deal_id,
+            id,
+            last_activity_by,
+            last_activity_time,
+            last_communication_time,
+            lead_id,
+            location_id,
+            modify_by_id,
+            mycompany_id,
+            opened,
+            opportunity,
+            parent_id_136,
+            person_type_id,
+            quote_number,
+            status_id,
+            tax_value,
+            terms,
+            title,
+            uf_crm_566eb0ac9b7fc,
+            uf_crm_566eb0afa9895,
+            uf_crm_566eb0afb84f1,
+            uf_crm_566eb0afc58fd,
+            uf_crm_566eb0afda4ef,
+            uf_crm_566eb0afedb2f,
+            uf_crm_566eb0b014ec2,
+            uf_crm_566eb0b0231b2,
+            uf_crm_566eb0b02f46f,
+            uf_crm_566eb0b03cdcd,
+            uf_crm_566eb0b04d190,
+            uf_crm_577bbce34cc90,
+            uf_crm_577bbce354f86,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.quote.get";
@@ -1757,6 +701,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 /// Scope `crm`; at most 2 calls per second.
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/crm-quote-list.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -1766,6 +712,8 @@ pub async fn list(
 }
 
 /// Parameters of `crm.quote.list`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/crm-quote-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
@@ -1781,95 +729,27 @@ pub struct ListRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<Option<Vec<String>>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "filter" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("filter"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "order" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("order"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "select" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("select"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "start" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("start"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListRequest {
-                    filter: __f0.unwrap_or_default(),
-                    order: __f1.unwrap_or_default(),
-                    select: __f2.unwrap_or_default(),
-                    start: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
+        Ok(Self {
+            filter,
+            order,
+            select,
+            start,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `crm.quote.list`.
 pub type ListResponse = Vec<::serde_json::Value>;
@@ -1884,6 +764,8 @@ impl ::bitrix24_runtime::Method for ListRequest {
 /// Calls `crm.quote.update`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/crm-quote-update.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -1893,6 +775,8 @@ pub async fn update(
 }
 
 /// Parameters of `crm.quote.update`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/quote/crm-quote-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1905,94 +789,26 @@ pub struct UpdateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<Option<UpdateRequestFields>> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<UpdateRequestParams>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestFields>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "params" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("params"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestParams>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequest {
-                    fields: __f0.unwrap_or_default(),
-                    id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    params: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.opt("fields")?;
+        let id = o.req("id")?;
+        let params = o.opt("params")?;
+        let additional = o.rest(&["fields", "id", "params"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self {
+            fields,
+            id,
+            params,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestFields {
@@ -2051,348 +867,79 @@ pub struct UpdateRequestFields {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequestFields, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<::serde_json::Value> = None;
-                let mut __f9: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f10: Option<::serde_json::Value> = None;
-                let mut __f11: Option<::serde_json::Value> = None;
-                let mut __f12: Option<Option<UpdateRequestFieldsOpened>> = None;
-                let mut __f13: Option<Option<f64>> = None;
-                let mut __f14: Option<::serde_json::Value> = None;
-                let mut __f15: Option<Option<i64>> = None;
-                let mut __f16: Option<::serde_json::Value> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ASSIGNED_BY_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ASSIGNED_BY_ID"),
-                                );
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "BEGINDATE" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("BEGINDATE"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CLIENT_ADDR" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLIENT_ADDR"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CLIENT_EMAIL" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLIENT_EMAIL"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CLIENT_PHONE" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLIENT_PHONE"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CLIENT_TITLE" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLIENT_TITLE"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CLOSEDATE" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLOSEDATE"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COMMENTS" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COMMENTS"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COMPANY_ID" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("COMPANY_ID"),
-                                );
-                            }
-                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "CONTACT_IDS" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CONTACT_IDS"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CURRENCY_ID" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CURRENCY_ID"),
-                                );
-                            }
-                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "MYCOMPANY_ID" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MYCOMPANY_ID"),
-                                );
-                            }
-                            __f11 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "OPENED" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("OPENED"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestFieldsOpened>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "OPPORTUNITY" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("OPPORTUNITY"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PARENT_ID_..." => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PARENT_ID_..."),
-                                );
-                            }
-                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "PERSON_TYPE_ID" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSON_TYPE_ID"),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "STATUS_ID" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("STATUS_ID"),
-                                );
-                            }
-                            __f16 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "TITLE" => {
-                            if __f17.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequestFields {
-                    assigned_by_id: __f0.unwrap_or_default(),
-                    begindate: __f1.unwrap_or_default(),
-                    client_addr: __f2.unwrap_or_default(),
-                    client_email: __f3.unwrap_or_default(),
-                    client_phone: __f4.unwrap_or_default(),
-                    client_title: __f5.unwrap_or_default(),
-                    closedate: __f6.unwrap_or_default(),
-                    comments: __f7.unwrap_or_default(),
-                    company_id: __f8.unwrap_or_default(),
-                    contact_ids: __f9.unwrap_or_default(),
-                    currency_id: __f10.unwrap_or_default(),
-                    mycompany_id: __f11.unwrap_or_default(),
-                    opened: __f12.unwrap_or_default(),
-                    opportunity: __f13.unwrap_or_default(),
-                    parent_id: __f14.unwrap_or_default(),
-                    person_type_id: __f15.unwrap_or_default(),
-                    status_id: __f16.unwrap_or_default(),
-                    title: __f17.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let begindate = o.opt("BEGINDATE")?;
+        let client_addr = o.opt("CLIENT_ADDR")?;
+        let client_email = o.opt("CLIENT_EMAIL")?;
+        let client_phone = o.opt("CLIENT_PHONE")?;
+        let client_title = o.opt("CLIENT_TITLE")?;
+        let closedate = o.opt("CLOSEDATE")?;
+        let comments = o.opt("COMMENTS")?;
+        let company_id = o.opt("COMPANY_ID")?;
+        let contact_ids = o.opt("CONTACT_IDS")?;
+        let currency_id = o.opt("CURRENCY_ID")?;
+        let mycompany_id = o.opt("MYCOMPANY_ID")?;
+        let opened = o.opt("OPENED")?;
+        let opportunity = o.opt("OPPORTUNITY")?;
+        let parent_id = o.opt("PARENT_ID_...")?;
+        let person_type_id = o.opt("PERSON_TYPE_ID")?;
+        let status_id = o.opt("STATUS_ID")?;
+        let title = o.opt("TITLE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ASSIGNED_BY_ID",
+                    "BEGINDATE",
+                    "CLIENT_ADDR",
+                    "CLIENT_EMAIL",
+                    "CLIENT_PHONE",
+                    "CLIENT_TITLE",
+                    "CLOSEDATE",
+                    "COMMENTS",
+                    "COMPANY_ID",
+                    "CONTACT_IDS",
+                    "CURRENCY_ID",
+                    "MYCOMPANY_ID",
+                    "OPENED",
+                    "OPPORTUNITY",
+                    "PARENT_ID_...",
+                    "PERSON_TYPE_ID",
+                    "STATUS_ID",
+                    "TITLE",
+                ],
+            )?;
+        Ok(Self {
+            assigned_by_id,
+            begindate,
+            client_addr,
+            client_email,
+            client_phone,
+            client_title,
+            closedate,
+            comments,
+            company_id,
+            contact_ids,
+            currency_id,
+            mycompany_id,
+            opened,
+            opportunity,
+            parent_id,
+            person_type_id,
+            status_id,
+            title,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestFieldsOpened {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
-impl UpdateRequestFieldsOpened {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UpdateRequestFieldsOpened {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestFieldsOpened {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsOpened {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsOpened {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type UpdateRequestFieldsOpened = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestParams {
@@ -2403,68 +950,21 @@ pub struct UpdateRequestParams {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequestParams;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequestParams")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequestParams, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "REGISTER_HISTORY_EVENT" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "REGISTER_HISTORY_EVENT",
-                                    ),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequestParams {
-                    register_history_event: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let register_history_event = o.opt("REGISTER_HISTORY_EVENT")?;
+        let additional = o.rest(&["REGISTER_HISTORY_EVENT"])?;
+        Ok(Self {
+            register_history_event,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestParams {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequestParams);
 
 /// The `result` of `crm.quote.update`.
 pub type UpdateResponse = bool;

@@ -13,6 +13,8 @@ pub mod field;
 /// Calls `humanresources.employee.count`.
 ///
 /// Scope `humanresources`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/employee/humanresources-employee-count.html>.
 pub async fn count(
     client: &::bitrix24_runtime::Client,
     request: &CountRequest,
@@ -21,6 +23,8 @@ pub async fn count(
 }
 
 /// Parameters of `humanresources.employee.count`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/employee/humanresources-employee-count.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct CountRequest {
     /// Keys not declared in the spec, kept as received.
@@ -28,47 +32,17 @@ pub struct CountRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for CountRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = CountRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CountRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CountRequest, A::Error> {
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<::serde_json::Value>()?;
-                    __extra.insert(key, value);
-                }
-                Ok(CountRequest {
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for CountRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for CountRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(CountRequest);
 
 /// The `result` of `humanresources.employee.count`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -80,64 +54,18 @@ pub struct CountResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for CountResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = CountResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CountResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CountResponse, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "total" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("total"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(CountResponse {
-                    total: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for CountResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let total = o.opt("total")?;
+        let additional = o.rest(&["total"])?;
+        Ok(Self { total, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for CountResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(CountResponse);
 
 impl ::bitrix24_runtime::Method for CountRequest {
     const NAME: &'static str = "humanresources.employee.count";
@@ -153,6 +81,8 @@ impl ::bitrix24_runtime::Method for CountRequest {
 /// Calls `humanresources.employee.multidepartment`.
 ///
 /// Scope `humanresources`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/employee/humanresources-employee-multidepartment.html>.
 pub async fn multidepartment(
     client: &::bitrix24_runtime::Client,
     request: &MultidepartmentRequest,
@@ -161,6 +91,8 @@ pub async fn multidepartment(
 }
 
 /// Parameters of `humanresources.employee.multidepartment`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/employee/humanresources-employee-multidepartment.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct MultidepartmentRequest {
     /// Keys not declared in the spec, kept as received.
@@ -168,47 +100,17 @@ pub struct MultidepartmentRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for MultidepartmentRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = MultidepartmentRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MultidepartmentRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<MultidepartmentRequest, A::Error> {
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<::serde_json::Value>()?;
-                    __extra.insert(key, value);
-                }
-                Ok(MultidepartmentRequest {
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for MultidepartmentRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for MultidepartmentRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(MultidepartmentRequest);
 
 /// The `result` of `humanresources.employee.multidepartment`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -222,83 +124,23 @@ pub struct MultidepartmentResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for MultidepartmentResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = MultidepartmentResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MultidepartmentResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<MultidepartmentResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                > = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "employees" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("employees"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "total" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("total"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(MultidepartmentResponse {
-                    employees: __f0.unwrap_or_default(),
-                    total: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for MultidepartmentResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let employees = o.opt("employees")?;
+        let total = o.opt("total")?;
+        let additional = o.rest(&["employees", "total"])?;
+        Ok(Self {
+            employees,
+            total,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for MultidepartmentResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(MultidepartmentResponse);
 
 impl ::bitrix24_runtime::Method for MultidepartmentRequest {
     const NAME: &'static str = "humanresources.employee.multidepartment";
@@ -314,6 +156,8 @@ impl ::bitrix24_runtime::Method for MultidepartmentRequest {
 /// Calls `humanresources.employee.search`.
 ///
 /// Scope `humanresources`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/employee/humanresources-employee-search.html>.
 pub async fn search(
     client: &::bitrix24_runtime::Client,
     request: &SearchRequest,
@@ -322,6 +166,8 @@ pub async fn search(
 }
 
 /// Parameters of `humanresources.employee.search`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/employee/humanresources-employee-search.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SearchRequest {
     pub name: String,
@@ -334,85 +180,26 @@ pub struct SearchRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SearchRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SearchRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SearchRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SearchRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "name" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "nodeId" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("nodeId"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "select" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("select"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SearchRequest {
-                    name: __f0.ok_or_else(|| ::serde::de::Error::missing_field("name"))?,
-                    node_id: __f1.unwrap_or_default(),
-                    select: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SearchRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.req("name")?;
+        let node_id = o.opt("nodeId")?;
+        let select = o.opt("select")?;
+        let additional = o.rest(&["name", "nodeId", "select"])?;
+        let name = o.need(name, "name")?;
+        Ok(Self {
+            name,
+            node_id,
+            select,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SearchRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SearchRequest);
 
 /// The `result` of `humanresources.employee.search`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -424,68 +211,18 @@ pub struct SearchResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SearchResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SearchResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SearchResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SearchResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                > = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "items" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("items"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SearchResponse {
-                    items: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SearchResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let items = o.opt("items")?;
+        let additional = o.rest(&["items"])?;
+        Ok(Self { items, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SearchResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SearchResponse);
 
 impl ::bitrix24_runtime::Method for SearchRequest {
     const NAME: &'static str = "humanresources.employee.search";
@@ -504,6 +241,8 @@ impl ::bitrix24_runtime::Method for SearchRequest {
 /// Calls `humanresources.employee.subordinates`.
 ///
 /// Scope `humanresources`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/employee/humanresources-employee-subordinates.html>.
 pub async fn subordinates(
     client: &::bitrix24_runtime::Client,
     request: &SubordinatesRequest,
@@ -512,6 +251,8 @@ pub async fn subordinates(
 }
 
 /// Parameters of `humanresources.employee.subordinates`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/employee/humanresources-employee-subordinates.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SubordinatesRequest {
     pub id: i64,
@@ -520,64 +261,19 @@ pub struct SubordinatesRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SubordinatesRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SubordinatesRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SubordinatesRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SubordinatesRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SubordinatesRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SubordinatesRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SubordinatesRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SubordinatesRequest);
 
 /// The `result` of `humanresources.employee.subordinates`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -591,83 +287,23 @@ pub struct SubordinatesResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SubordinatesResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SubordinatesResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SubordinatesResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SubordinatesResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                > = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "departments" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("departments"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "userId" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("userId"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SubordinatesResponse {
-                    departments: __f0.unwrap_or_default(),
-                    user_id: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SubordinatesResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let departments = o.opt("departments")?;
+        let user_id = o.opt("userId")?;
+        let additional = o.rest(&["departments", "userId"])?;
+        Ok(Self {
+            departments,
+            user_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SubordinatesResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SubordinatesResponse);
 
 impl ::bitrix24_runtime::Method for SubordinatesRequest {
     const NAME: &'static str = "humanresources.employee.subordinates";

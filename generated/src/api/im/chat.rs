@@ -17,6 +17,8 @@ pub mod user;
 /// Calls `im.chat.add`.
 ///
 /// Scope `im`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/im-chat-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
     request: &AddRequest,
@@ -25,6 +27,8 @@ pub async fn add(
 }
 
 /// Parameters of `im.chat.add`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/im-chat-add.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequest {
     #[serde(rename = "AVATAR", skip_serializing_if = "Option::is_none")]
@@ -43,6 +47,7 @@ pub struct AddRequest {
     pub message: Option<String>,
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "TYPE".
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<AddRequestType>,
     #[serde(rename = "USERS", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -52,536 +57,61 @@ pub struct AddRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<AddRequestColor>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<AddRequestEntityId>> = None;
-                let mut __f5: Option<Option<AddRequestEntityType>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<AddRequestType>> = None;
-                let mut __f9: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "AVATAR" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("AVATAR"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COLOR" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COLOR"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestColor>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "COPILOT_MAIN_ROLE" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("COPILOT_MAIN_ROLE"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ENTITY_ID" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ENTITY_ID"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestEntityId>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "ENTITY_TYPE" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ENTITY_TYPE"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestEntityType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "MESSAGE" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("MESSAGE"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TITLE" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TYPE" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TYPE"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "USERS" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USERS"));
-                            }
-                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    avatar: __f0.unwrap_or_default(),
-                    color: __f1.unwrap_or_default(),
-                    copilot_main_role: __f2.unwrap_or_default(),
-                    description: __f3.unwrap_or_default(),
-                    entity_id: __f4.unwrap_or_default(),
-                    entity_type: __f5.unwrap_or_default(),
-                    message: __f6.unwrap_or_default(),
-                    title: __f7.unwrap_or_default(),
-                    type_: __f8.unwrap_or_default(),
-                    users: __f9.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("AVATAR")?;
+        let color = o.opt("COLOR")?;
+        let copilot_main_role = o.opt("COPILOT_MAIN_ROLE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let entity_type = o.opt("ENTITY_TYPE")?;
+        let message = o.opt("MESSAGE")?;
+        let title = o.opt("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let users = o.opt("USERS")?;
+        let additional = o
+            .rest(
+                &[
+                    "AVATAR",
+                    "COLOR",
+                    "COPILOT_MAIN_ROLE",
+                    "DESCRIPTION",
+                    "ENTITY_ID",
+                    "ENTITY_TYPE",
+                    "MESSAGE",
+                    "TITLE",
+                    "TYPE",
+                    "USERS",
+                ],
+            )?;
+        Ok(Self {
+            avatar,
+            color,
+            copilot_main_role,
+            description,
+            entity_id,
+            entity_type,
+            message,
+            title,
+            type_,
+            users,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestColor {
-    /// The value "RED".
-    Red,
-    /// The value "GREEN".
-    Green,
-    /// The value "MINT".
-    Mint,
-    /// The value "LIGHT_BLUE".
-    LightBlue,
-    /// The value "DARK_BLUE".
-    DarkBlue,
-    /// The value "PURPLE".
-    Purple,
-    /// The value "AQUA".
-    Aqua,
-    /// The value "PINK".
-    Pink,
-    /// The value "LIME".
-    Lime,
-    /// The value "BROWN".
-    Brown,
-    /// The value "AZURE".
-    Azure,
-    /// The value "KHAKI".
-    Khaki,
-    /// The value "SAND".
-    Sand,
-    /// The value "MARENGO".
-    Marengo,
-    /// The value "GRAY".
-    Gray,
-    /// The value "GRAPHITE".
-    Graphite,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-impl AddRequestColor {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Red => "RED",
-            Self::Green => "GREEN",
-            Self::Mint => "MINT",
-            Self::LightBlue => "LIGHT_BLUE",
-            Self::DarkBlue => "DARK_BLUE",
-            Self::Purple => "PURPLE",
-            Self::Aqua => "AQUA",
-            Self::Pink => "PINK",
-            Self::Lime => "LIME",
-            Self::Brown => "BROWN",
-            Self::Azure => "AZURE",
-            Self::Khaki => "KHAKI",
-            Self::Sand => "SAND",
-            Self::Marengo => "MARENGO",
-            Self::Gray => "GRAY",
-            Self::Graphite => "GRAPHITE",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type AddRequestColor = super::super::enums::RedGreenMintEtc;
 
-impl ::std::fmt::Display for AddRequestColor {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type AddRequestEntityId = super::super::enums::CrmLinesLivechatEtc;
 
-impl ::serde::Serialize for AddRequestColor {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
+pub type AddRequestEntityType = super::super::enums::VideoconfAiAssistantPrivateLinesEtcH1c33fe0c;
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestColor {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "RED" => Self::Red,
-                "GREEN" => Self::Green,
-                "MINT" => Self::Mint,
-                "LIGHT_BLUE" => Self::LightBlue,
-                "DARK_BLUE" => Self::DarkBlue,
-                "PURPLE" => Self::Purple,
-                "AQUA" => Self::Aqua,
-                "PINK" => Self::Pink,
-                "LIME" => Self::Lime,
-                "BROWN" => Self::Brown,
-                "AZURE" => Self::Azure,
-                "KHAKI" => Self::Khaki,
-                "SAND" => Self::Sand,
-                "MARENGO" => Self::Marengo,
-                "GRAY" => Self::Gray,
-                "GRAPHITE" => Self::Graphite,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestColor {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestEntityId {
-    /// The value "CRM".
-    Crm,
-    /// The value "LINES".
-    Lines,
-    /// The value "LIVECHAT".
-    Livechat,
-    /// The value "TASKS".
-    Tasks,
-    /// The value "CALENDAR".
-    Calendar,
-    /// The value "SONET_GROUP".
-    SonetGroup,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestEntityId {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Crm => "CRM",
-            Self::Lines => "LINES",
-            Self::Livechat => "LIVECHAT",
-            Self::Tasks => "TASKS",
-            Self::Calendar => "CALENDAR",
-            Self::SonetGroup => "SONET_GROUP",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestEntityId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestEntityId {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestEntityId {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "CRM" => Self::Crm,
-                "LINES" => Self::Lines,
-                "LIVECHAT" => Self::Livechat,
-                "TASKS" => Self::Tasks,
-                "CALENDAR" => Self::Calendar,
-                "SONET_GROUP" => Self::SonetGroup,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestEntityId {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestEntityType {
-    /// The value "VIDEOCONF".
-    Videoconf,
-    /// The value "AI_ASSISTANT_PRIVATE".
-    AiAssistantPrivate,
-    /// The value "LINES".
-    Lines,
-    /// The value "LIVECHAT".
-    Livechat,
-    /// The value "ANNOUNCEMENT".
-    Announcement,
-    /// The value "CALENDAR".
-    Calendar,
-    /// The value "MAIL".
-    Mail,
-    /// The value "CRM".
-    Crm,
-    /// The value "SONET_GROUP".
-    SonetGroup,
-    /// The value "TASKS".
-    Tasks,
-    /// The value "CALL".
-    Call,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestEntityType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Videoconf => "VIDEOCONF",
-            Self::AiAssistantPrivate => "AI_ASSISTANT_PRIVATE",
-            Self::Lines => "LINES",
-            Self::Livechat => "LIVECHAT",
-            Self::Announcement => "ANNOUNCEMENT",
-            Self::Calendar => "CALENDAR",
-            Self::Mail => "MAIL",
-            Self::Crm => "CRM",
-            Self::SonetGroup => "SONET_GROUP",
-            Self::Tasks => "TASKS",
-            Self::Call => "CALL",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestEntityType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestEntityType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestEntityType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "VIDEOCONF" => Self::Videoconf,
-                "AI_ASSISTANT_PRIVATE" => Self::AiAssistantPrivate,
-                "LINES" => Self::Lines,
-                "LIVECHAT" => Self::Livechat,
-                "ANNOUNCEMENT" => Self::Announcement,
-                "CALENDAR" => Self::Calendar,
-                "MAIL" => Self::Mail,
-                "CRM" => Self::Crm,
-                "SONET_GROUP" => Self::SonetGroup,
-                "TASKS" => Self::Tasks,
-                "CALL" => Self::Call,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestEntityType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestType {
-    /// The value "OPEN".
-    Open,
-    /// The value "CHAT".
-    Chat,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Open => "OPEN",
-            Self::Chat => "CHAT",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "OPEN" => Self::Open,
-                "CHAT" => Self::Chat,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type AddRequestType = super::super::enums::OpenChat;
 
 /// The `result` of `im.chat.add`.
 pub type AddResponse = i64;
@@ -596,6 +126,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 /// Calls `im.chat.get`.
 ///
 /// Scope `im`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/im-chat-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -604,6 +136,8 @@ pub async fn get(
 }
 
 /// Parameters of `im.chat.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/im-chat-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     #[serde(rename = "ENTITY_ID")]
@@ -615,263 +149,29 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<GetRequestEntityId> = None;
-                let mut __f1: Option<GetRequestEntityType> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ENTITY_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ENTITY_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            GetRequestEntityId,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "ENTITY_TYPE" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ENTITY_TYPE"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            GetRequestEntityType,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    entity_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("ENTITY_ID"))?,
-                    entity_type: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "ENTITY_TYPE",
-                        ))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.req("ENTITY_ID")?;
+        let entity_type = o.req("ENTITY_TYPE")?;
+        let additional = o.rest(&["ENTITY_ID", "ENTITY_TYPE"])?;
+        let entity_id = o.need(entity_id, "ENTITY_ID")?;
+        let entity_type = o.need(entity_type, "ENTITY_TYPE")?;
+        Ok(Self {
+            entity_id,
+            entity_type,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestEntityId {
-    /// The value "CRM".
-    Crm,
-    /// The value "LINES".
-    Lines,
-    /// The value "LIVECHAT".
-    Livechat,
-    /// The value "TASKS".
-    Tasks,
-    /// The value "CALENDAR".
-    Calendar,
-    /// The value "SONET_GROUP".
-    SonetGroup,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
-impl GetRequestEntityId {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Crm => "CRM",
-            Self::Lines => "LINES",
-            Self::Livechat => "LIVECHAT",
-            Self::Tasks => "TASKS",
-            Self::Calendar => "CALENDAR",
-            Self::SonetGroup => "SONET_GROUP",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type GetRequestEntityId = super::super::enums::CrmLinesLivechatEtc;
 
-impl ::std::fmt::Display for GetRequestEntityId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestEntityId {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestEntityId {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "CRM" => Self::Crm,
-                "LINES" => Self::Lines,
-                "LIVECHAT" => Self::Livechat,
-                "TASKS" => Self::Tasks,
-                "CALENDAR" => Self::Calendar,
-                "SONET_GROUP" => Self::SonetGroup,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestEntityId {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestEntityType {
-    /// The value "VIDEOCONF".
-    Videoconf,
-    /// The value "AI_ASSISTANT_PRIVATE".
-    AiAssistantPrivate,
-    /// The value "LINES".
-    Lines,
-    /// The value "LIVECHAT".
-    Livechat,
-    /// The value "ANNOUNCEMENT".
-    Announcement,
-    /// The value "CALENDAR".
-    Calendar,
-    /// The value "MAIL".
-    Mail,
-    /// The value "CRM".
-    Crm,
-    /// The value "SONET_GROUP".
-    SonetGroup,
-    /// The value "TASKS_TASK".
-    TasksTask,
-    /// The value "TASKS".
-    Tasks,
-    /// The value "CALL".
-    Call,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestEntityType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Videoconf => "VIDEOCONF",
-            Self::AiAssistantPrivate => "AI_ASSISTANT_PRIVATE",
-            Self::Lines => "LINES",
-            Self::Livechat => "LIVECHAT",
-            Self::Announcement => "ANNOUNCEMENT",
-            Self::Calendar => "CALENDAR",
-            Self::Mail => "MAIL",
-            Self::Crm => "CRM",
-            Self::SonetGroup => "SONET_GROUP",
-            Self::TasksTask => "TASKS_TASK",
-            Self::Tasks => "TASKS",
-            Self::Call => "CALL",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestEntityType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestEntityType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestEntityType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "VIDEOCONF" => Self::Videoconf,
-                "AI_ASSISTANT_PRIVATE" => Self::AiAssistantPrivate,
-                "LINES" => Self::Lines,
-                "LIVECHAT" => Self::Livechat,
-                "ANNOUNCEMENT" => Self::Announcement,
-                "CALENDAR" => Self::Calendar,
-                "MAIL" => Self::Mail,
-                "CRM" => Self::Crm,
-                "SONET_GROUP" => Self::SonetGroup,
-                "TASKS_TASK" => Self::TasksTask,
-                "TASKS" => Self::Tasks,
-                "CALL" => Self::Call,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestEntityType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetRequestEntityType = super::super::enums::VideoconfAiAssistantPrivateLinesEtcH9533ff77;
 
 /// The `result` of `im.chat.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -883,64 +183,18 @@ pub struct GetResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponse, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponse {
-                    id: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "im.chat.get";
@@ -952,6 +206,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 /// Calls `im.chat.leave`.
 ///
 /// Scope `im`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/chat-users/im-chat-leave.html>.
 pub async fn leave(
     client: &::bitrix24_runtime::Client,
     request: &LeaveRequest,
@@ -960,6 +216,8 @@ pub async fn leave(
 }
 
 /// Parameters of `im.chat.leave`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/chat-users/im-chat-leave.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct LeaveRequest {
     #[serde(rename = "CHAT_ID")]
@@ -969,65 +227,19 @@ pub struct LeaveRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for LeaveRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = LeaveRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct LeaveRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<LeaveRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CHAT_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CHAT_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(LeaveRequest {
-                    chat_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for LeaveRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.req("CHAT_ID")?;
+        let additional = o.rest(&["CHAT_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        Ok(Self { chat_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for LeaveRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(LeaveRequest);
 
 /// The `result` of `im.chat.leave`.
 pub type LeaveResponse = bool;
@@ -1047,6 +259,8 @@ impl ::bitrix24_runtime::Method for LeaveRequest {
 /// Calls `im.chat.mute`.
 ///
 /// Scope `im`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/special-operations/im-chat-mute.html>.
 pub async fn mute(
     client: &::bitrix24_runtime::Client,
     request: &MuteRequest,
@@ -1055,6 +269,8 @@ pub async fn mute(
 }
 
 /// Parameters of `im.chat.mute`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/special-operations/im-chat-mute.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct MuteRequest {
     #[serde(rename = "CHAT_ID", skip_serializing_if = "Option::is_none")]
@@ -1068,218 +284,29 @@ pub struct MuteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for MuteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = MuteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MuteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<MuteRequest, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<MuteRequestDialogId>> = None;
-                let mut __f2: Option<Option<MuteRequestMute>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CHAT_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CHAT_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DIALOG_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DIALOG_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<MuteRequestDialogId>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "MUTE" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("MUTE"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<MuteRequestMute>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(MuteRequest {
-                    chat_id: __f0.unwrap_or_default(),
-                    dialog_id: __f1.unwrap_or_default(),
-                    mute: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for MuteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.opt("CHAT_ID")?;
+        let dialog_id = o.opt("DIALOG_ID")?;
+        let mute = o.opt("MUTE")?;
+        let additional = o.rest(&["CHAT_ID", "DIALOG_ID", "MUTE"])?;
+        Ok(Self {
+            chat_id,
+            dialog_id,
+            mute,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum MuteRequestDialogId {
-    /// The value "chatXXX".
-    ChatXxx,
-    /// The value "sgXXX".
-    SgXxx,
-    /// The value "XXX".
-    Xxx,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(MuteRequest);
 
-impl MuteRequestDialogId {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::ChatXxx => "chatXXX",
-            Self::SgXxx => "sgXXX",
-            Self::Xxx => "XXX",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type MuteRequestDialogId = super::super::enums::ChatXxxSgXxxXxx;
 
-impl ::std::fmt::Display for MuteRequestDialogId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for MuteRequestDialogId {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for MuteRequestDialogId {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "chatXXX" => Self::ChatXxx,
-                "sgXXX" => Self::SgXxx,
-                "XXX" => Self::Xxx,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for MuteRequestDialogId {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum MuteRequestMute {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl MuteRequestMute {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for MuteRequestMute {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for MuteRequestMute {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for MuteRequestMute {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for MuteRequestMute {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type MuteRequestMute = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `im.chat.mute`.
 pub type MuteResponse = bool;
@@ -1299,6 +326,8 @@ impl ::bitrix24_runtime::Method for MuteRequest {
 /// Calls `im.chat.setOwner`.
 ///
 /// Scope `im`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/chat-update/im-chat-set-owner.html>.
 pub async fn set_owner(
     client: &::bitrix24_runtime::Client,
     request: &SetOwnerRequest,
@@ -1307,6 +336,8 @@ pub async fn set_owner(
 }
 
 /// Parameters of `im.chat.setOwner`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/chat-update/im-chat-set-owner.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SetOwnerRequest {
     #[serde(rename = "CHAT_ID")]
@@ -1320,94 +351,27 @@ pub struct SetOwnerRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SetOwnerRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SetOwnerRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SetOwnerRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetOwnerRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CHAT_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CHAT_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "DIALOG_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DIALOG_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_ID" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SetOwnerRequest {
-                    chat_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
-                    dialog_id: __f1.unwrap_or_default(),
-                    user_id: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SetOwnerRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.req("CHAT_ID")?;
+        let dialog_id = o.opt("DIALOG_ID")?;
+        let user_id = o.req("USER_ID")?;
+        let additional = o.rest(&["CHAT_ID", "DIALOG_ID", "USER_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        let user_id = o.need(user_id, "USER_ID")?;
+        Ok(Self {
+            chat_id,
+            dialog_id,
+            user_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SetOwnerRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SetOwnerRequest);
 
 /// The `result` of `im.chat.setOwner`.
 pub type SetOwnerResponse = bool;
@@ -1429,6 +393,8 @@ impl ::bitrix24_runtime::Method for SetOwnerRequest {
 /// Calls `im.chat.updateAvatar`.
 ///
 /// Scope `im`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/chat-update/im-chat-update-avatar.html>.
 pub async fn update_avatar(
     client: &::bitrix24_runtime::Client,
     request: &UpdateAvatarRequest,
@@ -1437,6 +403,8 @@ pub async fn update_avatar(
 }
 
 /// Parameters of `im.chat.updateAvatar`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/chat-update/im-chat-update-avatar.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateAvatarRequest {
     #[serde(rename = "AVATAR")]
@@ -1450,94 +418,27 @@ pub struct UpdateAvatarRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateAvatarRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateAvatarRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateAvatarRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateAvatarRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "AVATAR" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("AVATAR"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "CHAT_ID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CHAT_ID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "DIALOG_ID" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DIALOG_ID"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateAvatarRequest {
-                    avatar: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("AVATAR"))?,
-                    chat_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
-                    dialog_id: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateAvatarRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.req("AVATAR")?;
+        let chat_id = o.req("CHAT_ID")?;
+        let dialog_id = o.opt("DIALOG_ID")?;
+        let additional = o.rest(&["AVATAR", "CHAT_ID", "DIALOG_ID"])?;
+        let avatar = o.need(avatar, "AVATAR")?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        Ok(Self {
+            avatar,
+            chat_id,
+            dialog_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateAvatarRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateAvatarRequest);
 
 /// The `result` of `im.chat.updateAvatar`.
 pub type UpdateAvatarResponse = bool;
@@ -1560,6 +461,8 @@ impl ::bitrix24_runtime::Method for UpdateAvatarRequest {
 /// Calls `im.chat.updateColor`.
 ///
 /// Scope `im`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/chat-update/im-chat-update-color.html>.
 pub async fn update_color(
     client: &::bitrix24_runtime::Client,
     request: &UpdateColorRequest,
@@ -1568,6 +471,8 @@ pub async fn update_color(
 }
 
 /// Parameters of `im.chat.updateColor`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/chat-update/im-chat-update-color.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateColorRequest {
     #[serde(rename = "CHAT_ID")]
@@ -1581,211 +486,29 @@ pub struct UpdateColorRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateColorRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateColorRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateColorRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateColorRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<UpdateColorRequestColor> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CHAT_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CHAT_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "COLOR" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COLOR"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            UpdateColorRequestColor,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "DIALOG_ID" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DIALOG_ID"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateColorRequest {
-                    chat_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
-                    color: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("COLOR"))?,
-                    dialog_id: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for UpdateColorRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.req("CHAT_ID")?;
+        let color = o.req("COLOR")?;
+        let dialog_id = o.opt("DIALOG_ID")?;
+        let additional = o.rest(&["CHAT_ID", "COLOR", "DIALOG_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        let color = o.need(color, "COLOR")?;
+        Ok(Self {
+            chat_id,
+            color,
+            dialog_id,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateColorRequestColor {
-    /// The value "RED".
-    Red,
-    /// The value "GREEN".
-    Green,
-    /// The value "MINT".
-    Mint,
-    /// The value "LIGHT_BLUE".
-    LightBlue,
-    /// The value "DARK_BLUE".
-    DarkBlue,
-    /// The value "PURPLE".
-    Purple,
-    /// The value "AQUA".
-    Aqua,
-    /// The value "PINK".
-    Pink,
-    /// The value "LIME".
-    Lime,
-    /// The value "BROWN".
-    Brown,
-    /// The value "AZURE".
-    Azure,
-    /// The value "KHAKI".
-    Khaki,
-    /// The value "SAND".
-    Sand,
-    /// The value "MARENGO".
-    Marengo,
-    /// The value "GRAY".
-    Gray,
-    /// The value "GRAPHITE".
-    Graphite,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(UpdateColorRequest);
 
-impl UpdateColorRequestColor {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Red => "RED",
-            Self::Green => "GREEN",
-            Self::Mint => "MINT",
-            Self::LightBlue => "LIGHT_BLUE",
-            Self::DarkBlue => "DARK_BLUE",
-            Self::Purple => "PURPLE",
-            Self::Aqua => "AQUA",
-            Self::Pink => "PINK",
-            Self::Lime => "LIME",
-            Self::Brown => "BROWN",
-            Self::Azure => "AZURE",
-            Self::Khaki => "KHAKI",
-            Self::Sand => "SAND",
-            Self::Marengo => "MARENGO",
-            Self::Gray => "GRAY",
-            Self::Graphite => "GRAPHITE",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UpdateColorRequestColor {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateColorRequestColor {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateColorRequestColor {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "RED" => Self::Red,
-                "GREEN" => Self::Green,
-                "MINT" => Self::Mint,
-                "LIGHT_BLUE" => Self::LightBlue,
-                "DARK_BLUE" => Self::DarkBlue,
-                "PURPLE" => Self::Purple,
-                "AQUA" => Self::Aqua,
-                "PINK" => Self::Pink,
-                "LIME" => Self::Lime,
-                "BROWN" => Self::Brown,
-                "AZURE" => Self::Azure,
-                "KHAKI" => Self::Khaki,
-                "SAND" => Self::Sand,
-                "MARENGO" => Self::Marengo,
-                "GRAY" => Self::Gray,
-                "GRAPHITE" => Self::Graphite,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateColorRequestColor {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type UpdateColorRequestColor = super::super::enums::RedGreenMintEtc;
 
 /// The `result` of `im.chat.updateColor`.
 pub type UpdateColorResponse = bool;
@@ -1807,6 +530,8 @@ impl ::bitrix24_runtime::Method for UpdateColorRequest {
 /// Calls `im.chat.updateTitle`.
 ///
 /// Scope `im`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/chat-update/im-chat-update-title.html>.
 pub async fn update_title(
     client: &::bitrix24_runtime::Client,
     request: &UpdateTitleRequest,
@@ -1815,6 +540,8 @@ pub async fn update_title(
 }
 
 /// Parameters of `im.chat.updateTitle`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/chat-update/im-chat-update-title.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateTitleRequest {
     #[serde(rename = "CHAT_ID")]
@@ -1828,94 +555,27 @@ pub struct UpdateTitleRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateTitleRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateTitleRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateTitleRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateTitleRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CHAT_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CHAT_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "DIALOG_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DIALOG_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TITLE" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateTitleRequest {
-                    chat_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
-                    dialog_id: __f1.unwrap_or_default(),
-                    title: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("TITLE"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateTitleRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.req("CHAT_ID")?;
+        let dialog_id = o.opt("DIALOG_ID")?;
+        let title = o.req("TITLE")?;
+        let additional = o.rest(&["CHAT_ID", "DIALOG_ID", "TITLE"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        let title = o.need(title, "TITLE")?;
+        Ok(Self {
+            chat_id,
+            dialog_id,
+            title,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateTitleRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateTitleRequest);
 
 /// The `result` of `im.chat.updateTitle`.
 pub type UpdateTitleResponse = bool;

@@ -9,6 +9,8 @@
 /// Calls `imbot.app.register`.
 ///
 /// Scope `imbot`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/outdated/create-app/imbot-app-register.html>.
 pub async fn register(
     client: &::bitrix24_runtime::Client,
     request: &RegisterRequest,
@@ -17,6 +19,8 @@ pub async fn register(
 }
 
 /// Parameters of `imbot.app.register`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/outdated/create-app/imbot-app-register.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct RegisterRequest {
     #[serde(rename = "BOT_ID", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -53,141 +57,53 @@ pub struct RegisterRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = RegisterRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RegisterRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RegisterRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<::serde_json::Value> = None;
-                let mut __f6: Option<::serde_json::Value> = None;
-                let mut __f7: Option<::serde_json::Value> = None;
-                let mut __f8: Option<::serde_json::Value> = None;
-                let mut __f9: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "BOT_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("BOT_ID"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "CODE" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CODE"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "CONTEXT" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CONTEXT"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "EXTRANET_SUPPORT" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("EXTRANET_SUPPORT"),
-                                );
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "ICON_FILE" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ICON_FILE"),
-                                );
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "IFRAME_POPUP" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IFRAME_POPUP"),
-                                );
-                            }
-                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "JS_METHOD" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("JS_METHOD"),
-                                );
-                            }
-                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "JS_PARAM" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("JS_PARAM"));
-                            }
-                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "LANG" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LANG"));
-                            }
-                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "LIVECHAT_SUPPORT" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LIVECHAT_SUPPORT"),
-                                );
-                            }
-                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(RegisterRequest {
-                    bot_id: __f0.unwrap_or_default(),
-                    code: __f1.unwrap_or_default(),
-                    context: __f2.unwrap_or_default(),
-                    extranet_support: __f3.unwrap_or_default(),
-                    icon_file: __f4.unwrap_or_default(),
-                    iframe_popup: __f5.unwrap_or_default(),
-                    js_method: __f6.unwrap_or_default(),
-                    js_param: __f7.unwrap_or_default(),
-                    lang: __f8.unwrap_or_default(),
-                    livechat_support: __f9.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.opt("BOT_ID")?;
+        let code = o.opt("CODE")?;
+        let context = o.opt("CONTEXT")?;
+        let extranet_support = o.opt("EXTRANET_SUPPORT")?;
+        let icon_file = o.opt("ICON_FILE")?;
+        let iframe_popup = o.opt("IFRAME_POPUP")?;
+        let js_method = o.opt("JS_METHOD")?;
+        let js_param = o.opt("JS_PARAM")?;
+        let lang = o.opt("LANG")?;
+        let livechat_support = o.opt("LIVECHAT_SUPPORT")?;
+        let additional = o
+            .rest(
+                &[
+                    "BOT_ID",
+                    "CODE",
+                    "CONTEXT",
+                    "EXTRANET_SUPPORT",
+                    "ICON_FILE",
+                    "IFRAME_POPUP",
+                    "JS_METHOD",
+                    "JS_PARAM",
+                    "LANG",
+                    "LIVECHAT_SUPPORT",
+                ],
+            )?;
+        Ok(Self {
+            bot_id,
+            code,
+            context,
+            extranet_support,
+            icon_file,
+            iframe_popup,
+            js_method,
+            js_param,
+            lang,
+            livechat_support,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(RegisterRequest);
 
 /// The `result` of `imbot.app.register`.
 pub type RegisterResponse = ::serde_json::Value;
@@ -211,6 +127,8 @@ impl ::bitrix24_runtime::Method for RegisterRequest {
 /// Calls `imbot.app.unregister`.
 ///
 /// Scope `imbot`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/outdated/create-app/imbot-app-unregister.html>.
 pub async fn unregister(
     client: &::bitrix24_runtime::Client,
     request: &UnregisterRequest,
@@ -219,6 +137,8 @@ pub async fn unregister(
 }
 
 /// Parameters of `imbot.app.unregister`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/outdated/create-app/imbot-app-unregister.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UnregisterRequest {
     #[serde(rename = "APP_ID", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -228,59 +148,18 @@ pub struct UnregisterRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UnregisterRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UnregisterRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UnregisterRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "APP_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("APP_ID"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UnregisterRequest {
-                    app_id: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let app_id = o.opt("APP_ID")?;
+        let additional = o.rest(&["APP_ID"])?;
+        Ok(Self { app_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UnregisterRequest);
 
 /// The `result` of `imbot.app.unregister`.
 pub type UnregisterResponse = ::serde_json::Value;
@@ -300,6 +179,8 @@ impl ::bitrix24_runtime::Method for UnregisterRequest {
 /// Calls `imbot.app.update`.
 ///
 /// Scope `imbot`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/outdated/create-app/imbot-app-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
@@ -308,6 +189,8 @@ pub async fn update(
 }
 
 /// Parameters of `imbot.app.update`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chats/outdated/create-app/imbot-app-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
     #[serde(rename = "APP_ID")]
@@ -356,170 +239,63 @@ pub struct UpdateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<::serde_json::Value> = None;
-                let mut __f6: Option<::serde_json::Value> = None;
-                let mut __f7: Option<::serde_json::Value> = None;
-                let mut __f8: Option<::serde_json::Value> = None;
-                let mut __f9: Option<::serde_json::Value> = None;
-                let mut __f10: Option<::serde_json::Value> = None;
-                let mut __f11: Option<::serde_json::Value> = None;
-                let mut __f12: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "APP_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("APP_ID"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "CONTEXT" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CONTEXT"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "EXTRANET_SUPPORT" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("EXTRANET_SUPPORT"),
-                                );
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "HASH" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("HASH"));
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "ICON_FILE" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ICON_FILE"),
-                                );
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "IFRAME" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("IFRAME"));
-                            }
-                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "IFRAME_HEIGHT" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IFRAME_HEIGHT"),
-                                );
-                            }
-                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "IFRAME_POPUP" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IFRAME_POPUP"),
-                                );
-                            }
-                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "IFRAME_WIDTH" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IFRAME_WIDTH"),
-                                );
-                            }
-                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "JS_METHOD" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("JS_METHOD"),
-                                );
-                            }
-                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "JS_PARAM" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("JS_PARAM"));
-                            }
-                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "LANG" => {
-                            if __f11.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LANG"));
-                            }
-                            __f11 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "LIVECHAT_SUPPORT" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LIVECHAT_SUPPORT"),
-                                );
-                            }
-                            __f12 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequest {
-                    app_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("APP_ID"))?,
-                    context: __f1.unwrap_or_default(),
-                    extranet_support: __f2.unwrap_or_default(),
-                    hash: __f3.unwrap_or_default(),
-                    icon_file: __f4.unwrap_or_default(),
-                    iframe: __f5.unwrap_or_default(),
-                    iframe_height: __f6.unwrap_or_default(),
-                    iframe_popup: __f7.unwrap_or_default(),
-                    iframe_width: __f8.unwrap_or_default(),
-                    js_method: __f9.unwrap_or_default(),
-                    js_param: __f10.unwrap_or_default(),
-                    lang: __f11.unwrap_or_default(),
-                    livechat_support: __f12.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let app_id = o.req("APP_ID")?;
+        let context = o.opt("CONTEXT")?;
+        let extranet_support = o.opt("EXTRANET_SUPPORT")?;
+        let hash = o.opt("HASH")?;
+        let icon_file = o.opt("ICON_FILE")?;
+        let iframe = o.opt("IFRAME")?;
+        let iframe_height = o.opt("IFRAME_HEIGHT")?;
+        let iframe_popup = o.opt("IFRAME_POPUP")?;
+        let iframe_width = o.opt("IFRAME_WIDTH")?;
+        let js_method = o.opt("JS_METHOD")?;
+        let js_param = o.opt("JS_PARAM")?;
+        let lang = o.opt("LANG")?;
+        let livechat_support = o.opt("LIVECHAT_SUPPORT")?;
+        let additional = o
+            .rest(
+                &[
+                    "APP_ID",
+                    "CONTEXT",
+                    "EXTRANET_SUPPORT",
+                    "HASH",
+                    "ICON_FILE",
+                    "IFRAME",
+                    "IFRAME_HEIGHT",
+                    "IFRAME_POPUP",
+                    "IFRAME_WIDTH",
+                    "JS_METHOD",
+                    "JS_PARAM",
+                    "LANG",
+                    "LIVECHAT_SUPPORT",
+                ],
+            )?;
+        let app_id = o.need(app_id, "APP_ID")?;
+        Ok(Self {
+            app_id,
+            context,
+            extranet_support,
+            hash,
+            icon_file,
+            iframe,
+            iframe_height,
+            iframe_popup,
+            iframe_width,
+            js_method,
+            js_param,
+            lang,
+            livechat_support,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 /// The `result` of `imbot.app.update`.
 pub type UpdateResponse = ::serde_json::Value;

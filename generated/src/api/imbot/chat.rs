@@ -18,6 +18,8 @@ pub mod user;
 /// Calls `imbot.chat.add`.
 ///
 /// Scope `imbot`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-add.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -27,6 +29,8 @@ pub async fn add(
 }
 
 /// Parameters of `imbot.chat.add`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-add.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequest {
     #[serde(rename = "AVATAR", skip_serializing_if = "Option::is_none")]
@@ -47,6 +51,7 @@ pub struct AddRequest {
     pub message: Option<String>,
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "TYPE".
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<AddRequestType>,
     #[serde(rename = "USERS", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -56,375 +61,60 @@ pub struct AddRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<AddRequestColor>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<AddRequestType>> = None;
-                let mut __f10: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "AVATAR" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("AVATAR"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "BOT_ID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("BOT_ID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CLIENT_ID" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLIENT_ID"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COLOR" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COLOR"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestColor>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ENTITY_ID" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ENTITY_ID"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ENTITY_TYPE" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ENTITY_TYPE"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MESSAGE" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("MESSAGE"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TITLE" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TYPE" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TYPE"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "USERS" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USERS"));
-                            }
-                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    avatar: __f0.unwrap_or_default(),
-                    bot_id: __f1.unwrap_or_default(),
-                    client_id: __f2.unwrap_or_default(),
-                    color: __f3.unwrap_or_default(),
-                    description: __f4.unwrap_or_default(),
-                    entity_id: __f5.unwrap_or_default(),
-                    entity_type: __f6.unwrap_or_default(),
-                    message: __f7.unwrap_or_default(),
-                    title: __f8.unwrap_or_default(),
-                    type_: __f9.unwrap_or_default(),
-                    users: __f10.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("AVATAR")?;
+        let bot_id = o.opt("BOT_ID")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let color = o.opt("COLOR")?;
+        let description = o.opt("DESCRIPTION")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let entity_type = o.opt("ENTITY_TYPE")?;
+        let message = o.opt("MESSAGE")?;
+        let title = o.opt("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let users = o.opt("USERS")?;
+        let additional = o
+            .rest(
+                &[
+                    "AVATAR",
+                    "BOT_ID",
+                    "CLIENT_ID",
+                    "COLOR",
+                    "DESCRIPTION",
+                    "ENTITY_ID",
+                    "ENTITY_TYPE",
+                    "MESSAGE",
+                    "TITLE",
+                    "TYPE",
+                    "USERS",
+                ],
+            )?;
+        Ok(Self {
+            avatar,
+            bot_id,
+            client_id,
+            color,
+            description,
+            entity_id,
+            entity_type,
+            message,
+            title,
+            type_,
+            users,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestColor {
-    /// The value "RED".
-    Red,
-    /// The value "GREEN".
-    Green,
-    /// The value "MINT".
-    Mint,
-    /// The value "LIGHT_BLUE".
-    LightBlue,
-    /// The value "DARK_BLUE".
-    DarkBlue,
-    /// The value "PURPLE".
-    Purple,
-    /// The value "AQUA".
-    Aqua,
-    /// The value "PINK".
-    Pink,
-    /// The value "LIME".
-    Lime,
-    /// The value "BROWN".
-    Brown,
-    /// The value "AZURE".
-    Azure,
-    /// The value "KHAKI".
-    Khaki,
-    /// The value "SAND".
-    Sand,
-    /// The value "MARENGO".
-    Marengo,
-    /// The value "GRAY".
-    Gray,
-    /// The value "GRAPHITE".
-    Graphite,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-impl AddRequestColor {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Red => "RED",
-            Self::Green => "GREEN",
-            Self::Mint => "MINT",
-            Self::LightBlue => "LIGHT_BLUE",
-            Self::DarkBlue => "DARK_BLUE",
-            Self::Purple => "PURPLE",
-            Self::Aqua => "AQUA",
-            Self::Pink => "PINK",
-            Self::Lime => "LIME",
-            Self::Brown => "BROWN",
-            Self::Azure => "AZURE",
-            Self::Khaki => "KHAKI",
-            Self::Sand => "SAND",
-            Self::Marengo => "MARENGO",
-            Self::Gray => "GRAY",
-            Self::Graphite => "GRAPHITE",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type AddRequestColor = super::super::enums::RedGreenMintEtc;
 
-impl ::std::fmt::Display for AddRequestColor {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestColor {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestColor {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "RED" => Self::Red,
-                "GREEN" => Self::Green,
-                "MINT" => Self::Mint,
-                "LIGHT_BLUE" => Self::LightBlue,
-                "DARK_BLUE" => Self::DarkBlue,
-                "PURPLE" => Self::Purple,
-                "AQUA" => Self::Aqua,
-                "PINK" => Self::Pink,
-                "LIME" => Self::Lime,
-                "BROWN" => Self::Brown,
-                "AZURE" => Self::Azure,
-                "KHAKI" => Self::Khaki,
-                "SAND" => Self::Sand,
-                "MARENGO" => Self::Marengo,
-                "GRAY" => Self::Gray,
-                "GRAPHITE" => Self::Graphite,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestColor {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestType {
-    /// The value "OPEN".
-    Open,
-    /// The value "CHAT".
-    Chat,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Open => "OPEN",
-            Self::Chat => "CHAT",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "OPEN" => Self::Open,
-                "CHAT" => Self::Chat,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type AddRequestType = super::super::enums::OpenChat;
 
 /// The `result` of `imbot.chat.add`.
 pub type AddResponse = i64;
@@ -445,6 +135,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 /// Calls `imbot.chat.get`.
 ///
 /// Scope `imbot`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-get.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -454,6 +146,8 @@ pub async fn get(
 }
 
 /// Parameters of `imbot.chat.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     #[serde(rename = "ENTITY_ID")]
@@ -465,85 +159,25 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ENTITY_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ENTITY_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "ENTITY_TYPE" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ENTITY_TYPE"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    entity_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("ENTITY_ID"))?,
-                    entity_type: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "ENTITY_TYPE",
-                        ))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.req("ENTITY_ID")?;
+        let entity_type = o.req("ENTITY_TYPE")?;
+        let additional = o.rest(&["ENTITY_ID", "ENTITY_TYPE"])?;
+        let entity_id = o.need(entity_id, "ENTITY_ID")?;
+        let entity_type = o.need(entity_type, "ENTITY_TYPE")?;
+        Ok(Self {
+            entity_id,
+            entity_type,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `imbot.chat.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -555,64 +189,18 @@ pub struct GetResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponse, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponse {
-                    id: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "imbot.chat.get";
@@ -625,6 +213,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 /// Calls `imbot.chat.leave`.
 ///
 /// Scope `imbot`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-leave.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn leave(
     client: &::bitrix24_runtime::Client,
@@ -634,6 +224,8 @@ pub async fn leave(
 }
 
 /// Parameters of `imbot.chat.leave`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-leave.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct LeaveRequest {
     #[serde(rename = "BOT_ID", skip_serializing_if = "Option::is_none")]
@@ -647,93 +239,26 @@ pub struct LeaveRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for LeaveRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = LeaveRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct LeaveRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<LeaveRequest, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "BOT_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("BOT_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CHAT_ID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CHAT_ID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "CLIENT_ID" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLIENT_ID"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(LeaveRequest {
-                    bot_id: __f0.unwrap_or_default(),
-                    chat_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
-                    client_id: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for LeaveRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.opt("BOT_ID")?;
+        let chat_id = o.req("CHAT_ID")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let additional = o.rest(&["BOT_ID", "CHAT_ID", "CLIENT_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        Ok(Self {
+            bot_id,
+            chat_id,
+            client_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for LeaveRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(LeaveRequest);
 
 /// The `result` of `imbot.chat.leave`.
 pub type LeaveResponse = bool;
@@ -755,6 +280,8 @@ impl ::bitrix24_runtime::Method for LeaveRequest {
 /// Calls `imbot.chat.sendTyping`.
 ///
 /// Scope `imbot`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-send-typing.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn send_typing(
     client: &::bitrix24_runtime::Client,
@@ -764,6 +291,8 @@ pub async fn send_typing(
 }
 
 /// Parameters of `imbot.chat.sendTyping`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-send-typing.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SendTypingRequest {
     #[serde(rename = "BOT_ID", skip_serializing_if = "Option::is_none")]
@@ -777,156 +306,28 @@ pub struct SendTypingRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SendTypingRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SendTypingRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SendTypingRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SendTypingRequest, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<SendTypingRequestDialogId> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "BOT_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("BOT_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CLIENT_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLIENT_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DIALOG_ID" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DIALOG_ID"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            SendTypingRequestDialogId,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SendTypingRequest {
-                    bot_id: __f0.unwrap_or_default(),
-                    client_id: __f1.unwrap_or_default(),
-                    dialog_id: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("DIALOG_ID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for SendTypingRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.opt("BOT_ID")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let dialog_id = o.req("DIALOG_ID")?;
+        let additional = o.rest(&["BOT_ID", "CLIENT_ID", "DIALOG_ID"])?;
+        let dialog_id = o.need(dialog_id, "DIALOG_ID")?;
+        Ok(Self {
+            bot_id,
+            client_id,
+            dialog_id,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum SendTypingRequestDialogId {
-    /// The value "USER_ID".
-    UserId,
-    /// The value "chatXXX".
-    ChatXxx,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(SendTypingRequest);
 
-impl SendTypingRequestDialogId {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::UserId => "USER_ID",
-            Self::ChatXxx => "chatXXX",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for SendTypingRequestDialogId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for SendTypingRequestDialogId {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for SendTypingRequestDialogId {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "USER_ID" => Self::UserId,
-                "chatXXX" => Self::ChatXxx,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for SendTypingRequestDialogId {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type SendTypingRequestDialogId = super::super::enums::UserIdChatXxx;
 
 /// The `result` of `imbot.chat.sendTyping`.
 pub type SendTypingResponse = bool;
@@ -946,6 +347,8 @@ impl ::bitrix24_runtime::Method for SendTypingRequest {
 /// Calls `imbot.chat.setManager`.
 ///
 /// Scope `imbot`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-set-manager.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn set_manager(
     client: &::bitrix24_runtime::Client,
@@ -955,6 +358,8 @@ pub async fn set_manager(
 }
 
 /// Parameters of `imbot.chat.setManager`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-set-manager.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SetManagerRequest {
     #[serde(rename = "BOT_ID", skip_serializing_if = "Option::is_none")]
@@ -972,183 +377,34 @@ pub struct SetManagerRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SetManagerRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SetManagerRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SetManagerRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetManagerRequest, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<SetManagerRequestIsManager>> = None;
-                let mut __f4: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "BOT_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("BOT_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CHAT_ID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CHAT_ID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "CLIENT_ID" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLIENT_ID"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IS_MANAGER" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IS_MANAGER"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<SetManagerRequestIsManager>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_ID" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SetManagerRequest {
-                    bot_id: __f0.unwrap_or_default(),
-                    chat_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
-                    client_id: __f2.unwrap_or_default(),
-                    is_manager: __f3.unwrap_or_default(),
-                    user_id: __f4
-                        .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for SetManagerRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.opt("BOT_ID")?;
+        let chat_id = o.req("CHAT_ID")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let is_manager = o.opt("IS_MANAGER")?;
+        let user_id = o.req("USER_ID")?;
+        let additional = o
+            .rest(&["BOT_ID", "CHAT_ID", "CLIENT_ID", "IS_MANAGER", "USER_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        let user_id = o.need(user_id, "USER_ID")?;
+        Ok(Self {
+            bot_id,
+            chat_id,
+            client_id,
+            is_manager,
+            user_id,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum SetManagerRequestIsManager {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(SetManagerRequest);
 
-impl SetManagerRequestIsManager {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for SetManagerRequestIsManager {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for SetManagerRequestIsManager {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for SetManagerRequestIsManager {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for SetManagerRequestIsManager {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type SetManagerRequestIsManager = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `imbot.chat.setManager`.
 pub type SetManagerResponse = bool;
@@ -1170,6 +426,8 @@ impl ::bitrix24_runtime::Method for SetManagerRequest {
 /// Calls `imbot.chat.setOwner`.
 ///
 /// Scope `imbot`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-set-owner.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn set_owner(
     client: &::bitrix24_runtime::Client,
@@ -1179,6 +437,8 @@ pub async fn set_owner(
 }
 
 /// Parameters of `imbot.chat.setOwner`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-set-owner.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SetOwnerRequest {
     #[serde(rename = "BOT_ID", skip_serializing_if = "Option::is_none")]
@@ -1194,107 +454,29 @@ pub struct SetOwnerRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SetOwnerRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SetOwnerRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SetOwnerRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetOwnerRequest, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "BOT_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("BOT_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CHAT_ID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CHAT_ID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "CLIENT_ID" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLIENT_ID"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_ID" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SetOwnerRequest {
-                    bot_id: __f0.unwrap_or_default(),
-                    chat_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
-                    client_id: __f2.unwrap_or_default(),
-                    user_id: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SetOwnerRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.opt("BOT_ID")?;
+        let chat_id = o.req("CHAT_ID")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let user_id = o.req("USER_ID")?;
+        let additional = o.rest(&["BOT_ID", "CHAT_ID", "CLIENT_ID", "USER_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        let user_id = o.need(user_id, "USER_ID")?;
+        Ok(Self {
+            bot_id,
+            chat_id,
+            client_id,
+            user_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SetOwnerRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SetOwnerRequest);
 
 /// The `result` of `imbot.chat.setOwner`.
 pub type SetOwnerResponse = bool;
@@ -1317,6 +499,8 @@ impl ::bitrix24_runtime::Method for SetOwnerRequest {
 /// Calls `imbot.chat.updateAvatar`.
 ///
 /// Scope `imbot`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-update-avatar.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn update_avatar(
     client: &::bitrix24_runtime::Client,
@@ -1326,6 +510,8 @@ pub async fn update_avatar(
 }
 
 /// Parameters of `imbot.chat.updateAvatar`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-update-avatar.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateAvatarRequest {
     #[serde(rename = "AVATAR")]
@@ -1341,107 +527,29 @@ pub struct UpdateAvatarRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateAvatarRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateAvatarRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateAvatarRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateAvatarRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "AVATAR" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("AVATAR"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "BOT_ID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("BOT_ID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CHAT_ID" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CHAT_ID"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "CLIENT_ID" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLIENT_ID"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateAvatarRequest {
-                    avatar: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("AVATAR"))?,
-                    bot_id: __f1.unwrap_or_default(),
-                    chat_id: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
-                    client_id: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateAvatarRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.req("AVATAR")?;
+        let bot_id = o.opt("BOT_ID")?;
+        let chat_id = o.req("CHAT_ID")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let additional = o.rest(&["AVATAR", "BOT_ID", "CHAT_ID", "CLIENT_ID"])?;
+        let avatar = o.need(avatar, "AVATAR")?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        Ok(Self {
+            avatar,
+            bot_id,
+            chat_id,
+            client_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateAvatarRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateAvatarRequest);
 
 /// The `result` of `imbot.chat.updateAvatar`.
 pub type UpdateAvatarResponse = bool;
@@ -1465,6 +573,8 @@ impl ::bitrix24_runtime::Method for UpdateAvatarRequest {
 /// Calls `imbot.chat.updateColor`.
 ///
 /// Scope `imbot`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-update-color.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn update_color(
     client: &::bitrix24_runtime::Client,
@@ -1474,6 +584,8 @@ pub async fn update_color(
 }
 
 /// Parameters of `imbot.chat.updateColor`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-update-color.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateColorRequest {
     #[serde(rename = "BOT_ID", skip_serializing_if = "Option::is_none")]
@@ -1489,224 +601,31 @@ pub struct UpdateColorRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateColorRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateColorRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateColorRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateColorRequest, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<UpdateColorRequestColor> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "BOT_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("BOT_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CHAT_ID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CHAT_ID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "CLIENT_ID" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLIENT_ID"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COLOR" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COLOR"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            UpdateColorRequestColor,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateColorRequest {
-                    bot_id: __f0.unwrap_or_default(),
-                    chat_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
-                    client_id: __f2.unwrap_or_default(),
-                    color: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field("COLOR"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for UpdateColorRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.opt("BOT_ID")?;
+        let chat_id = o.req("CHAT_ID")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let color = o.req("COLOR")?;
+        let additional = o.rest(&["BOT_ID", "CHAT_ID", "CLIENT_ID", "COLOR"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        let color = o.need(color, "COLOR")?;
+        Ok(Self {
+            bot_id,
+            chat_id,
+            client_id,
+            color,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateColorRequestColor {
-    /// The value "RED".
-    Red,
-    /// The value "GREEN".
-    Green,
-    /// The value "MINT".
-    Mint,
-    /// The value "LIGHT_BLUE".
-    LightBlue,
-    /// The value "DARK_BLUE".
-    DarkBlue,
-    /// The value "PURPLE".
-    Purple,
-    /// The value "AQUA".
-    Aqua,
-    /// The value "PINK".
-    Pink,
-    /// The value "LIME".
-    Lime,
-    /// The value "BROWN".
-    Brown,
-    /// The value "AZURE".
-    Azure,
-    /// The value "KHAKI".
-    Khaki,
-    /// The value "SAND".
-    Sand,
-    /// The value "MARENGO".
-    Marengo,
-    /// The value "GRAY".
-    Gray,
-    /// The value "GRAPHITE".
-    Graphite,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(UpdateColorRequest);
 
-impl UpdateColorRequestColor {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Red => "RED",
-            Self::Green => "GREEN",
-            Self::Mint => "MINT",
-            Self::LightBlue => "LIGHT_BLUE",
-            Self::DarkBlue => "DARK_BLUE",
-            Self::Purple => "PURPLE",
-            Self::Aqua => "AQUA",
-            Self::Pink => "PINK",
-            Self::Lime => "LIME",
-            Self::Brown => "BROWN",
-            Self::Azure => "AZURE",
-            Self::Khaki => "KHAKI",
-            Self::Sand => "SAND",
-            Self::Marengo => "MARENGO",
-            Self::Gray => "GRAY",
-            Self::Graphite => "GRAPHITE",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UpdateColorRequestColor {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateColorRequestColor {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateColorRequestColor {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "RED" => Self::Red,
-                "GREEN" => Self::Green,
-                "MINT" => Self::Mint,
-                "LIGHT_BLUE" => Self::LightBlue,
-                "DARK_BLUE" => Self::DarkBlue,
-                "PURPLE" => Self::Purple,
-                "AQUA" => Self::Aqua,
-                "PINK" => Self::Pink,
-                "LIME" => Self::Lime,
-                "BROWN" => Self::Brown,
-                "AZURE" => Self::Azure,
-                "KHAKI" => Self::Khaki,
-                "SAND" => Self::Sand,
-                "MARENGO" => Self::Marengo,
-                "GRAY" => Self::Gray,
-                "GRAPHITE" => Self::Graphite,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateColorRequestColor {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type UpdateColorRequestColor = super::super::enums::RedGreenMintEtc;
 
 /// The `result` of `imbot.chat.updateColor`.
 pub type UpdateColorResponse = bool;
@@ -1729,6 +648,8 @@ impl ::bitrix24_runtime::Method for UpdateColorRequest {
 /// Calls `imbot.chat.updateTitle`.
 ///
 /// Scope `imbot`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-update-title.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn update_title(
     client: &::bitrix24_runtime::Client,
@@ -1738,6 +659,8 @@ pub async fn update_title(
 }
 
 /// Parameters of `imbot.chat.updateTitle`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-chat-update-title.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateTitleRequest {
     #[serde(rename = "BOT_ID", skip_serializing_if = "Option::is_none")]
@@ -1753,107 +676,29 @@ pub struct UpdateTitleRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateTitleRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateTitleRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateTitleRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateTitleRequest, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "BOT_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("BOT_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CHAT_ID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CHAT_ID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "CLIENT_ID" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLIENT_ID"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TITLE" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateTitleRequest {
-                    bot_id: __f0.unwrap_or_default(),
-                    chat_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
-                    client_id: __f2.unwrap_or_default(),
-                    title: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field("TITLE"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateTitleRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.opt("BOT_ID")?;
+        let chat_id = o.req("CHAT_ID")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let title = o.req("TITLE")?;
+        let additional = o.rest(&["BOT_ID", "CHAT_ID", "CLIENT_ID", "TITLE"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        let title = o.need(title, "TITLE")?;
+        Ok(Self {
+            bot_id,
+            chat_id,
+            client_id,
+            title,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateTitleRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateTitleRequest);
 
 /// The `result` of `imbot.chat.updateTitle`.
 pub type UpdateTitleResponse = bool;

@@ -10,6 +10,8 @@
 /// Calls `imbot.command.answer`.
 ///
 /// Scope `imbot`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/commands/imbot-command-answer.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn answer(
     client: &::bitrix24_runtime::Client,
@@ -19,6 +21,8 @@ pub async fn answer(
 }
 
 /// Parameters of `imbot.command.answer`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/commands/imbot-command-answer.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AnswerRequest {
     #[serde(rename = "ATTACH", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -46,300 +50,61 @@ pub struct AnswerRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AnswerRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AnswerRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AnswerRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AnswerRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<String> = None;
-                let mut __f3: Option<i64> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<::serde_json::Value> = None;
-                let mut __f6: Option<String> = None;
-                let mut __f7: Option<i64> = None;
-                let mut __f8: Option<Option<AnswerRequestSystem>> = None;
-                let mut __f9: Option<Option<AnswerRequestUrlPreview>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ATTACH" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ATTACH"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "CLIENT_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLIENT_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COMMAND" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COMMAND"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "COMMAND_ID" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("COMMAND_ID"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "KEYBOARD" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("KEYBOARD"));
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "MENU" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("MENU"));
-                            }
-                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "MESSAGE" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("MESSAGE"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "MESSAGE_ID" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MESSAGE_ID"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "SYSTEM" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SYSTEM"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AnswerRequestSystem>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "URL_PREVIEW" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("URL_PREVIEW"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AnswerRequestUrlPreview>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AnswerRequest {
-                    attach: __f0.unwrap_or_default(),
-                    client_id: __f1.unwrap_or_default(),
-                    command: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("COMMAND"))?,
-                    command_id: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field("COMMAND_ID"))?,
-                    keyboard: __f4.unwrap_or_default(),
-                    menu: __f5.unwrap_or_default(),
-                    message: __f6
-                        .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE"))?,
-                    message_id: __f7
-                        .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE_ID"))?,
-                    system: __f8.unwrap_or_default(),
-                    url_preview: __f9.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for AnswerRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attach = o.opt("ATTACH")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let command = o.req("COMMAND")?;
+        let command_id = o.req("COMMAND_ID")?;
+        let keyboard = o.opt("KEYBOARD")?;
+        let menu = o.opt("MENU")?;
+        let message = o.req("MESSAGE")?;
+        let message_id = o.req("MESSAGE_ID")?;
+        let system = o.opt("SYSTEM")?;
+        let url_preview = o.opt("URL_PREVIEW")?;
+        let additional = o
+            .rest(
+                &[
+                    "ATTACH",
+                    "CLIENT_ID",
+                    "COMMAND",
+                    "COMMAND_ID",
+                    "KEYBOARD",
+                    "MENU",
+                    "MESSAGE",
+                    "MESSAGE_ID",
+                    "SYSTEM",
+                    "URL_PREVIEW",
+                ],
+            )?;
+        let command = o.need(command, "COMMAND")?;
+        let command_id = o.need(command_id, "COMMAND_ID")?;
+        let message = o.need(message, "MESSAGE")?;
+        let message_id = o.need(message_id, "MESSAGE_ID")?;
+        Ok(Self {
+            attach,
+            client_id,
+            command,
+            command_id,
+            keyboard,
+            menu,
+            message,
+            message_id,
+            system,
+            url_preview,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AnswerRequestSystem {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(AnswerRequest);
 
-impl AnswerRequestSystem {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type AnswerRequestSystem = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for AnswerRequestSystem {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AnswerRequestSystem {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AnswerRequestSystem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AnswerRequestSystem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AnswerRequestUrlPreview {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AnswerRequestUrlPreview {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AnswerRequestUrlPreview {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AnswerRequestUrlPreview {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AnswerRequestUrlPreview {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AnswerRequestUrlPreview {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type AnswerRequestUrlPreview = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `imbot.command.answer`.
 pub type AnswerResponse = i64;
@@ -366,6 +131,8 @@ impl ::bitrix24_runtime::Method for AnswerRequest {
 /// Calls `imbot.command.register`.
 ///
 /// Scope `imbot`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/commands/imbot-command-register.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn register(
     client: &::bitrix24_runtime::Client,
@@ -375,6 +142,8 @@ pub async fn register(
 }
 
 /// Parameters of `imbot.command.register`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/commands/imbot-command-register.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct RegisterRequest {
     #[serde(rename = "BOT_ID")]
@@ -398,351 +167,57 @@ pub struct RegisterRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = RegisterRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RegisterRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RegisterRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<String> = None;
-                let mut __f3: Option<Option<RegisterRequestCommon>> = None;
-                let mut __f4: Option<String> = None;
-                let mut __f5: Option<Option<RegisterRequestExtranetSupport>> = None;
-                let mut __f6: Option<Option<RegisterRequestHidden>> = None;
-                let mut __f7: Option<Vec<RegisterRequestLangItem>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "BOT_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("BOT_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "CLIENT_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLIENT_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COMMAND" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COMMAND"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "COMMON" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COMMON"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<RegisterRequestCommon>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "EVENT_COMMAND_ADD" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("EVENT_COMMAND_ADD"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "EXTRANET_SUPPORT" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("EXTRANET_SUPPORT"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<RegisterRequestExtranetSupport>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "HIDDEN" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("HIDDEN"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<RegisterRequestHidden>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "LANG" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LANG"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Vec<RegisterRequestLangItem>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(RegisterRequest {
-                    bot_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("BOT_ID"))?,
-                    client_id: __f1.unwrap_or_default(),
-                    command: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("COMMAND"))?,
-                    common: __f3.unwrap_or_default(),
-                    event_command_add: __f4
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "EVENT_COMMAND_ADD",
-                        ))?,
-                    extranet_support: __f5.unwrap_or_default(),
-                    hidden: __f6.unwrap_or_default(),
-                    lang: __f7.ok_or_else(|| ::serde::de::Error::missing_field("LANG"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("BOT_ID")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let command = o.req("COMMAND")?;
+        let common = o.opt("COMMON")?;
+        let event_command_add = o.req("EVENT_COMMAND_ADD")?;
+        let extranet_support = o.opt("EXTRANET_SUPPORT")?;
+        let hidden = o.opt("HIDDEN")?;
+        let lang = o.req("LANG")?;
+        let additional = o
+            .rest(
+                &[
+                    "BOT_ID",
+                    "CLIENT_ID",
+                    "COMMAND",
+                    "COMMON",
+                    "EVENT_COMMAND_ADD",
+                    "EXTRANET_SUPPORT",
+                    "HIDDEN",
+                    "LANG",
+                ],
+            )?;
+        let bot_id = o.need(bot_id, "BOT_ID")?;
+        let command = o.need(command, "COMMAND")?;
+        let event_command_add = o.need(event_command_add, "EVENT_COMMAND_ADD")?;
+        let lang = o.need(lang, "LANG")?;
+        Ok(Self {
+            bot_id,
+            client_id,
+            command,
+            common,
+            event_command_add,
+            extranet_support,
+            hidden,
+            lang,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum RegisterRequestCommon {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(RegisterRequest);
 
-impl RegisterRequestCommon {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type RegisterRequestCommon = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for RegisterRequestCommon {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type RegisterRequestExtranetSupport = ::bitrix24_runtime::YesNo;
 
-impl ::serde::Serialize for RegisterRequestCommon {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for RegisterRequestCommon {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for RegisterRequestCommon {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum RegisterRequestExtranetSupport {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl RegisterRequestExtranetSupport {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for RegisterRequestExtranetSupport {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for RegisterRequestExtranetSupport {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for RegisterRequestExtranetSupport {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for RegisterRequestExtranetSupport {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum RegisterRequestHidden {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl RegisterRequestHidden {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for RegisterRequestHidden {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for RegisterRequestHidden {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for RegisterRequestHidden {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for RegisterRequestHidden {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type RegisterRequestHidden = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct RegisterRequestLangItem {
@@ -757,96 +232,27 @@ pub struct RegisterRequestLangItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for RegisterRequestLangItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = RegisterRequestLangItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RegisterRequestLangItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RegisterRequestLangItem, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "LANGUAGE_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LANGUAGE_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "PARAMS" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PARAMS"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TITLE" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(RegisterRequestLangItem {
-                    language_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "LANGUAGE_ID",
-                        ))?,
-                    params: __f1.unwrap_or_default(),
-                    title: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("TITLE"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestLangItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let language_id = o.req("LANGUAGE_ID")?;
+        let params = o.opt("PARAMS")?;
+        let title = o.req("TITLE")?;
+        let additional = o.rest(&["LANGUAGE_ID", "PARAMS", "TITLE"])?;
+        let language_id = o.need(language_id, "LANGUAGE_ID")?;
+        let title = o.need(title, "TITLE")?;
+        Ok(Self {
+            language_id,
+            params,
+            title,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for RegisterRequestLangItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(RegisterRequestLangItem);
 
 /// The `result` of `imbot.command.register`.
 pub type RegisterResponse = i64;
@@ -869,6 +275,8 @@ impl ::bitrix24_runtime::Method for RegisterRequest {
 /// Calls `imbot.command.unregister`.
 ///
 /// Scope `imbot`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/commands/imbot-command-unregister.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn unregister(
     client: &::bitrix24_runtime::Client,
@@ -878,6 +286,8 @@ pub async fn unregister(
 }
 
 /// Parameters of `imbot.command.unregister`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/commands/imbot-command-unregister.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UnregisterRequest {
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
@@ -889,82 +299,24 @@ pub struct UnregisterRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UnregisterRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UnregisterRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UnregisterRequest, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CLIENT_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLIENT_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COMMAND_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("COMMAND_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UnregisterRequest {
-                    client_id: __f0.unwrap_or_default(),
-                    command_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("COMMAND_ID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let command_id = o.req("COMMAND_ID")?;
+        let additional = o.rest(&["CLIENT_ID", "COMMAND_ID"])?;
+        let command_id = o.need(command_id, "COMMAND_ID")?;
+        Ok(Self {
+            client_id,
+            command_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UnregisterRequest);
 
 /// The `result` of `imbot.command.unregister`.
 pub type UnregisterResponse = bool;
@@ -984,6 +336,8 @@ impl ::bitrix24_runtime::Method for UnregisterRequest {
 /// Calls `imbot.command.update`.
 ///
 /// Scope `imbot`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/commands/imbot-command-update.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -993,6 +347,8 @@ pub async fn update(
 }
 
 /// Parameters of `imbot.command.update`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/commands/imbot-command-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
@@ -1006,98 +362,27 @@ pub struct UpdateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<UpdateRequestFields> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CLIENT_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLIENT_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COMMAND_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("COMMAND_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "FIELDS" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FIELDS"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            UpdateRequestFields,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequest {
-                    client_id: __f0.unwrap_or_default(),
-                    command_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("COMMAND_ID"))?,
-                    fields: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("FIELDS"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let command_id = o.req("COMMAND_ID")?;
+        let fields = o.req("FIELDS")?;
+        let additional = o.rest(&["CLIENT_ID", "COMMAND_ID", "FIELDS"])?;
+        let command_id = o.need(command_id, "COMMAND_ID")?;
+        let fields = o.need(fields, "FIELDS")?;
+        Ok(Self {
+            client_id,
+            command_id,
+            fields,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestFields {
@@ -1116,244 +401,36 @@ pub struct UpdateRequestFields {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequestFields, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<UpdateRequestFieldsExtranetSupport>> = None;
-                let mut __f3: Option<Option<UpdateRequestFieldsHidden>> = None;
-                let mut __f4: Option<Option<Vec<UpdateRequestFieldsLangItem>>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "COMMAND" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COMMAND"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "EVENT_COMMAND_ADD" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("EVENT_COMMAND_ADD"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "EXTRANET_SUPPORT" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("EXTRANET_SUPPORT"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestFieldsExtranetSupport>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "HIDDEN" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("HIDDEN"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestFieldsHidden>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "LANG" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LANG"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<UpdateRequestFieldsLangItem>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequestFields {
-                    command: __f0.unwrap_or_default(),
-                    event_command_add: __f1.unwrap_or_default(),
-                    extranet_support: __f2.unwrap_or_default(),
-                    hidden: __f3.unwrap_or_default(),
-                    lang: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let command = o.opt("COMMAND")?;
+        let event_command_add = o.opt("EVENT_COMMAND_ADD")?;
+        let extranet_support = o.opt("EXTRANET_SUPPORT")?;
+        let hidden = o.opt("HIDDEN")?;
+        let lang = o.opt("LANG")?;
+        let additional = o
+            .rest(
+                &["COMMAND", "EVENT_COMMAND_ADD", "EXTRANET_SUPPORT", "HIDDEN", "LANG"],
+            )?;
+        Ok(Self {
+            command,
+            event_command_add,
+            extranet_support,
+            hidden,
+            lang,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestFieldsExtranetSupport {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
-impl UpdateRequestFieldsExtranetSupport {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type UpdateRequestFieldsExtranetSupport = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for UpdateRequestFieldsExtranetSupport {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestFieldsExtranetSupport {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsExtranetSupport {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsExtranetSupport {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestFieldsHidden {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl UpdateRequestFieldsHidden {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UpdateRequestFieldsHidden {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestFieldsHidden {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsHidden {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsHidden {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type UpdateRequestFieldsHidden = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequestFieldsLangItem {
@@ -1368,96 +445,27 @@ pub struct UpdateRequestFieldsLangItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsLangItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequestFieldsLangItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequestFieldsLangItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequestFieldsLangItem, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "LANGUAGE_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LANGUAGE_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "PARAMS" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PARAMS"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TITLE" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequestFieldsLangItem {
-                    language_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "LANGUAGE_ID",
-                        ))?,
-                    params: __f1.unwrap_or_default(),
-                    title: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("TITLE"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsLangItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let language_id = o.req("LANGUAGE_ID")?;
+        let params = o.opt("PARAMS")?;
+        let title = o.req("TITLE")?;
+        let additional = o.rest(&["LANGUAGE_ID", "PARAMS", "TITLE"])?;
+        let language_id = o.need(language_id, "LANGUAGE_ID")?;
+        let title = o.need(title, "TITLE")?;
+        Ok(Self {
+            language_id,
+            params,
+            title,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsLangItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsLangItem);
 
 /// The `result` of `imbot.command.update`.
 pub type UpdateResponse = bool;

@@ -7,6 +7,8 @@
 /// Calls `imbot.dialog.get`.
 ///
 /// Scope `imbot`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-dialog-get.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -16,6 +18,8 @@ pub async fn get(
 }
 
 /// Parameters of `imbot.dialog.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/outdated/chats/imbot-dialog-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     #[serde(rename = "DIALOG_ID")]
@@ -25,128 +29,21 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<GetRequestDialogId> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "DIALOG_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DIALOG_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            GetRequestDialogId,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    dialog_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("DIALOG_ID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let dialog_id = o.req("DIALOG_ID")?;
+        let additional = o.rest(&["DIALOG_ID"])?;
+        let dialog_id = o.need(dialog_id, "DIALOG_ID")?;
+        Ok(Self { dialog_id, additional })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestDialogId {
-    /// The value "XXX".
-    Xxx,
-    /// The value "chatXXX".
-    ChatXxx,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
-impl GetRequestDialogId {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Xxx => "XXX",
-            Self::ChatXxx => "chatXXX",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestDialogId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestDialogId {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestDialogId {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "XXX" => Self::Xxx,
-                "chatXXX" => Self::ChatXxx,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestDialogId {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetRequestDialogId = super::super::enums::XxxChatXxx;
 
 /// The `result` of `imbot.dialog.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -221,6 +118,7 @@ pub struct GetResponse {
     pub role: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text_field_enabled: Option<bool>,
+    /// Wire name "type".
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -232,613 +130,143 @@ pub struct GetResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponse, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<i64>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<GetResponseEntityLink>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<bool>> = None;
-                let mut __f15: Option<Option<i64>> = None;
-                let mut __f16: Option<Option<bool>> = None;
-                let mut __f17: Option<Option<i64>> = None;
-                let mut __f18: Option<Option<i64>> = None;
-                let mut __f19: Option<Option<GetResponseLastMessageViews>> = None;
-                let mut __f20: Option<Option<Vec<i64>>> = None;
-                let mut __f21: Option<Option<i64>> = None;
-                let mut __f22: Option<Option<i64>> = None;
-                let mut __f23: Option<Option<String>> = None;
-                let mut __f24: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f25: Option<Option<String>> = None;
-                let mut __f26: Option<Option<i64>> = None;
-                let mut __f27: Option<Option<i64>> = None;
-                let mut __f28: Option<Option<i64>> = None;
-                let mut __f29: Option<Option<GetResponsePermissions>> = None;
-                let mut __f30: Option<Option<String>> = None;
-                let mut __f31: Option<
-                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                > = None;
-                let mut __f32: Option<Option<GetResponseRestrictions>> = None;
-                let mut __f33: Option<Option<String>> = None;
-                let mut __f34: Option<Option<bool>> = None;
-                let mut __f35: Option<Option<String>> = None;
-                let mut __f36: Option<Option<i64>> = None;
-                let mut __f37: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "avatar" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("avatar"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "background_id" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("background_id"),
-                                );
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "color" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("color"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "counter" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("counter"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "date_create" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("date_create"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "description" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("description"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dialog_id" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dialog_id"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "disk_folder_id" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("disk_folder_id"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "entity_data_1" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("entity_data_1"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "entity_data_2" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("entity_data_2"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "entity_data_3" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("entity_data_3"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "entity_id" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("entity_id"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "entity_link" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("entity_link"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseEntityLink>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "entity_type" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("entity_type"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "extranet" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("extranet"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "is_new" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("is_new"));
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "last_id" => {
-                            if __f17.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("last_id"));
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "last_message_id" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("last_message_id"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "last_message_views" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("last_message_views"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseLastMessageViews>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "manager_list" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("manager_list"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<i64>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "marked_id" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("marked_id"),
-                                );
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "message_count" => {
-                            if __f22.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("message_count"),
-                                );
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "message_type" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("message_type"),
-                                );
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "mute_list" => {
-                            if __f24.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("mute_list"),
-                                );
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f25.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "owner" => {
-                            if __f26.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("owner"));
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "parent_chat_id" => {
-                            if __f27.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("parent_chat_id"),
-                                );
-                            }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "parent_message_id" => {
-                            if __f28.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("parent_message_id"),
-                                );
-                            }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "permissions" => {
-                            if __f29.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("permissions"),
-                                );
-                            }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponsePermissions>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "public" => {
-                            if __f30.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("public"));
-                            }
-                            __f30 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "readed_list" => {
-                            if __f31.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("readed_list"),
-                                );
-                            }
-                            __f31 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "restrictions" => {
-                            if __f32.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("restrictions"),
-                                );
-                            }
-                            __f32 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseRestrictions>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "role" => {
-                            if __f33.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("role"));
-                            }
-                            __f33 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "text_field_enabled" => {
-                            if __f34.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("text_field_enabled"),
-                                );
-                            }
-                            __f34 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "type" => {
-                            if __f35.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("type"));
-                            }
-                            __f35 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "unread_id" => {
-                            if __f36.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("unread_id"),
-                                );
-                            }
-                            __f36 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "user_counter" => {
-                            if __f37.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("user_counter"),
-                                );
-                            }
-                            __f37 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponse {
-                    avatar: __f0.unwrap_or_default(),
-                    background_id: __f1.unwrap_or_default(),
-                    color: __f2.unwrap_or_default(),
-                    counter: __f3.unwrap_or_default(),
-                    date_create: __f4.unwrap_or_default(),
-                    description: __f5.unwrap_or_default(),
-                    dialog_id: __f6.unwrap_or_default(),
-                    disk_folder_id: __f7.unwrap_or_default(),
-                    entity_data_1: __f8.unwrap_or_default(),
-                    entity_data_2: __f9.unwrap_or_default(),
-                    entity_data_3: __f10.unwrap_or_default(),
-                    entity_id: __f11.unwrap_or_default(),
-                    entity_link: __f12.unwrap_or_default(),
-                    entity_type: __f13.unwrap_or_default(),
-                    extranet: __f14.unwrap_or_default(),
-                    id: __f15.unwrap_or_default(),
-                    is_new: __f16.unwrap_or_default(),
-                    last_id: __f17.unwrap_or_default(),
-                    last_message_id: __f18.unwrap_or_default(),
-                    last_message_views: __f19.unwrap_or_default(),
-                    manager_list: __f20.unwrap_or_default(),
-                    marked_id: __f21.unwrap_or_default(),
-                    message_count: __f22.unwrap_or_default(),
-                    message_type: __f23.unwrap_or_default(),
-                    mute_list: __f24.unwrap_or_default(),
-                    name: __f25.unwrap_or_default(),
-                    owner: __f26.unwrap_or_default(),
-                    parent_chat_id: __f27.unwrap_or_default(),
-                    parent_message_id: __f28.unwrap_or_default(),
-                    permissions: __f29.unwrap_or_default(),
-                    public: __f30.unwrap_or_default(),
-                    readed_list: __f31.unwrap_or_default(),
-                    restrictions: __f32.unwrap_or_default(),
-                    role: __f33.unwrap_or_default(),
-                    text_field_enabled: __f34.unwrap_or_default(),
-                    type_: __f35.unwrap_or_default(),
-                    unread_id: __f36.unwrap_or_default(),
-                    user_counter: __f37.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("avatar")?;
+        let background_id = o.opt("background_id")?;
+        let color = o.opt("color")?;
+        let counter = o.opt("counter")?;
+        let date_create = o.opt("date_create")?;
+        let description = o.opt("description")?;
+        let dialog_id = o.opt("dialog_id")?;
+        let disk_folder_id = o.opt("disk_folder_id")?;
+        let entity_data_1 = o.opt("entity_data_1")?;
+        let entity_data_2 = o.opt("entity_data_2")?;
+        let entity_data_3 = o.opt("entity_data_3")?;
+        let entity_id = o.opt("entity_id")?;
+        let entity_link = o.opt("entity_link")?;
+        let entity_type = o.opt("entity_type")?;
+        let extranet = o.opt("extranet")?;
+        let id = o.opt("id")?;
+        let is_new = o.opt("is_new")?;
+        let last_id = o.opt("last_id")?;
+        let last_message_id = o.opt("last_message_id")?;
+        let last_message_views = o.opt("last_message_views")?;
+        let manager_list = o.opt("manager_list")?;
+        let marked_id = o.opt("marked_id")?;
+        let message_count = o.opt("message_count")?;
+        let message_type = o.opt("message_type")?;
+        let mute_list = o.opt("mute_list")?;
+        let name = o.opt("name")?;
+        let owner = o.opt("owner")?;
+        let parent_chat_id = o.opt("parent_chat_id")?;
+        let parent_message_id = o.opt("parent_message_id")?;
+        let permissions = o.opt("permissions")?;
+        let public = o.opt("public")?;
+        let readed_list = o.opt("readed_list")?;
+        let restrictions = o.opt("restrictions")?;
+        let role = o.opt("role")?;
+        let text_field_enabled = o.opt("text_field_enabled")?;
+        let type_ = o.opt("type")?;
+        let unread_id = o.opt("unread_id")?;
+        let user_counter = o.opt("user_counter")?;
+        let additional = o
+            .rest(
+                &[
+                    "avatar",
+                    "background_id",
+                    "color",
+                    "counter",
+                    "date_create",
+                    "description",
+                    "dialog_id",
+                    "disk_folder_id",
+                    "entity_data_1",
+                    "entity_data_2",
+                    "entity_data_3",
+                    "entity_id",
+                    "entity_link",
+                    "entity_type",
+                    "extranet",
+                    "id",
+                    "is_new",
+                    "last_id",
+                    "last_message_id",
+                    "last_message_views",
+                    "manager_list",
+                    "marked_id",
+                    "message_count",
+                    "message_type",
+                    "mute_list",
+                    "name",
+                    "owner",
+                    "parent_chat_id",
+                    "parent_message_id",
+                    "permissions",
+                    "public",
+                    "readed_list",
+                    "restrictions",
+                    "role",
+                    "text_field_enabled",
+                    "type",
+                    "unread_id",
+                    "user_counter",
+                ],
+            )?;
+        Ok(Self {
+            avatar,
+            background_id,
+            color,
+            counter,
+            date_create,
+            description,
+            dialog_id,
+            disk_folder_id,
+            entity_data_1,
+            entity_data_2,
+            entity_data_3,
+            entity_id,
+            entity_link,
+            entity_type,
+            extranet,
+            id,
+            is_new,
+            last_id,
+            last_message_id,
+            last_message_views,
+            manager_list,
+            marked_id,
+            message_count,
+            message_type,
+            mute_list,
+            name,
+            owner,
+            parent_chat_id,
+            parent_message_id,
+            permissions,
+            public,
+            readed_list,
+            restrictions,
+            role,
+            text_field_enabled,
+            type_,
+            unread_id,
+            user_counter,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseEntityLink {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Wire name "type".
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -848,90 +276,20 @@ pub struct GetResponseEntityLink {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseEntityLink {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponseEntityLink;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponseEntityLink")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponseEntityLink, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "type" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("type"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "url" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("url"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponseEntityLink {
-                    id: __f0.unwrap_or_default(),
-                    type_: __f1.unwrap_or_default(),
-                    url: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponseEntityLink {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let type_ = o.opt("type")?;
+        let url = o.opt("url")?;
+        let additional = o.rest(&["id", "type", "url"])?;
+        Ok(Self { id, type_, url, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseEntityLink {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponseEntityLink);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseLastMessageViews {
@@ -946,98 +304,25 @@ pub struct GetResponseLastMessageViews {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseLastMessageViews {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponseLastMessageViews;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponseLastMessageViews")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponseLastMessageViews, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "count_of_viewers" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("count_of_viewers"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "first_viewers" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("first_viewers"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "message_id" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("message_id"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponseLastMessageViews {
-                    count_of_viewers: __f0.unwrap_or_default(),
-                    first_viewers: __f1.unwrap_or_default(),
-                    message_id: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponseLastMessageViews {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let count_of_viewers = o.opt("count_of_viewers")?;
+        let first_viewers = o.opt("first_viewers")?;
+        let message_id = o.opt("message_id")?;
+        let additional = o.rest(&["count_of_viewers", "first_viewers", "message_id"])?;
+        Ok(Self {
+            count_of_viewers,
+            first_viewers,
+            message_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseLastMessageViews {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponseLastMessageViews);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponsePermissions {
@@ -1058,139 +343,41 @@ pub struct GetResponsePermissions {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponsePermissions {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponsePermissions;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponsePermissions")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponsePermissions, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "can_post" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("can_post"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "manage_messages" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("manage_messages"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "manage_settings" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("manage_settings"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "manage_ui" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("manage_ui"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "manage_users_add" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("manage_users_add"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "manage_users_delete" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("manage_users_delete"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponsePermissions {
-                    can_post: __f0.unwrap_or_default(),
-                    manage_messages: __f1.unwrap_or_default(),
-                    manage_settings: __f2.unwrap_or_default(),
-                    manage_ui: __f3.unwrap_or_default(),
-                    manage_users_add: __f4.unwrap_or_default(),
-                    manage_users_delete: __f5.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponsePermissions {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let can_post = o.opt("can_post")?;
+        let manage_messages = o.opt("manage_messages")?;
+        let manage_settings = o.opt("manage_settings")?;
+        let manage_ui = o.opt("manage_ui")?;
+        let manage_users_add = o.opt("manage_users_add")?;
+        let manage_users_delete = o.opt("manage_users_delete")?;
+        let additional = o
+            .rest(
+                &[
+                    "can_post",
+                    "manage_messages",
+                    "manage_settings",
+                    "manage_ui",
+                    "manage_users_add",
+                    "manage_users_delete",
+                ],
+            )?;
+        Ok(Self {
+            can_post,
+            manage_messages,
+            manage_settings,
+            manage_ui,
+            manage_users_add,
+            manage_users_delete,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponsePermissions {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponsePermissions);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseRestrictions {
@@ -1217,172 +404,50 @@ pub struct GetResponseRestrictions {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseRestrictions {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponseRestrictions;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponseRestrictions")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponseRestrictions, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<bool>> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __f3: Option<Option<bool>> = None;
-                let mut __f4: Option<Option<bool>> = None;
-                let mut __f5: Option<Option<bool>> = None;
-                let mut __f6: Option<Option<bool>> = None;
-                let mut __f7: Option<Option<bool>> = None;
-                let mut __f8: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "avatar" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("avatar"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "call" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("call"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "extend" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("extend"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "leave" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("leave"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "leave_owner" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("leave_owner"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "mute" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("mute"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "rename" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("rename"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "send" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("send"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "user_list" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("user_list"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponseRestrictions {
-                    avatar: __f0.unwrap_or_default(),
-                    call: __f1.unwrap_or_default(),
-                    extend: __f2.unwrap_or_default(),
-                    leave: __f3.unwrap_or_default(),
-                    leave_owner: __f4.unwrap_or_default(),
-                    mute: __f5.unwrap_or_default(),
-                    rename: __f6.unwrap_or_default(),
-                    send: __f7.unwrap_or_default(),
-                    user_list: __f8.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponseRestrictions {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("avatar")?;
+        let call = o.opt("call")?;
+        let extend = o.opt("extend")?;
+        let leave = o.opt("leave")?;
+        let leave_owner = o.opt("leave_owner")?;
+        let mute = o.opt("mute")?;
+        let rename = o.opt("rename")?;
+        let send = o.opt("send")?;
+        let user_list = o.opt("user_list")?;
+        let additional = o
+            .rest(
+                &[
+                    "avatar",
+                    "call",
+                    "extend",
+                    "leave",
+                    "leave_owner",
+                    "mute",
+                    "rename",
+                    "send",
+                    "user_list",
+                ],
+            )?;
+        Ok(Self {
+            avatar,
+            call,
+            extend,
+            leave,
+            leave_owner,
+            mute,
+            rename,
+            send,
+            user_list,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseRestrictions {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponseRestrictions);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "imbot.dialog.get";

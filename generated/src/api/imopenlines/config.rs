@@ -16,6 +16,8 @@ pub mod path;
 /// Calls `imopenlines.config.add`.
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/imopenlines-config-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
     request: &AddRequest,
@@ -24,6 +26,8 @@ pub async fn add(
 }
 
 /// Parameters of `imopenlines.config.add`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/imopenlines-config-add.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequest {
     #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
@@ -33,66 +37,18 @@ pub struct AddRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<Option<AddRequestParams>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "PARAMS" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PARAMS"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParams>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    params: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let params = o.opt("PARAMS")?;
+        let additional = o.rest(&["PARAMS"])?;
+        Ok(Self { params, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestParams {
@@ -293,3318 +249,338 @@ pub struct AddRequestParams {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestParams;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestParams")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestParams, A::Error> {
-                let mut __f0: Option<Option<AddRequestParamsActive>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<AddRequestParamsAutoCloseRule>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<i64>> = None;
-                let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<Option<AddRequestParamsCategoryEnable>> = None;
-                let mut __f8: Option<Option<i64>> = None;
-                let mut __f9: Option<Option<AddRequestParamsCheckAvailable>> = None;
-                let mut __f10: Option<Option<i64>> = None;
-                let mut __f11: Option<Option<i64>> = None;
-                let mut __f12: Option<Option<AddRequestParamsCloseRule>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<AddRequestParamsConfirmClose>> = None;
-                let mut __f15: Option<Option<AddRequestParamsCrm>> = None;
-                let mut __f16: Option<Option<AddRequestParamsCrmChatTracker>> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<Option<String>> = None;
-                let mut __f19: Option<Option<AddRequestParamsCrmCreateThird>> = None;
-                let mut __f20: Option<Option<AddRequestParamsCrmForward>> = None;
-                let mut __f21: Option<Option<String>> = None;
-                let mut __f22: Option<Option<AddRequestParamsCrmTransferChange>> = None;
-                let mut __f23: Option<::serde_json::Value> = None;
-                let mut __f24: Option<Option<i64>> = None;
-                let mut __f25: Option<
-                    Option<AddRequestParamsIgnoreWelcomeFormResponsible>,
-                > = None;
-                let mut __f26: Option<
-                    Option<AddRequestParamsKpiCheckOperatorActivity>,
-                > = None;
-                let mut __f27: Option<Option<AddRequestParamsKpiFirstAnswerAlert>> = None;
-                let mut __f28: Option<::serde_json::Value> = None;
-                let mut __f29: Option<Option<String>> = None;
-                let mut __f30: Option<Option<i64>> = None;
-                let mut __f31: Option<Option<AddRequestParamsKpiFurtherAnswerAlert>> = None;
-                let mut __f32: Option<::serde_json::Value> = None;
-                let mut __f33: Option<Option<String>> = None;
-                let mut __f34: Option<Option<i64>> = None;
-                let mut __f35: Option<Option<String>> = None;
-                let mut __f36: Option<Option<String>> = None;
-                let mut __f37: Option<Option<i64>> = None;
-                let mut __f38: Option<Option<i64>> = None;
-                let mut __f39: Option<Option<i64>> = None;
-                let mut __f40: Option<Option<AddRequestParamsNoAnswerRule>> = None;
-                let mut __f41: Option<Option<String>> = None;
-                let mut __f42: Option<Option<i64>> = None;
-                let mut __f43: Option<Option<AddRequestParamsOperatorData>> = None;
-                let mut __f44: Option<::serde_json::Value> = None;
-                let mut __f45: Option<Option<i64>> = None;
-                let mut __f46: Option<Option<AddRequestParamsQueueType>> = None;
-                let mut __f47: Option<Option<i64>> = None;
-                let mut __f48: Option<Option<AddRequestParamsSendWelcomeEachSession>> = None;
-                let mut __f49: Option<Option<i64>> = None;
-                let mut __f50: Option<Option<AddRequestParamsTemporary>> = None;
-                let mut __f51: Option<Option<AddRequestParamsTypeMaxChat>> = None;
-                let mut __f52: Option<Option<AddRequestParamsUseWelcomeForm>> = None;
-                let mut __f53: Option<Option<AddRequestParamsVoteBeforeFinish>> = None;
-                let mut __f54: Option<Option<AddRequestParamsVoteClosingDelay>> = None;
-                let mut __f55: Option<Option<AddRequestParamsVoteMessage>> = None;
-                let mut __f56: Option<Option<String>> = None;
-                let mut __f57: Option<Option<String>> = None;
-                let mut __f58: Option<Option<String>> = None;
-                let mut __f59: Option<Option<String>> = None;
-                let mut __f60: Option<Option<String>> = None;
-                let mut __f61: Option<Option<String>> = None;
-                let mut __f62: Option<Option<i64>> = None;
-                let mut __f63: Option<Option<AddRequestParamsWatchTyping>> = None;
-                let mut __f64: Option<Option<AddRequestParamsWelcomeBotEnable>> = None;
-                let mut __f65: Option<Option<i64>> = None;
-                let mut __f66: Option<Option<AddRequestParamsWelcomeBotJoin>> = None;
-                let mut __f67: Option<Option<AddRequestParamsWelcomeBotLeft>> = None;
-                let mut __f68: Option<Option<i64>> = None;
-                let mut __f69: Option<Option<AddRequestParamsWelcomeFormDelay>> = None;
-                let mut __f70: Option<Option<i64>> = None;
-                let mut __f71: Option<Option<AddRequestParamsWelcomeMessage>> = None;
-                let mut __f72: Option<Option<String>> = None;
-                let mut __f73: Option<::serde_json::Value> = None;
-                let mut __f74: Option<Option<i64>> = None;
-                let mut __f75: Option<Option<i64>> = None;
-                let mut __f76: Option<Option<AddRequestParamsWorktimeDayoffRule>> = None;
-                let mut __f77: Option<Option<String>> = None;
-                let mut __f78: Option<Option<AddRequestParamsWorktimeEnable>> = None;
-                let mut __f79: Option<Option<String>> = None;
-                let mut __f80: Option<Option<String>> = None;
-                let mut __f81: Option<Option<String>> = None;
-                let mut __f82: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ACTIVE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParamsActive>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "AUTO_CLOSE_BOT_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_BOT_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "AUTO_CLOSE_FORM_ID" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_FORM_ID"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "AUTO_CLOSE_RULE" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_RULE"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParamsAutoCloseRule>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "AUTO_CLOSE_TEXT" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_TEXT"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "AUTO_CLOSE_TIME" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_TIME"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "AUTO_EXPIRE_TIME" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AUTO_EXPIRE_TIME"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CATEGORY_ENABLE" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CATEGORY_ENABLE"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParamsCategoryEnable>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CATEGORY_ID" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CATEGORY_ID"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CHECK_AVAILABLE" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CHECK_AVAILABLE"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParamsCheckAvailable>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CLOSE_BOT_ID" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLOSE_BOT_ID"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CLOSE_FORM_ID" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLOSE_FORM_ID"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CLOSE_RULE" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLOSE_RULE"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParamsCloseRule>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CLOSE_TEXT" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLOSE_TEXT"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CONFIRM_CLOSE" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CONFIRM_CLOSE"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParamsConfirmClose>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CRM"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParamsCrm>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_CHAT_TRACKER" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_CHAT_TRACKER"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParamsCrmChatTracker>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_CREATE" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_CREATE"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_CREATE_SECOND" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_CREATE_SECOND"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_CREATE_THIRD" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_CREATE_THIRD"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParamsCrmCreateThird>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_FORWARD" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_FORWARD"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParamsCrmForward>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_SOURCE" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_SOURCE"),
-                                );
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_TRANSFER_CHANGE" => {
-                            if __f22.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_TRANSFER_CHANGE"),
-                                );
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParamsCrmTransferChange>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "DEFAULT_OPERATOR_DATA" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DEFAULT_OPERATOR_DATA"),
-                                );
-                            }
-                            __f23 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "FULL_CLOSE_TIME" => {
-                            if __f24.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("FULL_CLOSE_TIME"),
-                                );
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IGNORE_WELCOME_FORM_RESPONSIBLE" => {
-                            if __f25.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "IGNORE_WELCOME_FORM_RESPONSIBLE",
-                                    ),
-                                );
-                            }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParamsIgnoreWelcomeFormResponsible>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "KPI_CHECK_OPERATOR_ACTIVITY" => {
-                            if __f26.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "KPI_CHECK_OPERATOR_ACTIVITY",
-                                    ),
-                                );
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParamsKpiCheckOperatorActivity>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "KPI_FIRST_ANSWER_ALERT" => {
-                            if __f27.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "KPI_FIRST_ANSWER_ALERT",
-                                    ),
-                                );
-                            }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParamsKpiFirstAnswerAlert>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "KPI_FIRST_ANSWER_LIST" => {
-                            if __f28.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("KPI_FIRST_ANSWER_LIST"),
-                                );
-                            }
-                            __f28 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "KPI_FIRST_ANSWER_TEXT" => {
-                            if __f29.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("KPI_FIRST_ANSWER_TEXT"),
-                                );
-                            }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "KPI_FIRST_ANSWER_TIME" => {
-                            if __f30.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("KPI_FIRST_ANSWER_TIME"),
-                                );
-                            }
-                            __f30 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "KPI_FURTHER_ANSWER_ALERT" => {
-                            if __f31.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "KPI_FURTHER_ANSWER_ALERT",
-                                    ),
-                                );
-                            }
-                            __f31 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParamsKpiFurtherAnswerAlert>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "KPI_FURTHER_ANSWER_LIST" => {
-                            if __f32.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "KPI_FURTHER_ANSWER_LIST",
-                                    ),
-                                );
-                            }
-                            __f32 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "KPI_FURTHER_ANSWER_TEXT" => {
-                            if __f33.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "KPI_FURTHER_ANSWER_TEXT",
-                                    ),
-                                );
-                            }
-                            __f33 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "KPI_FURTHER_ANSWER_TIME" => {
-                            if __f34.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "KPI_FURTHER_ANSWER_TIME",
-                                    ),
-                                );
-                            }
-                            __f34 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LANGUAGE_ID" => {
-                            if __f35.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LANGUAGE_ID"),
-                                );
-                            }
-                            __f35 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LINE_NAME" => {
-                            if __f36.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LINE_NAME"),
-                                );
-                            }
-                            __f36 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MAX_CHAT" => {
-                            if __f37.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("MAX_CHAT"));
-                            }
-                            __f37 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NO_ANSWER_BOT_ID" => {
-                            if __f38.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("NO_ANSWER_BOT_ID"),
-                                );
-                            }
-                            __f38 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NO_ANSWER_FORM_ID" => {
-                            if __f39.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("NO_ANSWER_FORM_ID"),
-                                );
-                            }
-                            __f39 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NO_ANSWER_RULE" => {
-                            if __f40.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("NO_ANSWER_RULE"),
-                                );
-                            }
-                            __f40 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParamsNoAnswerRule>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "NO_ANSWER_TEXT" => {
-                            if __f41.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("NO_ANSWER_TEXT"),
-                                );
-                            }
-                            __f41 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NO_ANSWER_TIME" => {
-                            if __f42.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("NO_ANSWER_TIME"),
-                                );
-                            }
-                            __f42 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "OPERATOR_DATA" => {
-                            if __f43.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("OPERATOR_DATA"),
-                                );
-                            }
-                            __f43 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParamsOperatorData>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "QUEUE" => {
-                            if __f44.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("QUEUE"));
-                            }
-                            __f44 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "QUEUE_TIME" => {
-                            if __f45.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("QUEUE_TIME"),
-                                );
-                            }
-                            __f45 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "QUEUE_TYPE" => {
-                            if __f46.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("QUEUE_TYPE"),
-                                );
-                            }
-                            __f46 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParamsQueueType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "QUICK_ANSWERS_IBLOCK_ID" => {
-                            if __f47.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "QUICK_ANSWERS_IBLOCK_ID",
-                                    ),
-                                );
-                            }
-                            __f47 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SEND_WELCOME_EACH_SESSION" => {
-                            if __f48.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "SEND_WELCOME_EACH_SESSION",
-                                    ),
-                                );
-                            }
-                            __f48 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParamsSendWelcomeEachSession>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "SESSION_PRIORITY" => {
-                            if __f49.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SESSION_PRIORITY"),
-                                );
-                            }
-                            __f49 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TEMPORARY" => {
-                            if __f50.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TEMPORARY"),
-                                );
-                            }
-                            __f50 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParamsTemporary>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "TYPE_MAX_CHAT" => {
-                            if __f51.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TYPE_MAX_CHAT"),
-                                );
-                            }
-                            __f51 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParamsTypeMaxChat>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "USE_WELCOME_FORM" => {
-                            if __f52.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("USE_WELCOME_FORM"),
-                                );
-                            }
-                            __f52 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParamsUseWelcomeForm>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_BEFORE_FINISH" => {
-                            if __f53.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VOTE_BEFORE_FINISH"),
-                                );
-                            }
-                            __f53 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParamsVoteBeforeFinish>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_CLOSING_DELAY" => {
-                            if __f54.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VOTE_CLOSING_DELAY"),
-                                );
-                            }
-                            __f54 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParamsVoteClosingDelay>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_MESSAGE" => {
-                            if __f55.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE"),
-                                );
-                            }
-                            __f55 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParamsVoteMessage>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_MESSAGE_1_DISLIKE" => {
-                            if __f56.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "VOTE_MESSAGE_1_DISLIKE",
-                                    ),
-                                );
-                            }
-                            __f56 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_MESSAGE_1_LIKE" => {
-                            if __f57.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE_1_LIKE"),
-                                );
-                            }
-                            __f57 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_MESSAGE_1_TEXT" => {
-                            if __f58.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE_1_TEXT"),
-                                );
-                            }
-                            __f58 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_MESSAGE_2_DISLIKE" => {
-                            if __f59.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "VOTE_MESSAGE_2_DISLIKE",
-                                    ),
-                                );
-                            }
-                            __f59 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_MESSAGE_2_LIKE" => {
-                            if __f60.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE_2_LIKE"),
-                                );
-                            }
-                            __f60 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_MESSAGE_2_TEXT" => {
-                            if __f61.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE_2_TEXT"),
-                                );
-                            }
-                            __f61 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_TIME_LIMIT" => {
-                            if __f62.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VOTE_TIME_LIMIT"),
-                                );
-                            }
-                            __f62 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WATCH_TYPING" => {
-                            if __f63.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WATCH_TYPING"),
-                                );
-                            }
-                            __f63 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParamsWatchTyping>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_BOT_ENABLE" => {
-                            if __f64.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_ENABLE"),
-                                );
-                            }
-                            __f64 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParamsWelcomeBotEnable>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_BOT_ID" => {
-                            if __f65.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_ID"),
-                                );
-                            }
-                            __f65 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_BOT_JOIN" => {
-                            if __f66.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_JOIN"),
-                                );
-                            }
-                            __f66 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParamsWelcomeBotJoin>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_BOT_LEFT" => {
-                            if __f67.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_LEFT"),
-                                );
-                            }
-                            __f67 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParamsWelcomeBotLeft>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_BOT_TIME" => {
-                            if __f68.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_TIME"),
-                                );
-                            }
-                            __f68 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_FORM_DELAY" => {
-                            if __f69.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_FORM_DELAY"),
-                                );
-                            }
-                            __f69 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParamsWelcomeFormDelay>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_FORM_ID" => {
-                            if __f70.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_FORM_ID"),
-                                );
-                            }
-                            __f70 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_MESSAGE" => {
-                            if __f71.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_MESSAGE"),
-                                );
-                            }
-                            __f71 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParamsWelcomeMessage>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_MESSAGE_TEXT" => {
-                            if __f72.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_MESSAGE_TEXT"),
-                                );
-                            }
-                            __f72 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_DAYOFF" => {
-                            if __f73.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKTIME_DAYOFF"),
-                                );
-                            }
-                            __f73 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "WORKTIME_DAYOFF_BOT_ID" => {
-                            if __f74.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "WORKTIME_DAYOFF_BOT_ID",
-                                    ),
-                                );
-                            }
-                            __f74 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_DAYOFF_FORM_ID" => {
-                            if __f75.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "WORKTIME_DAYOFF_FORM_ID",
-                                    ),
-                                );
-                            }
-                            __f75 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_DAYOFF_RULE" => {
-                            if __f76.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKTIME_DAYOFF_RULE"),
-                                );
-                            }
-                            __f76 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParamsWorktimeDayoffRule>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_DAYOFF_TEXT" => {
-                            if __f77.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKTIME_DAYOFF_TEXT"),
-                                );
-                            }
-                            __f77 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_ENABLE" => {
-                            if __f78.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKTIME_ENABLE"),
-                                );
-                            }
-                            __f78 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParamsWorktimeEnable>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_FROM" => {
-                            if __f79.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKTIME_FROM"),
-                                );
-                            }
-                            __f79 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_HOLIDAYS" => {
-                            if __f80.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKTIME_HOLIDAYS"),
-                                );
-                            }
-                            __f80 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_TIMEZONE" => {
-                            if __f81.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKTIME_TIMEZONE"),
-                                );
-                            }
-                            __f81 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_TO" => {
-                            if __f82.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKTIME_TO"),
-                                );
-                            }
-                            __f82 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequestParams {
-                    active: __f0.unwrap_or_default(),
-                    auto_close_bot_id: __f1.unwrap_or_default(),
-                    auto_close_form_id: __f2.unwrap_or_default(),
-                    auto_close_rule: __f3.unwrap_or_default(),
-                    auto_close_text: __f4.unwrap_or_default(),
-                    auto_close_time: __f5.unwrap_or_default(),
-                    auto_expire_time: __f6.unwrap_or_default(),
-                    category_enable: __f7.unwrap_or_default(),
-                    category_id: __f8.unwrap_or_default(),
-                    check_available: __f9.unwrap_or_default(),
-                    close_bot_id: __f10.unwrap_or_default(),
-                    close_form_id: __f11.unwrap_or_default(),
-                    close_rule: __f12.unwrap_or_default(),
-                    close_text: __f13.unwrap_or_default(),
-                    confirm_close: __f14.unwrap_or_default(),
-                    crm: __f15.unwrap_or_default(),
-                    crm_chat_tracker: __f16.unwrap_or_default(),
-                    crm_create: __f17.unwrap_or_default(),
-                    crm_create_second: __f18.unwrap_or_default(),
-                    crm_create_third: __f19.unwrap_or_default(),
-                    crm_forward: __f20.unwrap_or_default(),
-                    crm_source: __f21.unwrap_or_default(),
-                    crm_transfer_change: __f22.unwrap_or_default(),
-                    default_operator_data: __f23.unwrap_or_default(),
-                    full_close_time: __f24.unwrap_or_default(),
-                    ignore_welcome_form_responsible: __f25.unwrap_or_default(),
-                    kpi_check_operator_activity: __f26.unwrap_or_default(),
-                    kpi_first_answer_alert: __f27.unwrap_or_default(),
-                    kpi_first_answer_list: __f28.unwrap_or_default(),
-                    kpi_first_answer_text: __f29.unwrap_or_default(),
-                    kpi_first_answer_time: __f30.unwrap_or_default(),
-                    kpi_further_answer_alert: __f31.unwrap_or_default(),
-                    kpi_further_answer_list: __f32.unwrap_or_default(),
-                    kpi_further_answer_text: __f33.unwrap_or_default(),
-                    kpi_further_answer_time: __f34.unwrap_or_default(),
-                    language_id: __f35.unwrap_or_default(),
-                    line_name: __f36.unwrap_or_default(),
-                    max_chat: __f37.unwrap_or_default(),
-                    no_answer_bot_id: __f38.unwrap_or_default(),
-                    no_answer_form_id: __f39.unwrap_or_default(),
-                    no_answer_rule: __f40.unwrap_or_default(),
-                    no_answer_text: __f41.unwrap_or_default(),
-                    no_answer_time: __f42.unwrap_or_default(),
-                    operator_data: __f43.unwrap_or_default(),
-                    queue: __f44.unwrap_or_default(),
-                    queue_time: __f45.unwrap_or_default(),
-                    queue_type: __f46.unwrap_or_default(),
-                    quick_answers_iblock_id: __f47.unwrap_or_default(),
-                    send_welcome_each_session: __f48.unwrap_or_default(),
-                    session_priority: __f49.unwrap_or_default(),
-                    temporary: __f50.unwrap_or_default(),
-                    type_max_chat: __f51.unwrap_or_default(),
-                    use_welcome_form: __f52.unwrap_or_default(),
-                    vote_before_finish: __f53.unwrap_or_default(),
-                    vote_closing_delay: __f54.unwrap_or_default(),
-                    vote_message: __f55.unwrap_or_default(),
-                    vote_message_1_dislike: __f56.unwrap_or_default(),
-                    vote_message_1_like: __f57.unwrap_or_default(),
-                    vote_message_1_text: __f58.unwrap_or_default(),
-                    vote_message_2_dislike: __f59.unwrap_or_default(),
-                    vote_message_2_like: __f60.unwrap_or_default(),
-                    vote_message_2_text: __f61.unwrap_or_default(),
-                    vote_time_limit: __f62.unwrap_or_default(),
-                    watch_typing: __f63.unwrap_or_default(),
-                    welcome_bot_enable: __f64.unwrap_or_default(),
-                    welcome_bot_id: __f65.unwrap_or_default(),
-                    welcome_bot_join: __f66.unwrap_or_default(),
-                    welcome_bot_left: __f67.unwrap_or_default(),
-                    welcome_bot_time: __f68.unwrap_or_default(),
-                    welcome_form_delay: __f69.unwrap_or_default(),
-                    welcome_form_id: __f70.unwrap_or_default(),
-                    welcome_message: __f71.unwrap_or_default(),
-                    welcome_message_text: __f72.unwrap_or_default(),
-                    worktime_dayoff: __f73.unwrap_or_default(),
-                    worktime_dayoff_bot_id: __f74.unwrap_or_default(),
-                    worktime_dayoff_form_id: __f75.unwrap_or_default(),
-                    worktime_dayoff_rule: __f76.unwrap_or_default(),
-                    worktime_dayoff_text: __f77.unwrap_or_default(),
-                    worktime_enable: __f78.unwrap_or_default(),
-                    worktime_from: __f79.unwrap_or_default(),
-                    worktime_holidays: __f80.unwrap_or_default(),
-                    worktime_timezone: __f81.unwrap_or_default(),
-                    worktime_to: __f82.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for AddRequestParams {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParamsActive {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParamsActive {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParamsActive {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParamsActive {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParamsActive {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsActive {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParamsAutoCloseRule {
-    /// The value "none".
-    None,
-    /// The value "text".
-    Text,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParamsAutoCloseRule {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::None => "none",
-            Self::Text => "text",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParamsAutoCloseRule {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParamsAutoCloseRule {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParamsAutoCloseRule {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "none" => Self::None,
-                "text" => Self::Text,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsAutoCloseRule {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParamsCategoryEnable {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParamsCategoryEnable {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParamsCategoryEnable {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParamsCategoryEnable {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParamsCategoryEnable {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsCategoryEnable {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParamsCheckAvailable {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParamsCheckAvailable {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParamsCheckAvailable {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParamsCheckAvailable {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParamsCheckAvailable {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsCheckAvailable {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParamsCloseRule {
-    /// The value "none".
-    None,
-    /// The value "text".
-    Text,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParamsCloseRule {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::None => "none",
-            Self::Text => "text",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParamsCloseRule {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParamsCloseRule {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParamsCloseRule {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "none" => Self::None,
-                "text" => Self::Text,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsCloseRule {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParamsConfirmClose {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParamsConfirmClose {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParamsConfirmClose {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParamsConfirmClose {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParamsConfirmClose {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsConfirmClose {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParamsCrm {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParamsCrm {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParamsCrm {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParamsCrm {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParamsCrm {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsCrm {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParamsCrmChatTracker {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParamsCrmChatTracker {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParamsCrmChatTracker {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParamsCrmChatTracker {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParamsCrmChatTracker {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsCrmChatTracker {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParamsCrmCreateThird {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParamsCrmCreateThird {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParamsCrmCreateThird {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParamsCrmCreateThird {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParamsCrmCreateThird {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsCrmCreateThird {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParamsCrmForward {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParamsCrmForward {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParamsCrmForward {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParamsCrmForward {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParamsCrmForward {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsCrmForward {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParamsCrmTransferChange {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParamsCrmTransferChange {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParamsCrmTransferChange {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParamsCrmTransferChange {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParamsCrmTransferChange {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsCrmTransferChange {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParamsIgnoreWelcomeFormResponsible {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParamsIgnoreWelcomeFormResponsible {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParamsIgnoreWelcomeFormResponsible {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParamsIgnoreWelcomeFormResponsible {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParamsIgnoreWelcomeFormResponsible {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsIgnoreWelcomeFormResponsible {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParamsKpiCheckOperatorActivity {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParamsKpiCheckOperatorActivity {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParamsKpiCheckOperatorActivity {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParamsKpiCheckOperatorActivity {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParamsKpiCheckOperatorActivity {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsKpiCheckOperatorActivity {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParamsKpiFirstAnswerAlert {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParamsKpiFirstAnswerAlert {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParamsKpiFirstAnswerAlert {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParamsKpiFirstAnswerAlert {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParamsKpiFirstAnswerAlert {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsKpiFirstAnswerAlert {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParamsKpiFurtherAnswerAlert {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParamsKpiFurtherAnswerAlert {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParamsKpiFurtherAnswerAlert {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParamsKpiFurtherAnswerAlert {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParamsKpiFurtherAnswerAlert {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsKpiFurtherAnswerAlert {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParamsNoAnswerRule {
-    /// The value "none".
-    None,
-    /// The value "text".
-    Text,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParamsNoAnswerRule {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::None => "none",
-            Self::Text => "text",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParamsNoAnswerRule {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParamsNoAnswerRule {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParamsNoAnswerRule {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "none" => Self::None,
-                "text" => Self::Text,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsNoAnswerRule {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParamsOperatorData {
-    /// The value "profile".
-    Profile,
-    /// The value "queue".
-    Queue,
-    /// The value "hide".
-    Hide,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParamsOperatorData {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Profile => "profile",
-            Self::Queue => "queue",
-            Self::Hide => "hide",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParamsOperatorData {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParamsOperatorData {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParamsOperatorData {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "profile" => Self::Profile,
-                "queue" => Self::Queue,
-                "hide" => Self::Hide,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsOperatorData {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParamsQueueType {
-    /// The value "evenly".
-    Evenly,
-    /// The value "strictly".
-    Strictly,
-    /// The value "all".
-    All,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParamsQueueType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Evenly => "evenly",
-            Self::Strictly => "strictly",
-            Self::All => "all",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParamsQueueType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParamsQueueType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParamsQueueType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "evenly" => Self::Evenly,
-                "strictly" => Self::Strictly,
-                "all" => Self::All,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsQueueType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParamsSendWelcomeEachSession {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParamsSendWelcomeEachSession {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParamsSendWelcomeEachSession {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParamsSendWelcomeEachSession {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParamsSendWelcomeEachSession {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsSendWelcomeEachSession {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParamsTemporary {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParamsTemporary {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParamsTemporary {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParamsTemporary {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParamsTemporary {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsTemporary {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParamsTypeMaxChat {
-    /// The value "answered".
-    Answered,
-    /// The value "answered_new".
-    AnsweredNew,
-    /// The value "closed".
-    Closed,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParamsTypeMaxChat {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Answered => "answered",
-            Self::AnsweredNew => "answered_new",
-            Self::Closed => "closed",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParamsTypeMaxChat {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParamsTypeMaxChat {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParamsTypeMaxChat {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "answered" => Self::Answered,
-                "answered_new" => Self::AnsweredNew,
-                "closed" => Self::Closed,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsTypeMaxChat {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParamsUseWelcomeForm {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParamsUseWelcomeForm {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParamsUseWelcomeForm {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParamsUseWelcomeForm {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParamsUseWelcomeForm {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsUseWelcomeForm {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParamsVoteBeforeFinish {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParamsVoteBeforeFinish {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParamsVoteBeforeFinish {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParamsVoteBeforeFinish {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParamsVoteBeforeFinish {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsVoteBeforeFinish {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParamsVoteClosingDelay {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParamsVoteClosingDelay {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParamsVoteClosingDelay {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParamsVoteClosingDelay {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParamsVoteClosingDelay {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsVoteClosingDelay {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParamsVoteMessage {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParamsVoteMessage {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParamsVoteMessage {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParamsVoteMessage {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParamsVoteMessage {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsVoteMessage {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParamsWatchTyping {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParamsWatchTyping {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParamsWatchTyping {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParamsWatchTyping {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParamsWatchTyping {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsWatchTyping {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParamsWelcomeBotEnable {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParamsWelcomeBotEnable {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParamsWelcomeBotEnable {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParamsWelcomeBotEnable {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParamsWelcomeBotEnable {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsWelcomeBotEnable {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParamsWelcomeBotJoin {
-    /// The value "first".
-    First,
-    /// The value "always".
-    Always,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParamsWelcomeBotJoin {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::First => "first",
-            Self::Always => "always",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParamsWelcomeBotJoin {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParamsWelcomeBotJoin {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParamsWelcomeBotJoin {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "first" => Self::First,
-                "always" => Self::Always,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsWelcomeBotJoin {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParamsWelcomeBotLeft {
-    /// The value "queue".
-    Queue,
-    /// The value "close".
-    Close,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParamsWelcomeBotLeft {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Queue => "queue",
-            Self::Close => "close",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParamsWelcomeBotLeft {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParamsWelcomeBotLeft {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParamsWelcomeBotLeft {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "queue" => Self::Queue,
-                "close" => Self::Close,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsWelcomeBotLeft {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParamsWelcomeFormDelay {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParamsWelcomeFormDelay {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParamsWelcomeFormDelay {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParamsWelcomeFormDelay {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParamsWelcomeFormDelay {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsWelcomeFormDelay {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParamsWelcomeMessage {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParamsWelcomeMessage {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParamsWelcomeMessage {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParamsWelcomeMessage {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParamsWelcomeMessage {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsWelcomeMessage {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParamsWorktimeDayoffRule {
-    /// The value "none".
-    None,
-    /// The value "text".
-    Text,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParamsWorktimeDayoffRule {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::None => "none",
-            Self::Text => "text",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParamsWorktimeDayoffRule {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParamsWorktimeDayoffRule {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParamsWorktimeDayoffRule {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "none" => Self::None,
-                "text" => Self::Text,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsWorktimeDayoffRule {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParamsWorktimeEnable {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParamsWorktimeEnable {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParamsWorktimeEnable {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParamsWorktimeEnable {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParamsWorktimeEnable {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParamsWorktimeEnable {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let auto_close_bot_id = o.opt("AUTO_CLOSE_BOT_ID")?;
+        let auto_close_form_id = o.opt("AUTO_CLOSE_FORM_ID")?;
+        let auto_close_rule = o.opt("AUTO_CLOSE_RULE")?;
+        let auto_close_text = o.opt("AUTO_CLOSE_TEXT")?;
+        let auto_close_time = o.opt("AUTO_CLOSE_TIME")?;
+        let auto_expire_time = o.opt("AUTO_EXPIRE_TIME")?;
+        let category_enable = o.opt("CATEGORY_ENABLE")?;
+        let category_id = o.opt("CATEGORY_ID")?;
+        let check_available = o.opt("CHECK_AVAILABLE")?;
+        let close_bot_id = o.opt("CLOSE_BOT_ID")?;
+        let close_form_id = o.opt("CLOSE_FORM_ID")?;
+        let close_rule = o.opt("CLOSE_RULE")?;
+        let close_text = o.opt("CLOSE_TEXT")?;
+        let confirm_close = o.opt("CONFIRM_CLOSE")?;
+        let crm = o.opt("CRM")?;
+        let crm_chat_tracker = o.opt("CRM_CHAT_TRACKER")?;
+        let crm_create = o.opt("CRM_CREATE")?;
+        let crm_create_second = o.opt("CRM_CREATE_SECOND")?;
+        let crm_create_third = o.opt("CRM_CREATE_THIRD")?;
+        let crm_forward = o.opt("CRM_FORWARD")?;
+        let crm_source = o.opt("CRM_SOURCE")?;
+        let crm_transfer_change = o.opt("CRM_TRANSFER_CHANGE")?;
+        let default_operator_data = o.opt("DEFAULT_OPERATOR_DATA")?;
+        let full_close_time = o.opt("FULL_CLOSE_TIME")?;
+        let ignore_welcome_form_responsible = o.opt("IGNORE_WELCOME_FORM_RESPONSIBLE")?;
+        let kpi_check_operator_activity = o.opt("KPI_CHECK_OPERATOR_ACTIVITY")?;
+        let kpi_first_answer_alert = o.opt("KPI_FIRST_ANSWER_ALERT")?;
+        let kpi_first_answer_list = o.opt("KPI_FIRST_ANSWER_LIST")?;
+        let kpi_first_answer_text = o.opt("KPI_FIRST_ANSWER_TEXT")?;
+        let kpi_first_answer_time = o.opt("KPI_FIRST_ANSWER_TIME")?;
+        let kpi_further_answer_alert = o.opt("KPI_FURTHER_ANSWER_ALERT")?;
+        let kpi_further_answer_list = o.opt("KPI_FURTHER_ANSWER_LIST")?;
+        let kpi_further_answer_text = o.opt("KPI_FURTHER_ANSWER_TEXT")?;
+        let kpi_further_answer_time = o.opt("KPI_FURTHER_ANSWER_TIME")?;
+        let language_id = o.opt("LANGUAGE_ID")?;
+        let line_name = o.opt("LINE_NAME")?;
+        let max_chat = o.opt("MAX_CHAT")?;
+        let no_answer_bot_id = o.opt("NO_ANSWER_BOT_ID")?;
+        let no_answer_form_id = o.opt("NO_ANSWER_FORM_ID")?;
+        let no_answer_rule = o.opt("NO_ANSWER_RULE")?;
+        let no_answer_text = o.opt("NO_ANSWER_TEXT")?;
+        let no_answer_time = o.opt("NO_ANSWER_TIME")?;
+        let operator_data = o.opt("OPERATOR_DATA")?;
+        let queue = o.opt("QUEUE")?;
+        let queue_time = o.opt("QUEUE_TIME")?;
+        let queue_type = o.opt("QUEUE_TYPE")?;
+        let quick_answers_iblock_id = o.opt("QUICK_ANSWERS_IBLOCK_ID")?;
+        let send_welcome_each_session = o.opt("SEND_WELCOME_EACH_SESSION")?;
+        let session_priority = o.opt("SESSION_PRIORITY")?;
+        let temporary = o.opt("TEMPORARY")?;
+        let type_max_chat = o.opt("TYPE_MAX_CHAT")?;
+        let use_welcome_form = o.opt("USE_WELCOME_FORM")?;
+        let vote_before_finish = o.opt("VOTE_BEFORE_FINISH")?;
+        let vote_closing_delay = o.opt("VOTE_CLOSING_DELAY")?;
+        let vote_message = o.opt("VOTE_MESSAGE")?;
+        let vote_message_1_dislike = o.opt("VOTE_MESSAGE_1_DISLIKE")?;
+        let vote_message_1_like = o.opt("VOTE_MESSAGE_1_LIKE")?;
+        let vote_message_1_text = o.opt("VOTE_MESSAGE_1_TEXT")?;
+        let vote_message_2_dislike = o.opt("VOTE_MESSAGE_2_DISLIKE")?;
+        let vote_message_2_like = o.opt("VOTE_MESSAGE_2_LIKE")?;
+        let vote_message_2_text = o.opt("VOTE_MESSAGE_2_TEXT")?;
+        let vote_time_limit = o.opt("VOTE_TIME_LIMIT")?;
+        let watch_typing = o.opt("WATCH_TYPING")?;
+        let welcome_bot_enable = o.opt("WELCOME_BOT_ENABLE")?;
+        let welcome_bot_id = o.opt("WELCOME_BOT_ID")?;
+        let welcome_bot_join = o.opt("WELCOME_BOT_JOIN")?;
+        let welcome_bot_left = o.opt("WELCOME_BOT_LEFT")?;
+        let welcome_bot_time = o.opt("WELCOME_BOT_TIME")?;
+        let welcome_form_delay = o.opt("WELCOME_FORM_DELAY")?;
+        let welcome_form_id = o.opt("WELCOME_FORM_ID")?;
+        let welcome_message = o.opt("WELCOME_MESSAGE")?;
+        let welcome_message_text = o.opt("WELCOME_MESSAGE_TEXT")?;
+        let worktime_dayoff = o.opt("WORKTIME_DAYOFF")?;
+        let worktime_dayoff_bot_id = o.opt("WORKTIME_DAYOFF_BOT_ID")?;
+        let worktime_dayoff_form_id = o.opt("WORKTIME_DAYOFF_FORM_ID")?;
+        let worktime_dayoff_rule = o.opt("WORKTIME_DAYOFF_RULE")?;
+        let worktime_dayoff_text = o.opt("WORKTIME_DAYOFF_TEXT")?;
+        let worktime_enable = o.opt("WORKTIME_ENABLE")?;
+        let worktime_from = o.opt("WORKTIME_FROM")?;
+        let worktime_holidays = o.opt("WORKTIME_HOLIDAYS")?;
+        let worktime_timezone = o.opt("WORKTIME_TIMEZONE")?;
+        let worktime_to = o.opt("WORKTIME_TO")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "AUTO_CLOSE_BOT_ID",
+                    "AUTO_CLOSE_FORM_ID",
+                    "AUTO_CLOSE_RULE",
+                    "AUTO_CLOSE_TEXT",
+                    "AUTO_CLOSE_TIME",
+                    "AUTO_EXPIRE_TIME",
+                    "CATEGORY_ENABLE",
+                    "CATEGORY_ID",
+                    "CHECK_AVAILABLE",
+                    "CLOSE_BOT_ID",
+                    "CLOSE_FORM_ID",
+                    "CLOSE_RULE",
+                    "CLOSE_TEXT",
+                    "CONFIRM_CLOSE",
+                    "CRM",
+                    "CRM_CHAT_TRACKER",
+                    "CRM_CREATE",
+                    "CRM_CREATE_SECOND",
+                    "CRM_CREATE_THIRD",
+                    "CRM_FORWARD",
+                    "CRM_SOURCE",
+                    "CRM_TRANSFER_CHANGE",
+                    "DEFAULT_OPERATOR_DATA",
+                    "FULL_CLOSE_TIME",
+                    "IGNORE_WELCOME_FORM_RESPONSIBLE",
+                    "KPI_CHECK_OPERATOR_ACTIVITY",
+                    "KPI_FIRST_ANSWER_ALERT",
+                    "KPI_FIRST_ANSWER_LIST",
+                    "KPI_FIRST_ANSWER_TEXT",
+                    "KPI_FIRST_ANSWER_TIME",
+                    "KPI_FURTHER_ANSWER_ALERT",
+                    "KPI_FURTHER_ANSWER_LIST",
+                    "KPI_FURTHER_ANSWER_TEXT",
+                    "KPI_FURTHER_ANSWER_TIME",
+                    "LANGUAGE_ID",
+                    "LINE_NAME",
+                    "MAX_CHAT",
+                    "NO_ANSWER_BOT_ID",
+                    "NO_ANSWER_FORM_ID",
+                    "NO_ANSWER_RULE",
+                    "NO_ANSWER_TEXT",
+                    "NO_ANSWER_TIME",
+                    "OPERATOR_DATA",
+                    "QUEUE",
+                    "QUEUE_TIME",
+                    "QUEUE_TYPE",
+                    "QUICK_ANSWERS_IBLOCK_ID",
+                    "SEND_WELCOME_EACH_SESSION",
+                    "SESSION_PRIORITY",
+                    "TEMPORARY",
+                    "TYPE_MAX_CHAT",
+                    "USE_WELCOME_FORM",
+                    "VOTE_BEFORE_FINISH",
+                    "VOTE_CLOSING_DELAY",
+                    "VOTE_MESSAGE",
+                    "VOTE_MESSAGE_1_DISLIKE",
+                    "VOTE_MESSAGE_1_LIKE",
+                    "VOTE_MESSAGE_1_TEXT",
+                    "VOTE_MESSAGE_2_DISLIKE",
+                    "VOTE_MESSAGE_2_LIKE",
+                    "VOTE_MESSAGE_2_TEXT",
+                    "VOTE_TIME_LIMIT",
+                    "WATCH_TYPING",
+                    "WELCOME_BOT_ENABLE",
+                    "WELCOME_BOT_ID",
+                    "WELCOME_BOT_JOIN",
+                    "WELCOME_BOT_LEFT",
+                    "WELCOME_BOT_TIME",
+                    "WELCOME_FORM_DELAY",
+                    "WELCOME_FORM_ID",
+                    "WELCOME_MESSAGE",
+                    "WELCOME_MESSAGE_TEXT",
+                    "WORKTIME_DAYOFF",
+                    "WORKTIME_DAYOFF_BOT_ID",
+                    "WORKTIME_DAYOFF_FORM_ID",
+                    "WORKTIME_DAYOFF_RULE",
+                    "WORKTIME_DAYOFF_TEXT",
+                    "WORKTIME_ENABLE",
+                    "WORKTIME_FROM",
+                    "WORKTIME_HOLIDAYS",
+                    "WORKTIME_TIMEZONE",
+                    "WORKTIME_TO",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            auto_close_bot_id,
+            auto_close_form_id,
+            auto_close_rule,
+            auto_close_text,
+            auto_close_time,
+            auto_expire_time,
+            category_enable,
+            category_id,
+            check_available,
+            close_bot_id,
+            close_form_id,
+            close_rule,
+            close_text,
+            confirm_close,
+            crm,
+            crm_chat_tracker,
+            crm_create,
+            crm_create_second,
+            crm_create_third,
+            crm_forward,
+            crm_source,
+            crm_transfer_change,
+            default_operator_data,
+            full_close_time,
+            ignore_welcome_form_responsible,
+            kpi_check_operator_activity,
+            kpi_first_answer_alert,
+            kpi_first_answer_list,
+            kpi_first_answer_text,
+            kpi_first_answer_time,
+            kpi_further_answer_alert,
+            kpi_further_answer_list,
+            kpi_further_answer_text,
+            kpi_further_answer_time,
+            language_id,
+            line_name,
+            max_chat,
+            no_answer_bot_id,
+            no_answer_form_id,
+            no_answer_rule,
+            no_answer_text,
+            no_answer_time,
+            operator_data,
+            queue,
+            queue_time,
+            queue_type,
+            quick_answers_iblock_id,
+            send_welcome_each_session,
+            session_priority,
+            temporary,
+            type_max_chat,
+            use_welcome_form,
+            vote_before_finish,
+            vote_closing_delay,
+            vote_message,
+            vote_message_1_dislike,
+            vote_message_1_like,
+            vote_message_1_text,
+            vote_message_2_dislike,
+            vote_message_2_like,
+            vote_message_2_text,
+            vote_time_limit,
+            watch_typing,
+            welcome_bot_enable,
+            welcome_bot_id,
+            welcome_bot_join,
+            welcome_bot_left,
+            welcome_bot_time,
+            welcome_form_delay,
+            welcome_form_id,
+            welcome_message,
+            welcome_message_text,
+            worktime_dayoff,
+            worktime_dayoff_bot_id,
+            worktime_dayoff_form_id,
+            worktime_dayoff_rule,
+            worktime_dayoff_text,
+            worktime_enable,
+            worktime_from,
+            worktime_holidays,
+            worktime_timezone,
+            worktime_to,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(AddRequestParams);
+
+pub type AddRequestParamsActive = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestParamsAutoCloseRule = super::super::enums::NoneText;
+
+pub type AddRequestParamsCategoryEnable = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestParamsCheckAvailable = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestParamsCloseRule = super::super::enums::NoneText;
+
+pub type AddRequestParamsConfirmClose = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestParamsCrm = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestParamsCrmChatTracker = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestParamsCrmCreateThird = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestParamsCrmForward = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestParamsCrmTransferChange = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestParamsIgnoreWelcomeFormResponsible = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestParamsKpiCheckOperatorActivity = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestParamsKpiFirstAnswerAlert = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestParamsKpiFurtherAnswerAlert = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestParamsNoAnswerRule = super::super::enums::NoneText;
+
+pub type AddRequestParamsOperatorData = super::super::enums::ProfileQueueHide;
+
+pub type AddRequestParamsQueueType = super::super::enums::EvenlyStrictlyAll;
+
+pub type AddRequestParamsSendWelcomeEachSession = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestParamsTemporary = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestParamsTypeMaxChat = super::super::enums::AnsweredAnsweredNewClosed;
+
+pub type AddRequestParamsUseWelcomeForm = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestParamsVoteBeforeFinish = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestParamsVoteClosingDelay = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestParamsVoteMessage = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestParamsWatchTyping = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestParamsWelcomeBotEnable = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestParamsWelcomeBotJoin = super::super::enums::FirstAlways;
+
+pub type AddRequestParamsWelcomeBotLeft = super::super::enums::QueueClose;
+
+pub type AddRequestParamsWelcomeFormDelay = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestParamsWelcomeMessage = ::bitrix24_runtime::YesNo;
+
+pub type AddRequestParamsWorktimeDayoffRule = super::super::enums::NoneText;
+
+pub type AddRequestParamsWorktimeEnable = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `imopenlines.config.add`.
 pub type AddResponse = i64;
@@ -3619,6 +595,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 /// Calls `imopenlines.config.delete`.
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/imopenlines-config-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
@@ -3627,6 +605,8 @@ pub async fn delete(
 }
 
 /// Parameters of `imopenlines.config.delete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/imopenlines-config-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     #[serde(rename = "CONFIG_ID")]
@@ -3636,67 +616,19 @@ pub struct DeleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CONFIG_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CONFIG_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteRequest {
-                    config_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("CONFIG_ID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let config_id = o.req("CONFIG_ID")?;
+        let additional = o.rest(&["CONFIG_ID"])?;
+        let config_id = o.need(config_id, "CONFIG_ID")?;
+        Ok(Self { config_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `imopenlines.config.delete`.
 pub type DeleteResponse = bool;
@@ -3715,6 +647,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 /// Calls `imopenlines.config.get`.
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/imopenlines-config-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -3723,6 +657,8 @@ pub async fn get(
 }
 
 /// Parameters of `imopenlines.config.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/imopenlines-config-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     #[serde(rename = "CONFIG_ID")]
@@ -3736,219 +672,30 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<GetRequestShowOffline>> = None;
-                let mut __f2: Option<Option<GetRequestWithQueue>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CONFIG_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CONFIG_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "SHOW_OFFLINE" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SHOW_OFFLINE"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestShowOffline>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "WITH_QUEUE" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WITH_QUEUE"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestWithQueue>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    config_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("CONFIG_ID"))?,
-                    show_offline: __f1.unwrap_or_default(),
-                    with_queue: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let config_id = o.req("CONFIG_ID")?;
+        let show_offline = o.opt("SHOW_OFFLINE")?;
+        let with_queue = o.opt("WITH_QUEUE")?;
+        let additional = o.rest(&["CONFIG_ID", "SHOW_OFFLINE", "WITH_QUEUE"])?;
+        let config_id = o.need(config_id, "CONFIG_ID")?;
+        Ok(Self {
+            config_id,
+            show_offline,
+            with_queue,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestShowOffline {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
-impl GetRequestShowOffline {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type GetRequestShowOffline = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for GetRequestShowOffline {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestShowOffline {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestShowOffline {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestShowOffline {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestWithQueue {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestWithQueue {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestWithQueue {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestWithQueue {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestWithQueue {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestWithQueue {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetRequestWithQueue = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `imopenlines.config.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -4182,2323 +929,333 @@ pub struct GetResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponse, A::Error> {
-                let mut __f0: Option<Option<GetResponseActive>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<GetResponseAgreementMessage>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<GetResponseCategoryEnable>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<GetResponseCheckAvailable>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<String>> = None;
-                let mut __f16: Option<Option<GetResponseConfirmClose>> = None;
-                let mut __f17: Option<Option<GetResponseCrm>> = None;
-                let mut __f18: Option<Option<GetResponseCrmChatTracker>> = None;
-                let mut __f19: Option<Option<String>> = None;
-                let mut __f20: Option<Option<String>> = None;
-                let mut __f21: Option<Option<GetResponseCrmCreateThird>> = None;
-                let mut __f22: Option<Option<GetResponseCrmForward>> = None;
-                let mut __f23: Option<Option<String>> = None;
-                let mut __f24: Option<Option<GetResponseCrmTransferChange>> = None;
-                let mut __f25: Option<::serde_json::Value> = None;
-                let mut __f26: Option<::serde_json::Value> = None;
-                let mut __f27: Option<::serde_json::Value> = None;
-                let mut __f28: Option<Option<String>> = None;
-                let mut __f29: Option<Option<String>> = None;
-                let mut __f30: Option<Option<GetResponseIgnoreWelcomeFormResponsible>> = None;
-                let mut __f31: Option<Option<GetResponseKpiCheckOperatorActivity>> = None;
-                let mut __f32: Option<Option<GetResponseKpiFirstAnswerAlert>> = None;
-                let mut __f33: Option<::serde_json::Value> = None;
-                let mut __f34: Option<Option<String>> = None;
-                let mut __f35: Option<Option<String>> = None;
-                let mut __f36: Option<Option<GetResponseKpiFurtherAnswerAlert>> = None;
-                let mut __f37: Option<::serde_json::Value> = None;
-                let mut __f38: Option<Option<String>> = None;
-                let mut __f39: Option<Option<String>> = None;
-                let mut __f40: Option<Option<String>> = None;
-                let mut __f41: Option<Option<String>> = None;
-                let mut __f42: Option<Option<String>> = None;
-                let mut __f43: Option<Option<String>> = None;
-                let mut __f44: Option<Option<String>> = None;
-                let mut __f45: Option<Option<String>> = None;
-                let mut __f46: Option<Option<String>> = None;
-                let mut __f47: Option<Option<String>> = None;
-                let mut __f48: Option<Option<String>> = None;
-                let mut __f49: Option<Option<String>> = None;
-                let mut __f50: Option<::serde_json::Value> = None;
-                let mut __f51: Option<Option<GetResponseQueueFull>> = None;
-                let mut __f52: Option<Option<GetResponseQueueOnline>> = None;
-                let mut __f53: Option<Option<String>> = None;
-                let mut __f54: Option<Option<String>> = None;
-                let mut __f55: Option<Option<GetResponseQueueUsersFields>> = None;
-                let mut __f56: Option<Option<String>> = None;
-                let mut __f57: Option<Option<GetResponseSendNotificationEmptyQueue>> = None;
-                let mut __f58: Option<Option<GetResponseSendWelcomeEachSession>> = None;
-                let mut __f59: Option<Option<String>> = None;
-                let mut __f60: Option<Option<GetResponseTemporary>> = None;
-                let mut __f61: Option<Option<String>> = None;
-                let mut __f62: Option<Option<GetResponseUseWelcomeForm>> = None;
-                let mut __f63: Option<Option<GetResponseVoteBeforeFinish>> = None;
-                let mut __f64: Option<Option<GetResponseVoteClosingDelay>> = None;
-                let mut __f65: Option<Option<GetResponseVoteMessage>> = None;
-                let mut __f66: Option<Option<String>> = None;
-                let mut __f67: Option<Option<String>> = None;
-                let mut __f68: Option<Option<String>> = None;
-                let mut __f69: Option<Option<String>> = None;
-                let mut __f70: Option<Option<String>> = None;
-                let mut __f71: Option<Option<String>> = None;
-                let mut __f72: Option<Option<String>> = None;
-                let mut __f73: Option<Option<GetResponseWatchTyping>> = None;
-                let mut __f74: Option<Option<GetResponseWelcomeBotEnable>> = None;
-                let mut __f75: Option<Option<String>> = None;
-                let mut __f76: Option<Option<String>> = None;
-                let mut __f77: Option<Option<String>> = None;
-                let mut __f78: Option<Option<String>> = None;
-                let mut __f79: Option<Option<GetResponseWelcomeFormDelay>> = None;
-                let mut __f80: Option<Option<String>> = None;
-                let mut __f81: Option<Option<GetResponseWelcomeMessage>> = None;
-                let mut __f82: Option<Option<String>> = None;
-                let mut __f83: Option<::serde_json::Value> = None;
-                let mut __f84: Option<Option<String>> = None;
-                let mut __f85: Option<Option<String>> = None;
-                let mut __f86: Option<Option<String>> = None;
-                let mut __f87: Option<Option<String>> = None;
-                let mut __f88: Option<Option<GetResponseWorktimeEnable>> = None;
-                let mut __f89: Option<Option<String>> = None;
-                let mut __f90: Option<::serde_json::Value> = None;
-                let mut __f91: Option<Option<String>> = None;
-                let mut __f92: Option<Option<String>> = None;
-                let mut __f93: Option<Option<GetResponseXmlId>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ACTIVE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseActive>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "AGREEMENT_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AGREEMENT_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "AGREEMENT_MESSAGE" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AGREEMENT_MESSAGE"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseAgreementMessage>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "AUTO_CLOSE_BOT_ID" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_BOT_ID"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "AUTO_CLOSE_FORM_ID" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_FORM_ID"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "AUTO_CLOSE_RULE" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_RULE"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "AUTO_CLOSE_TEXT" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_TEXT"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "AUTO_CLOSE_TIME" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_TIME"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "AUTO_EXPIRE_TIME" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AUTO_EXPIRE_TIME"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CATEGORY_ENABLE" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CATEGORY_ENABLE"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseCategoryEnable>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CATEGORY_ID" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CATEGORY_ID"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CHECK_AVAILABLE" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CHECK_AVAILABLE"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseCheckAvailable>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CLOSE_BOT_ID" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLOSE_BOT_ID"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CLOSE_FORM_ID" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLOSE_FORM_ID"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CLOSE_RULE" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLOSE_RULE"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CLOSE_TEXT" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLOSE_TEXT"),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CONFIRM_CLOSE" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CONFIRM_CLOSE"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseConfirmClose>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM" => {
-                            if __f17.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CRM"));
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseCrm>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_CHAT_TRACKER" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_CHAT_TRACKER"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseCrmChatTracker>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_CREATE" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_CREATE"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_CREATE_SECOND" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_CREATE_SECOND"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_CREATE_THIRD" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_CREATE_THIRD"),
-                                );
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseCrmCreateThird>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_FORWARD" => {
-                            if __f22.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_FORWARD"),
-                                );
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseCrmForward>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_SOURCE" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_SOURCE"),
-                                );
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_TRANSFER_CHANGE" => {
-                            if __f24.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_TRANSFER_CHANGE"),
-                                );
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseCrmTransferChange>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_CREATE" => {
-                            if __f25.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_CREATE"),
-                                );
-                            }
-                            __f25 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "DATE_MODIFY" => {
-                            if __f26.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_MODIFY"),
-                                );
-                            }
-                            __f26 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "DEFAULT_OPERATOR_DATA" => {
-                            if __f27.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DEFAULT_OPERATOR_DATA"),
-                                );
-                            }
-                            __f27 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "FULL_CLOSE_TIME" => {
-                            if __f28.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("FULL_CLOSE_TIME"),
-                                );
-                            }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f29.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IGNORE_WELCOME_FORM_RESPONSIBLE" => {
-                            if __f30.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "IGNORE_WELCOME_FORM_RESPONSIBLE",
-                                    ),
-                                );
-                            }
-                            __f30 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseIgnoreWelcomeFormResponsible>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "KPI_CHECK_OPERATOR_ACTIVITY" => {
-                            if __f31.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "KPI_CHECK_OPERATOR_ACTIVITY",
-                                    ),
-                                );
-                            }
-                            __f31 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseKpiCheckOperatorActivity>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "KPI_FIRST_ANSWER_ALERT" => {
-                            if __f32.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "KPI_FIRST_ANSWER_ALERT",
-                                    ),
-                                );
-                            }
-                            __f32 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseKpiFirstAnswerAlert>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "KPI_FIRST_ANSWER_LIST" => {
-                            if __f33.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("KPI_FIRST_ANSWER_LIST"),
-                                );
-                            }
-                            __f33 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "KPI_FIRST_ANSWER_TEXT" => {
-                            if __f34.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("KPI_FIRST_ANSWER_TEXT"),
-                                );
-                            }
-                            __f34 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "KPI_FIRST_ANSWER_TIME" => {
-                            if __f35.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("KPI_FIRST_ANSWER_TIME"),
-                                );
-                            }
-                            __f35 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "KPI_FURTHER_ANSWER_ALERT" => {
-                            if __f36.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "KPI_FURTHER_ANSWER_ALERT",
-                                    ),
-                                );
-                            }
-                            __f36 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseKpiFurtherAnswerAlert>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "KPI_FURTHER_ANSWER_LIST" => {
-                            if __f37.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "KPI_FURTHER_ANSWER_LIST",
-                                    ),
-                                );
-                            }
-                            __f37 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "KPI_FURTHER_ANSWER_TEXT" => {
-                            if __f38.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "KPI_FURTHER_ANSWER_TEXT",
-                                    ),
-                                );
-                            }
-                            __f38 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "KPI_FURTHER_ANSWER_TIME" => {
-                            if __f39.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "KPI_FURTHER_ANSWER_TIME",
-                                    ),
-                                );
-                            }
-                            __f39 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LANGUAGE_ID" => {
-                            if __f40.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LANGUAGE_ID"),
-                                );
-                            }
-                            __f40 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LINE_NAME" => {
-                            if __f41.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LINE_NAME"),
-                                );
-                            }
-                            __f41 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MAX_CHAT" => {
-                            if __f42.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("MAX_CHAT"));
-                            }
-                            __f42 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MODIFY_USER_ID" => {
-                            if __f43.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MODIFY_USER_ID"),
-                                );
-                            }
-                            __f43 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NO_ANSWER_BOT_ID" => {
-                            if __f44.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("NO_ANSWER_BOT_ID"),
-                                );
-                            }
-                            __f44 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NO_ANSWER_FORM_ID" => {
-                            if __f45.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("NO_ANSWER_FORM_ID"),
-                                );
-                            }
-                            __f45 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NO_ANSWER_RULE" => {
-                            if __f46.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("NO_ANSWER_RULE"),
-                                );
-                            }
-                            __f46 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NO_ANSWER_TEXT" => {
-                            if __f47.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("NO_ANSWER_TEXT"),
-                                );
-                            }
-                            __f47 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NO_ANSWER_TIME" => {
-                            if __f48.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("NO_ANSWER_TIME"),
-                                );
-                            }
-                            __f48 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "OPERATOR_DATA" => {
-                            if __f49.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("OPERATOR_DATA"),
-                                );
-                            }
-                            __f49 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "QUEUE" => {
-                            if __f50.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("QUEUE"));
-                            }
-                            __f50 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "QUEUE_FULL" => {
-                            if __f51.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("QUEUE_FULL"),
-                                );
-                            }
-                            __f51 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseQueueFull>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "QUEUE_ONLINE" => {
-                            if __f52.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("QUEUE_ONLINE"),
-                                );
-                            }
-                            __f52 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseQueueOnline>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "QUEUE_TIME" => {
-                            if __f53.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("QUEUE_TIME"),
-                                );
-                            }
-                            __f53 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "QUEUE_TYPE" => {
-                            if __f54.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("QUEUE_TYPE"),
-                                );
-                            }
-                            __f54 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "QUEUE_USERS_FIELDS" => {
-                            if __f55.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("QUEUE_USERS_FIELDS"),
-                                );
-                            }
-                            __f55 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseQueueUsersFields>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "QUICK_ANSWERS_IBLOCK_ID" => {
-                            if __f56.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "QUICK_ANSWERS_IBLOCK_ID",
-                                    ),
-                                );
-                            }
-                            __f56 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SEND_NOTIFICATION_EMPTY_QUEUE" => {
-                            if __f57.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "SEND_NOTIFICATION_EMPTY_QUEUE",
-                                    ),
-                                );
-                            }
-                            __f57 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseSendNotificationEmptyQueue>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "SEND_WELCOME_EACH_SESSION" => {
-                            if __f58.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "SEND_WELCOME_EACH_SESSION",
-                                    ),
-                                );
-                            }
-                            __f58 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseSendWelcomeEachSession>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "SESSION_PRIORITY" => {
-                            if __f59.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SESSION_PRIORITY"),
-                                );
-                            }
-                            __f59 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TEMPORARY" => {
-                            if __f60.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TEMPORARY"),
-                                );
-                            }
-                            __f60 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseTemporary>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "TYPE_MAX_CHAT" => {
-                            if __f61.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TYPE_MAX_CHAT"),
-                                );
-                            }
-                            __f61 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "USE_WELCOME_FORM" => {
-                            if __f62.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("USE_WELCOME_FORM"),
-                                );
-                            }
-                            __f62 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseUseWelcomeForm>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_BEFORE_FINISH" => {
-                            if __f63.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VOTE_BEFORE_FINISH"),
-                                );
-                            }
-                            __f63 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseVoteBeforeFinish>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_CLOSING_DELAY" => {
-                            if __f64.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VOTE_CLOSING_DELAY"),
-                                );
-                            }
-                            __f64 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseVoteClosingDelay>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_MESSAGE" => {
-                            if __f65.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE"),
-                                );
-                            }
-                            __f65 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseVoteMessage>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_MESSAGE_1_DISLIKE" => {
-                            if __f66.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "VOTE_MESSAGE_1_DISLIKE",
-                                    ),
-                                );
-                            }
-                            __f66 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_MESSAGE_1_LIKE" => {
-                            if __f67.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE_1_LIKE"),
-                                );
-                            }
-                            __f67 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_MESSAGE_1_TEXT" => {
-                            if __f68.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE_1_TEXT"),
-                                );
-                            }
-                            __f68 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_MESSAGE_2_DISLIKE" => {
-                            if __f69.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "VOTE_MESSAGE_2_DISLIKE",
-                                    ),
-                                );
-                            }
-                            __f69 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_MESSAGE_2_LIKE" => {
-                            if __f70.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE_2_LIKE"),
-                                );
-                            }
-                            __f70 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_MESSAGE_2_TEXT" => {
-                            if __f71.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE_2_TEXT"),
-                                );
-                            }
-                            __f71 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_TIME_LIMIT" => {
-                            if __f72.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VOTE_TIME_LIMIT"),
-                                );
-                            }
-                            __f72 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WATCH_TYPING" => {
-                            if __f73.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WATCH_TYPING"),
-                                );
-                            }
-                            __f73 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseWatchTyping>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_BOT_ENABLE" => {
-                            if __f74.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_ENABLE"),
-                                );
-                            }
-                            __f74 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseWelcomeBotEnable>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_BOT_ID" => {
-                            if __f75.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_ID"),
-                                );
-                            }
-                            __f75 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_BOT_JOIN" => {
-                            if __f76.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_JOIN"),
-                                );
-                            }
-                            __f76 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_BOT_LEFT" => {
-                            if __f77.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_LEFT"),
-                                );
-                            }
-                            __f77 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_BOT_TIME" => {
-                            if __f78.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_TIME"),
-                                );
-                            }
-                            __f78 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_FORM_DELAY" => {
-                            if __f79.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_FORM_DELAY"),
-                                );
-                            }
-                            __f79 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseWelcomeFormDelay>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_FORM_ID" => {
-                            if __f80.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_FORM_ID"),
-                                );
-                            }
-                            __f80 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_MESSAGE" => {
-                            if __f81.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_MESSAGE"),
-                                );
-                            }
-                            __f81 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseWelcomeMessage>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_MESSAGE_TEXT" => {
-                            if __f82.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_MESSAGE_TEXT"),
-                                );
-                            }
-                            __f82 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_DAYOFF" => {
-                            if __f83.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKTIME_DAYOFF"),
-                                );
-                            }
-                            __f83 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "WORKTIME_DAYOFF_BOT_ID" => {
-                            if __f84.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "WORKTIME_DAYOFF_BOT_ID",
-                                    ),
-                                );
-                            }
-                            __f84 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_DAYOFF_FORM_ID" => {
-                            if __f85.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "WORKTIME_DAYOFF_FORM_ID",
-                                    ),
-                                );
-                            }
-                            __f85 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_DAYOFF_RULE" => {
-                            if __f86.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKTIME_DAYOFF_RULE"),
-                                );
-                            }
-                            __f86 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_DAYOFF_TEXT" => {
-                            if __f87.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKTIME_DAYOFF_TEXT"),
-                                );
-                            }
-                            __f87 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_ENABLE" => {
-                            if __f88.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKTIME_ENABLE"),
-                                );
-                            }
-                            __f88 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseWorktimeEnable>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_FROM" => {
-                            if __f89.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKTIME_FROM"),
-                                );
-                            }
-                            __f89 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_HOLIDAYS" => {
-                            if __f90.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKTIME_HOLIDAYS"),
-                                );
-                            }
-                            __f90 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "WORKTIME_TIMEZONE" => {
-                            if __f91.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKTIME_TIMEZONE"),
-                                );
-                            }
-                            __f91 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_TO" => {
-                            if __f92.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKTIME_TO"),
-                                );
-                            }
-                            __f92 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "XML_ID" => {
-                            if __f93.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("XML_ID"));
-                            }
-                            __f93 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseXmlId>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponse {
-                    active: __f0.unwrap_or_default(),
-                    agreement_id: __f1.unwrap_or_default(),
-                    agreement_message: __f2.unwrap_or_default(),
-                    auto_close_bot_id: __f3.unwrap_or_default(),
-                    auto_close_form_id: __f4.unwrap_or_default(),
-                    auto_close_rule: __f5.unwrap_or_default(),
-                    auto_close_text: __f6.unwrap_or_default(),
-                    auto_close_time: __f7.unwrap_or_default(),
-                    auto_expire_time: __f8.unwrap_or_default(),
-                    category_enable: __f9.unwrap_or_default(),
-                    category_id: __f10.unwrap_or_default(),
-                    check_available: __f11.unwrap_or_default(),
-                    close_bot_id: __f12.unwrap_or_default(),
-                    close_form_id: __f13.unwrap_or_default(),
-                    close_rule: __f14.unwrap_or_default(),
-                    close_text: __f15.unwrap_or_default(),
-                    confirm_close: __f16.unwrap_or_default(),
-                    crm: __f17.unwrap_or_default(),
-                    crm_chat_tracker: __f18.unwrap_or_default(),
-                    crm_create: __f19.unwrap_or_default(),
-                    crm_create_second: __f20.unwrap_or_default(),
-                    crm_create_third: __f21.unwrap_or_default(),
-                    crm_forward: __f22.unwrap_or_default(),
-                    crm_source: __f23.unwrap_or_default(),
-                    crm_transfer_change: __f24.unwrap_or_default(),
-                    date_create: __f25.unwrap_or_default(),
-                    date_modify: __f26.unwrap_or_default(),
-                    default_operator_data: __f27.unwrap_or_default(),
-                    full_close_time: __f28.unwrap_or_default(),
-                    id: __f29.unwrap_or_default(),
-                    ignore_welcome_form_responsible: __f30.unwrap_or_default(),
-                    kpi_check_operator_activity: __f31.unwrap_or_default(),
-                    kpi_first_answer_alert: __f32.unwrap_or_default(),
-                    kpi_first_answer_list: __f33.unwrap_or_default(),
-                    kpi_first_answer_text: __f34.unwrap_or_default(),
-                    kpi_first_answer_time: __f35.unwrap_or_default(),
-                    kpi_further_answer_alert: __f36.unwrap_or_default(),
-                    kpi_further_answer_list: __f37.unwrap_or_default(),
-                    kpi_further_answer_text: __f38.unwrap_or_default(),
-                    kpi_further_answer_time: __f39.unwrap_or_default(),
-                    language_id: __f40.unwrap_or_default(),
-                    line_name: __f41.unwrap_or_default(),
-                    max_chat: __f42.unwrap_or_default(),
-                    modify_user_id: __f43.unwrap_or_default(),
-                    no_answer_bot_id: __f44.unwrap_or_default(),
-                    no_answer_form_id: __f45.unwrap_or_default(),
-                    no_answer_rule: __f46.unwrap_or_default(),
-                    no_answer_text: __f47.unwrap_or_default(),
-                    no_answer_time: __f48.unwrap_or_default(),
-                    operator_data: __f49.unwrap_or_default(),
-                    queue: __f50.unwrap_or_default(),
-                    queue_full: __f51.unwrap_or_default(),
-                    queue_online: __f52.unwrap_or_default(),
-                    queue_time: __f53.unwrap_or_default(),
-                    queue_type: __f54.unwrap_or_default(),
-                    queue_users_fields: __f55.unwrap_or_default(),
-                    quick_answers_iblock_id: __f56.unwrap_or_default(),
-                    send_notification_empty_queue: __f57.unwrap_or_default(),
-                    send_welcome_each_session: __f58.unwrap_or_default(),
-                    session_priority: __f59.unwrap_or_default(),
-                    temporary: __f60.unwrap_or_default(),
-                    type_max_chat: __f61.unwrap_or_default(),
-                    use_welcome_form: __f62.unwrap_or_default(),
-                    vote_before_finish: __f63.unwrap_or_default(),
-                    vote_closing_delay: __f64.unwrap_or_default(),
-                    vote_message: __f65.unwrap_or_default(),
-                    vote_message_1_dislike: __f66.unwrap_or_default(),
-                    vote_message_1_like: __f67.unwrap_or_default(),
-                    vote_message_1_text: __f68.unwrap_or_default(),
-                    vote_message_2_dislike: __f69.unwrap_or_default(),
-                    vote_message_2_like: __f70.unwrap_or_default(),
-                    vote_message_2_text: __f71.unwrap_or_default(),
-                    vote_time_limit: __f72.unwrap_or_default(),
-                    watch_typing: __f73.unwrap_or_default(),
-                    welcome_bot_enable: __f74.unwrap_or_default(),
-                    welcome_bot_id: __f75.unwrap_or_default(),
-                    welcome_bot_join: __f76.unwrap_or_default(),
-                    welcome_bot_left: __f77.unwrap_or_default(),
-                    welcome_bot_time: __f78.unwrap_or_default(),
-                    welcome_form_delay: __f79.unwrap_or_default(),
-                    welcome_form_id: __f80.unwrap_or_default(),
-                    welcome_message: __f81.unwrap_or_default(),
-                    welcome_message_text: __f82.unwrap_or_default(),
-                    worktime_dayoff: __f83.unwrap_or_default(),
-                    worktime_dayoff_bot_id: __f84.unwrap_or_default(),
-                    worktime_dayoff_form_id: __f85.unwrap_or_default(),
-                    worktime_dayoff_rule: __f86.unwrap_or_default(),
-                    worktime_dayoff_text: __f87.unwrap_or_default(),
-                    worktime_enable: __f88.unwrap_or_default(),
-                    worktime_from: __f89.unwrap_or_default(),
-                    worktime_holidays: __f90.unwrap_or_default(),
-                    worktime_timezone: __f91.unwrap_or_default(),
-                    worktime_to: __f92.unwrap_or_default(),
-                    xml_id: __f93.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseActive {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseActive {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseActive {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseActive {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseActive {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseActive {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseAgreementMessage {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseAgreementMessage {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseAgreementMessage {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseAgreementMessage {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseAgreementMessage {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseAgreementMessage {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseCategoryEnable {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseCategoryEnable {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseCategoryEnable {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseCategoryEnable {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseCategoryEnable {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseCategoryEnable {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseCheckAvailable {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseCheckAvailable {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseCheckAvailable {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseCheckAvailable {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseCheckAvailable {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseCheckAvailable {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseConfirmClose {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseConfirmClose {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseConfirmClose {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseConfirmClose {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseConfirmClose {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseConfirmClose {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseCrm {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseCrm {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseCrm {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseCrm {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseCrm {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseCrm {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseCrmChatTracker {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseCrmChatTracker {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseCrmChatTracker {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseCrmChatTracker {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseCrmChatTracker {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseCrmChatTracker {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseCrmCreateThird {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseCrmCreateThird {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseCrmCreateThird {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseCrmCreateThird {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseCrmCreateThird {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseCrmCreateThird {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseCrmForward {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseCrmForward {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseCrmForward {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseCrmForward {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseCrmForward {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseCrmForward {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseCrmTransferChange {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseCrmTransferChange {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseCrmTransferChange {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseCrmTransferChange {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseCrmTransferChange {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseCrmTransferChange {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseIgnoreWelcomeFormResponsible {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseIgnoreWelcomeFormResponsible {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseIgnoreWelcomeFormResponsible {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseIgnoreWelcomeFormResponsible {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseIgnoreWelcomeFormResponsible {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseIgnoreWelcomeFormResponsible {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseKpiCheckOperatorActivity {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseKpiCheckOperatorActivity {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseKpiCheckOperatorActivity {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseKpiCheckOperatorActivity {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseKpiCheckOperatorActivity {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseKpiCheckOperatorActivity {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseKpiFirstAnswerAlert {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseKpiFirstAnswerAlert {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseKpiFirstAnswerAlert {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseKpiFirstAnswerAlert {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseKpiFirstAnswerAlert {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseKpiFirstAnswerAlert {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseKpiFurtherAnswerAlert {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseKpiFurtherAnswerAlert {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseKpiFurtherAnswerAlert {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseKpiFurtherAnswerAlert {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseKpiFurtherAnswerAlert {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseKpiFurtherAnswerAlert {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let agreement_id = o.opt("AGREEMENT_ID")?;
+        let agreement_message = o.opt("AGREEMENT_MESSAGE")?;
+        let auto_close_bot_id = o.opt("AUTO_CLOSE_BOT_ID")?;
+        let auto_close_form_id = o.opt("AUTO_CLOSE_FORM_ID")?;
+        let auto_close_rule = o.opt("AUTO_CLOSE_RULE")?;
+        let auto_close_text = o.opt("AUTO_CLOSE_TEXT")?;
+        let auto_close_time = o.opt("AUTO_CLOSE_TIME")?;
+        let auto_expire_time = o.opt("AUTO_EXPIRE_TIME")?;
+        let category_enable = o.opt("CATEGORY_ENABLE")?;
+        let category_id = o.opt("CATEGORY_ID")?;
+        let check_available = o.opt("CHECK_AVAILABLE")?;
+        let close_bot_id = o.opt("CLOSE_BOT_ID")?;
+        let close_form_id = o.opt("CLOSE_FORM_ID")?;
+        let close_rule = o.opt("CLOSE_RULE")?;
+        let close_text = o.opt("CLOSE_TEXT")?;
+        let confirm_close = o.opt("CONFIRM_CLOSE")?;
+        let crm = o.opt("CRM")?;
+        let crm_chat_tracker = o.opt("CRM_CHAT_TRACKER")?;
+        let crm_create = o.opt("CRM_CREATE")?;
+        let crm_create_second = o.opt("CRM_CREATE_SECOND")?;
+        let crm_create_third = o.opt("CRM_CREATE_THIRD")?;
+        let crm_forward = o.opt("CRM_FORWARD")?;
+        let crm_source = o.opt("CRM_SOURCE")?;
+        let crm_transfer_change = o.opt("CRM_TRANSFER_CHANGE")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let default_operator_data = o.opt("DEFAULT_OPERATOR_DATA")?;
+        let full_close_time = o.opt("FULL_CLOSE_TIME")?;
+        let id = o.opt("ID")?;
+        let ignore_welcome_form_responsible = o.opt("IGNORE_WELCOME_FORM_RESPONSIBLE")?;
+        let kpi_check_operator_activity = o.opt("KPI_CHECK_OPERATOR_ACTIVITY")?;
+        let kpi_first_answer_alert = o.opt("KPI_FIRST_ANSWER_ALERT")?;
+        let kpi_first_answer_list = o.opt("KPI_FIRST_ANSWER_LIST")?;
+        let kpi_first_answer_text = o.opt("KPI_FIRST_ANSWER_TEXT")?;
+        let kpi_first_answer_time = o.opt("KPI_FIRST_ANSWER_TIME")?;
+        let kpi_further_answer_alert = o.opt("KPI_FURTHER_ANSWER_ALERT")?;
+        let kpi_further_answer_list = o.opt("KPI_FURTHER_ANSWER_LIST")?;
+        let kpi_further_answer_text = o.opt("KPI_FURTHER_ANSWER_TEXT")?;
+        let kpi_further_answer_time = o.opt("KPI_FURTHER_ANSWER_TIME")?;
+        let language_id = o.opt("LANGUAGE_ID")?;
+        let line_name = o.opt("LINE_NAME")?;
+        let max_chat = o.opt("MAX_CHAT")?;
+        let modify_user_id = o.opt("MODIFY_USER_ID")?;
+        let no_answer_bot_id = o.opt("NO_ANSWER_BOT_ID")?;
+        let no_answer_form_id = o.opt("NO_ANSWER_FORM_ID")?;
+        let no_answer_rule = o.opt("NO_ANSWER_RULE")?;
+        let no_answer_text = o.opt("NO_ANSWER_TEXT")?;
+        let no_answer_time = o.opt("NO_ANSWER_TIME")?;
+        let operator_data = o.opt("OPERATOR_DATA")?;
+        let queue = o.opt("QUEUE")?;
+        let queue_full = o.opt("QUEUE_FULL")?;
+        let queue_online = o.opt("QUEUE_ONLINE")?;
+        let queue_time = o.opt("QUEUE_TIME")?;
+        let queue_type = o.opt("QUEUE_TYPE")?;
+        let queue_users_fields = o.opt("QUEUE_USERS_FIELDS")?;
+        let quick_answers_iblock_id = o.opt("QUICK_ANSWERS_IBLOCK_ID")?;
+        let send_notification_empty_queue = o.opt("SEND_NOTIFICATION_EMPTY_QUEUE")?;
+        let send_welcome_each_session = o.opt("SEND_WELCOME_EACH_SESSION")?;
+        let session_priority = o.opt("SESSION_PRIORITY")?;
+        let temporary = o.opt("TEMPORARY")?;
+        let type_max_chat = o.opt("TYPE_MAX_CHAT")?;
+        let use_welcome_form = o.opt("USE_WELCOME_FORM")?;
+        let vote_before_finish = o.opt("VOTE_BEFORE_FINISH")?;
+        let vote_closing_delay = o.opt("VOTE_CLOSING_DELAY")?;
+        let vote_message = o.opt("VOTE_MESSAGE")?;
+        let vote_message_1_dislike = o.opt("VOTE_MESSAGE_1_DISLIKE")?;
+        let vote_message_1_like = o.opt("VOTE_MESSAGE_1_LIKE")?;
+        let vote_message_1_text = o.opt("VOTE_MESSAGE_1_TEXT")?;
+        let vote_message_2_dislike = o.opt("VOTE_MESSAGE_2_DISLIKE")?;
+        let vote_message_2_like = o.opt("VOTE_MESSAGE_2_LIKE")?;
+        let vote_message_2_text = o.opt("VOTE_MESSAGE_2_TEXT")?;
+        let vote_time_limit = o.opt("VOTE_TIME_LIMIT")?;
+        let watch_typing = o.opt("WATCH_TYPING")?;
+        let welcome_bot_enable = o.opt("WELCOME_BOT_ENABLE")?;
+        let welcome_bot_id = o.opt("WELCOME_BOT_ID")?;
+        let welcome_bot_join = o.opt("WELCOME_BOT_JOIN")?;
+        let welcome_bot_left = o.opt("WELCOME_BOT_LEFT")?;
+        let welcome_bot_time = o.opt("WELCOME_BOT_TIME")?;
+        let welcome_form_delay = o.opt("WELCOME_FORM_DELAY")?;
+        let welcome_form_id = o.opt("WELCOME_FORM_ID")?;
+        let welcome_message = o.opt("WELCOME_MESSAGE")?;
+        let welcome_message_text = o.opt("WELCOME_MESSAGE_TEXT")?;
+        let worktime_dayoff = o.opt("WORKTIME_DAYOFF")?;
+        let worktime_dayoff_bot_id = o.opt("WORKTIME_DAYOFF_BOT_ID")?;
+        let worktime_dayoff_form_id = o.opt("WORKTIME_DAYOFF_FORM_ID")?;
+        let worktime_dayoff_rule = o.opt("WORKTIME_DAYOFF_RULE")?;
+        let worktime_dayoff_text = o.opt("WORKTIME_DAYOFF_TEXT")?;
+        let worktime_enable = o.opt("WORKTIME_ENABLE")?;
+        let worktime_from = o.opt("WORKTIME_FROM")?;
+        let worktime_holidays = o.opt("WORKTIME_HOLIDAYS")?;
+        let worktime_timezone = o.opt("WORKTIME_TIMEZONE")?;
+        let worktime_to = o.opt("WORKTIME_TO")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "AGREEMENT_ID",
+                    "AGREEMENT_MESSAGE",
+                    "AUTO_CLOSE_BOT_ID",
+                    "AUTO_CLOSE_FORM_ID",
+                    "AUTO_CLOSE_RULE",
+                    "AUTO_CLOSE_TEXT",
+                    "AUTO_CLOSE_TIME",
+                    "AUTO_EXPIRE_TIME",
+                    "CATEGORY_ENABLE",
+                    "CATEGORY_ID",
+                    "CHECK_AVAILABLE",
+                    "CLOSE_BOT_ID",
+                    "CLOSE_FORM_ID",
+                    "CLOSE_RULE",
+                    "CLOSE_TEXT",
+                    "CONFIRM_CLOSE",
+                    "CRM",
+                    "CRM_CHAT_TRACKER",
+                    "CRM_CREATE",
+                    "CRM_CREATE_SECOND",
+                    "CRM_CREATE_THIRD",
+                    "CRM_FORWARD",
+                    "CRM_SOURCE",
+                    "CRM_TRANSFER_CHANGE",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "DEFAULT_OPERATOR_DATA",
+                    "FULL_CLOSE_TIME",
+                    "ID",
+                    "IGNORE_WELCOME_FORM_RESPONSIBLE",
+                    "KPI_CHECK_OPERATOR_ACTIVITY",
+                    "KPI_FIRST_ANSWER_ALERT",
+                    "KPI_FIRST_ANSWER_LIST",
+                    "KPI_FIRST_ANSWER_TEXT",
+                    "KPI_FIRST_ANSWER_TIME",
+                    "KPI_FURTHER_ANSWER_ALERT",
+                    "KPI_FURTHER_ANSWER_LIST",
+                    "KPI_FURTHER_ANSWER_TEXT",
+                    "KPI_FURTHER_ANSWER_TIME",
+                    "LANGUAGE_ID",
+                    "LINE_NAME",
+                    "MAX_CHAT",
+                    "MODIFY_USER_ID",
+                    "NO_ANSWER_BOT_ID",
+                    "NO_ANSWER_FORM_ID",
+                    "NO_ANSWER_RULE",
+                    "NO_ANSWER_TEXT",
+                    "NO_ANSWER_TIME",
+                    "OPERATOR_DATA",
+                    "QUEUE",
+                    "QUEUE_FULL",
+                    "QUEUE_ONLINE",
+                    "QUEUE_TIME",
+                    "QUEUE_TYPE",
+                    "QUEUE_USERS_FIELDS",
+                    "QUICK_ANSWERS_IBLOCK_ID",
+                    "SEND_NOTIFICATION_EMPTY_QUEUE",
+                    "SEND_WELCOME_EACH_SESSION",
+                    "SESSION_PRIORITY",
+                    "TEMPORARY",
+                    "TYPE_MAX_CHAT",
+                    "USE_WELCOME_FORM",
+                    "VOTE_BEFORE_FINISH",
+                    "VOTE_CLOSING_DELAY",
+                    "VOTE_MESSAGE",
+                    "VOTE_MESSAGE_1_DISLIKE",
+                    "VOTE_MESSAGE_1_LIKE",
+                    "VOTE_MESSAGE_1_TEXT",
+                    "VOTE_MESSAGE_2_DISLIKE",
+                    "VOTE_MESSAGE_2_LIKE",
+                    "VOTE_MESSAGE_2_TEXT",
+                    "VOTE_TIME_LIMIT",
+                    "WATCH_TYPING",
+                    "WELCOME_BOT_ENABLE",
+                    "WELCOME_BOT_ID",
+                    "WELCOME_BOT_JOIN",
+                    "WELCOME_BOT_LEFT",
+                    "WELCOME_BOT_TIME",
+                    "WELCOME_FORM_DELAY",
+                    "WELCOME_FORM_ID",
+                    "WELCOME_MESSAGE",
+                    "WELCOME_MESSAGE_TEXT",
+                    "WORKTIME_DAYOFF",
+                    "WORKTIME_DAYOFF_BOT_ID",
+                    "WORKTIME_DAYOFF_FORM_ID",
+                    "WORKTIME_DAYOFF_RULE",
+                    "WORKTIME_DAYOFF_TEXT",
+                    "WORKTIME_ENABLE",
+                    "WORKTIME_FROM",
+                    "WORKTIME_HOLIDAYS",
+                    "WORKTIME_TIMEZONE",
+                    "WORKTIME_TO",
+                    "XML_ID",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            agreement_id,
+            agreement_message,
+            auto_close_bot_id,
+            auto_close_form_id,
+            auto_close_rule,
+            auto_close_text,
+            auto_close_time,
+            auto_expire_time,
+            category_enable,
+            category_id,
+            check_available,
+            close_bot_id,
+            close_form_id,
+            close_rule,
+            close_text,
+            confirm_close,
+            crm,
+            crm_chat_tracker,
+            crm_create,
+            crm_create_second,
+            crm_create_third,
+            crm_forward,
+            crm_source,
+            crm_transfer_change,
+            date_create,
+            date_modify,
+            default_operator_data,
+            full_close_time,
+            id,
+            ignore_welcome_form_responsible,
+            kpi_check_operator_activity,
+            kpi_first_answer_alert,
+            kpi_first_answer_list,
+            kpi_first_answer_text,
+            kpi_first_answer_time,
+            kpi_further_answer_alert,
+            kpi_further_answer_list,
+            kpi_further_answer_text,
+            kpi_further_answer_time,
+            language_id,
+            line_name,
+            max_chat,
+            modify_user_id,
+            no_answer_bot_id,
+            no_answer_form_id,
+            no_answer_rule,
+            no_answer_text,
+            no_answer_time,
+            operator_data,
+            queue,
+            queue_full,
+            queue_online,
+            queue_time,
+            queue_type,
+            queue_users_fields,
+            quick_answers_iblock_id,
+            send_notification_empty_queue,
+            send_welcome_each_session,
+            session_priority,
+            temporary,
+            type_max_chat,
+            use_welcome_form,
+            vote_before_finish,
+            vote_closing_delay,
+            vote_message,
+            vote_message_1_dislike,
+            vote_message_1_like,
+            vote_message_1_text,
+            vote_message_2_dislike,
+            vote_message_2_like,
+            vote_message_2_text,
+            vote_time_limit,
+            watch_typing,
+            welcome_bot_enable,
+            welcome_bot_id,
+            welcome_bot_join,
+            welcome_bot_left,
+            welcome_bot_time,
+            welcome_form_delay,
+            welcome_form_id,
+            welcome_message,
+            welcome_message_text,
+            worktime_dayoff,
+            worktime_dayoff_bot_id,
+            worktime_dayoff_form_id,
+            worktime_dayoff_rule,
+            worktime_dayoff_text,
+            worktime_enable,
+            worktime_from,
+            worktime_holidays,
+            worktime_timezone,
+            worktime_to,
+            xml_id,
+            additional,
+        })
+    }
+}
+
+::bitrix24_runtime::loose_deserialize!(GetResponse);
+
+pub type GetResponseActive = ::bitrix24_runtime::YesNo;
+
+pub type GetResponseAgreementMessage = ::bitrix24_runtime::YesNo;
+
+pub type GetResponseCategoryEnable = ::bitrix24_runtime::YesNo;
+
+pub type GetResponseCheckAvailable = ::bitrix24_runtime::YesNo;
+
+pub type GetResponseConfirmClose = ::bitrix24_runtime::YesNo;
+
+pub type GetResponseCrm = ::bitrix24_runtime::YesNo;
+
+pub type GetResponseCrmChatTracker = ::bitrix24_runtime::YesNo;
+
+pub type GetResponseCrmCreateThird = ::bitrix24_runtime::YesNo;
+
+pub type GetResponseCrmForward = ::bitrix24_runtime::YesNo;
+
+pub type GetResponseCrmTransferChange = ::bitrix24_runtime::YesNo;
+
+pub type GetResponseIgnoreWelcomeFormResponsible = ::bitrix24_runtime::YesNo;
+
+pub type GetResponseKpiCheckOperatorActivity = ::bitrix24_runtime::YesNo;
+
+pub type GetResponseKpiFirstAnswerAlert = ::bitrix24_runtime::YesNo;
+
+pub type GetResponseKpiFurtherAnswerAlert = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseQueueFull {
@@ -6523,407 +1280,55 @@ pub struct GetResponseQueueFull {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseQueueFull {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponseQueueFull;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponseQueueFull")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponseQueueFull, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<GetResponseQueueFullUserAvatar>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<GetResponseQueueFullUserName>> = None;
-                let mut __f7: Option<Option<GetResponseQueueFullUserWorkPosition>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "DEPARTMENT_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DEPARTMENT_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SORT" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SORT"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_AVATAR" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("USER_AVATAR"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseQueueFullUserAvatar>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_AVATAR_ID" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("USER_AVATAR_ID"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_ID" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_NAME" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("USER_NAME"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseQueueFullUserName>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_WORK_POSITION" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("USER_WORK_POSITION"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseQueueFullUserWorkPosition>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponseQueueFull {
-                    department_id: __f0.unwrap_or_default(),
-                    id: __f1.unwrap_or_default(),
-                    sort: __f2.unwrap_or_default(),
-                    user_avatar: __f3.unwrap_or_default(),
-                    user_avatar_id: __f4.unwrap_or_default(),
-                    user_id: __f5.unwrap_or_default(),
-                    user_name: __f6.unwrap_or_default(),
-                    user_work_position: __f7.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for GetResponseQueueFull {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let department_id = o.opt("DEPARTMENT_ID")?;
+        let id = o.opt("ID")?;
+        let sort = o.opt("SORT")?;
+        let user_avatar = o.opt("USER_AVATAR")?;
+        let user_avatar_id = o.opt("USER_AVATAR_ID")?;
+        let user_id = o.opt("USER_ID")?;
+        let user_name = o.opt("USER_NAME")?;
+        let user_work_position = o.opt("USER_WORK_POSITION")?;
+        let additional = o
+            .rest(
+                &[
+                    "DEPARTMENT_ID",
+                    "ID",
+                    "SORT",
+                    "USER_AVATAR",
+                    "USER_AVATAR_ID",
+                    "USER_ID",
+                    "USER_NAME",
+                    "USER_WORK_POSITION",
+                ],
+            )?;
+        Ok(Self {
+            department_id,
+            id,
+            sort,
+            user_avatar,
+            user_avatar_id,
+            user_id,
+            user_name,
+            user_work_position,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseQueueFullUserAvatar {
-    /// The value "string".
-    String,
-    /// The value "null".
-    Null,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(GetResponseQueueFull);
 
-impl GetResponseQueueFullUserAvatar {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::String => "string",
-            Self::Null => "null",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type GetResponseQueueFullUserAvatar = super::super::enums::StringNull;
 
-impl ::std::fmt::Display for GetResponseQueueFullUserAvatar {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type GetResponseQueueFullUserName = super::super::enums::StringNull;
 
-impl ::serde::Serialize for GetResponseQueueFullUserAvatar {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
+pub type GetResponseQueueFullUserWorkPosition = super::super::enums::StringNull;
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseQueueFullUserAvatar {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "string" => Self::String,
-                "null" => Self::Null,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseQueueFullUserAvatar {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseQueueFullUserName {
-    /// The value "string".
-    String,
-    /// The value "null".
-    Null,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseQueueFullUserName {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::String => "string",
-            Self::Null => "null",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseQueueFullUserName {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseQueueFullUserName {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseQueueFullUserName {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "string" => Self::String,
-                "null" => Self::Null,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseQueueFullUserName {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseQueueFullUserWorkPosition {
-    /// The value "string".
-    String,
-    /// The value "null".
-    Null,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseQueueFullUserWorkPosition {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::String => "string",
-            Self::Null => "null",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseQueueFullUserWorkPosition {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseQueueFullUserWorkPosition {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseQueueFullUserWorkPosition {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "string" => Self::String,
-                "null" => Self::Null,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseQueueFullUserWorkPosition {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseQueueOnline {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseQueueOnline {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseQueueOnline {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseQueueOnline {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseQueueOnline {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseQueueOnline {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetResponseQueueOnline = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseQueueUsersFields {
@@ -6940,1063 +1345,62 @@ pub struct GetResponseQueueUsersFields {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseQueueUsersFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponseQueueUsersFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponseQueueUsersFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponseQueueUsersFields, A::Error> {
-                let mut __f0: Option<Option<GetResponseQueueUsersFieldsUserAvatar>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<GetResponseQueueUsersFieldsUserName>> = None;
-                let mut __f3: Option<
-                    Option<GetResponseQueueUsersFieldsUserWorkPosition>,
-                > = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "USER_AVATAR" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("USER_AVATAR"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseQueueUsersFieldsUserAvatar>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_AVATAR_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("USER_AVATAR_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_NAME" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("USER_NAME"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseQueueUsersFieldsUserName>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_WORK_POSITION" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("USER_WORK_POSITION"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseQueueUsersFieldsUserWorkPosition>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponseQueueUsersFields {
-                    user_avatar: __f0.unwrap_or_default(),
-                    user_avatar_id: __f1.unwrap_or_default(),
-                    user_name: __f2.unwrap_or_default(),
-                    user_work_position: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for GetResponseQueueUsersFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let user_avatar = o.opt("USER_AVATAR")?;
+        let user_avatar_id = o.opt("USER_AVATAR_ID")?;
+        let user_name = o.opt("USER_NAME")?;
+        let user_work_position = o.opt("USER_WORK_POSITION")?;
+        let additional = o
+            .rest(
+                &["USER_AVATAR", "USER_AVATAR_ID", "USER_NAME", "USER_WORK_POSITION"],
+            )?;
+        Ok(Self {
+            user_avatar,
+            user_avatar_id,
+            user_name,
+            user_work_position,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseQueueUsersFieldsUserAvatar {
-    /// The value "string".
-    String,
-    /// The value "null".
-    Null,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseQueueUsersFieldsUserAvatar {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::String => "string",
-            Self::Null => "null",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseQueueUsersFieldsUserAvatar {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseQueueUsersFieldsUserAvatar {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseQueueUsersFieldsUserAvatar {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "string" => Self::String,
-                "null" => Self::Null,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseQueueUsersFieldsUserAvatar {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseQueueUsersFieldsUserName {
-    /// The value "string".
-    String,
-    /// The value "null".
-    Null,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseQueueUsersFieldsUserName {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::String => "string",
-            Self::Null => "null",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseQueueUsersFieldsUserName {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseQueueUsersFieldsUserName {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseQueueUsersFieldsUserName {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "string" => Self::String,
-                "null" => Self::Null,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseQueueUsersFieldsUserName {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseQueueUsersFieldsUserWorkPosition {
-    /// The value "string".
-    String,
-    /// The value "null".
-    Null,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseQueueUsersFieldsUserWorkPosition {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::String => "string",
-            Self::Null => "null",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseQueueUsersFieldsUserWorkPosition {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseQueueUsersFieldsUserWorkPosition {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseQueueUsersFieldsUserWorkPosition {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "string" => Self::String,
-                "null" => Self::Null,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseQueueUsersFieldsUserWorkPosition {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseSendNotificationEmptyQueue {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseSendNotificationEmptyQueue {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseSendNotificationEmptyQueue {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseSendNotificationEmptyQueue {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseSendNotificationEmptyQueue {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseSendNotificationEmptyQueue {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseSendWelcomeEachSession {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseSendWelcomeEachSession {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseSendWelcomeEachSession {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseSendWelcomeEachSession {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseSendWelcomeEachSession {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseSendWelcomeEachSession {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseTemporary {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseTemporary {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseTemporary {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseTemporary {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseTemporary {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseTemporary {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseUseWelcomeForm {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseUseWelcomeForm {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseUseWelcomeForm {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseUseWelcomeForm {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseUseWelcomeForm {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseUseWelcomeForm {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseVoteBeforeFinish {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseVoteBeforeFinish {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseVoteBeforeFinish {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseVoteBeforeFinish {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseVoteBeforeFinish {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseVoteBeforeFinish {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseVoteClosingDelay {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseVoteClosingDelay {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseVoteClosingDelay {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseVoteClosingDelay {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseVoteClosingDelay {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseVoteClosingDelay {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseVoteMessage {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseVoteMessage {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseVoteMessage {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseVoteMessage {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseVoteMessage {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseVoteMessage {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseWatchTyping {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseWatchTyping {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseWatchTyping {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseWatchTyping {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseWatchTyping {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseWatchTyping {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseWelcomeBotEnable {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseWelcomeBotEnable {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponseQueueUsersFields);
 
-impl ::std::fmt::Display for GetResponseWelcomeBotEnable {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseWelcomeBotEnable {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseWelcomeBotEnable {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseWelcomeBotEnable {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseWelcomeFormDelay {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseWelcomeFormDelay {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseWelcomeFormDelay {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseWelcomeFormDelay {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseWelcomeFormDelay {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseWelcomeFormDelay {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseWelcomeMessage {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseWelcomeMessage {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseWelcomeMessage {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type GetResponseQueueUsersFieldsUserAvatar = super::super::enums::StringNull;
 
-impl ::serde::Serialize for GetResponseWelcomeMessage {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
+pub type GetResponseQueueUsersFieldsUserName = super::super::enums::StringNull;
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseWelcomeMessage {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
+pub type GetResponseQueueUsersFieldsUserWorkPosition = super::super::enums::StringNull;
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseWelcomeMessage {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetResponseSendNotificationEmptyQueue = ::bitrix24_runtime::YesNo;
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseWorktimeEnable {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+pub type GetResponseSendWelcomeEachSession = ::bitrix24_runtime::YesNo;
 
-impl GetResponseWorktimeEnable {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type GetResponseTemporary = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for GetResponseWorktimeEnable {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type GetResponseUseWelcomeForm = ::bitrix24_runtime::YesNo;
 
-impl ::serde::Serialize for GetResponseWorktimeEnable {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
+pub type GetResponseVoteBeforeFinish = ::bitrix24_runtime::YesNo;
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseWorktimeEnable {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
+pub type GetResponseVoteClosingDelay = ::bitrix24_runtime::YesNo;
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseWorktimeEnable {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetResponseVoteMessage = ::bitrix24_runtime::YesNo;
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseXmlId {
-    /// The value "string".
-    String,
-    /// The value "null".
-    Null,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+pub type GetResponseWatchTyping = ::bitrix24_runtime::YesNo;
 
-impl GetResponseXmlId {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::String => "string",
-            Self::Null => "null",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type GetResponseWelcomeBotEnable = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for GetResponseXmlId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type GetResponseWelcomeFormDelay = ::bitrix24_runtime::YesNo;
 
-impl ::serde::Serialize for GetResponseXmlId {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
+pub type GetResponseWelcomeMessage = ::bitrix24_runtime::YesNo;
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseXmlId {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "string" => Self::String,
-                "null" => Self::Null,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
+pub type GetResponseWorktimeEnable = ::bitrix24_runtime::YesNo;
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseXmlId {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetResponseXmlId = super::super::enums::StringNull;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "imopenlines.config.get";
@@ -8009,6 +1413,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 /// Calls `imopenlines.config.update`.
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/imopenlines-config-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
@@ -8017,6 +1423,8 @@ pub async fn update(
 }
 
 /// Parameters of `imopenlines.config.update`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/imopenlines-config-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
     #[serde(rename = "CONFIG_ID")]
@@ -8028,75 +1436,24 @@ pub struct UpdateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CONFIG_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CONFIG_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "PARAMS" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PARAMS"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequest {
-                    config_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("CONFIG_ID"))?,
-                    params: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let config_id = o.req("CONFIG_ID")?;
+        let params = o.opt("PARAMS")?;
+        let additional = o.rest(&["CONFIG_ID", "PARAMS"])?;
+        let config_id = o.need(config_id, "CONFIG_ID")?;
+        Ok(Self {
+            config_id,
+            params,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 /// The `result` of `imopenlines.config.update`.
 pub type UpdateResponse = bool;

@@ -10,6 +10,8 @@ pub mod message;
 /// Calls `imopenlines.network.join`.
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/imopenlines-network-join.html>.
 pub async fn join(
     client: &::bitrix24_runtime::Client,
     request: &JoinRequest,
@@ -18,6 +20,8 @@ pub async fn join(
 }
 
 /// Parameters of `imopenlines.network.join`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/imopenlines-network-join.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct JoinRequest {
     #[serde(rename = "CODE")]
@@ -27,64 +31,19 @@ pub struct JoinRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for JoinRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = JoinRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct JoinRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<JoinRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CODE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CODE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(JoinRequest {
-                    code: __f0.ok_or_else(|| ::serde::de::Error::missing_field("CODE"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for JoinRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("CODE")?;
+        let additional = o.rest(&["CODE"])?;
+        let code = o.need(code, "CODE")?;
+        Ok(Self { code, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for JoinRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(JoinRequest);
 
 /// The `result` of `imopenlines.network.join`.
 pub type JoinResponse = i64;

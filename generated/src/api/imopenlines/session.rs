@@ -19,6 +19,8 @@ pub mod mode;
 /// Calls `imopenlines.session.intercept`.
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-session-intercept.html>.
 pub async fn intercept(
     client: &::bitrix24_runtime::Client,
     request: &InterceptRequest,
@@ -27,6 +29,8 @@ pub async fn intercept(
 }
 
 /// Parameters of `imopenlines.session.intercept`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-session-intercept.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct InterceptRequest {
     #[serde(rename = "CHAT_ID")]
@@ -36,65 +40,19 @@ pub struct InterceptRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for InterceptRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = InterceptRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct InterceptRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<InterceptRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CHAT_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CHAT_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(InterceptRequest {
-                    chat_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for InterceptRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.req("CHAT_ID")?;
+        let additional = o.rest(&["CHAT_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        Ok(Self { chat_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for InterceptRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(InterceptRequest);
 
 /// The `result` of `imopenlines.session.intercept`.
 pub type InterceptResponse = bool;
@@ -110,6 +68,8 @@ impl ::bitrix24_runtime::Method for InterceptRequest {
 /// Calls `imopenlines.session.join`.
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-session-join.html>.
 pub async fn join(
     client: &::bitrix24_runtime::Client,
     request: &JoinRequest,
@@ -118,6 +78,8 @@ pub async fn join(
 }
 
 /// Parameters of `imopenlines.session.join`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-session-join.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct JoinRequest {
     #[serde(rename = "CHAT_ID")]
@@ -127,65 +89,19 @@ pub struct JoinRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for JoinRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = JoinRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct JoinRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<JoinRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CHAT_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CHAT_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(JoinRequest {
-                    chat_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for JoinRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.req("CHAT_ID")?;
+        let additional = o.rest(&["CHAT_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        Ok(Self { chat_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for JoinRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(JoinRequest);
 
 /// The `result` of `imopenlines.session.join`.
 pub type JoinResponse = bool;
@@ -206,6 +122,8 @@ impl ::bitrix24_runtime::Method for JoinRequest {
 /// Calls `imopenlines.session.open`.
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-session-open.html>.
 pub async fn open(
     client: &::bitrix24_runtime::Client,
     request: &OpenRequest,
@@ -214,6 +132,8 @@ pub async fn open(
 }
 
 /// Parameters of `imopenlines.session.open`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-session-open.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct OpenRequest {
     #[serde(rename = "USER_CODE")]
@@ -223,67 +143,19 @@ pub struct OpenRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for OpenRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = OpenRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct OpenRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OpenRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "USER_CODE" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("USER_CODE"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(OpenRequest {
-                    user_code: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("USER_CODE"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for OpenRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let user_code = o.req("USER_CODE")?;
+        let additional = o.rest(&["USER_CODE"])?;
+        let user_code = o.need(user_code, "USER_CODE")?;
+        Ok(Self { user_code, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for OpenRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(OpenRequest);
 
 /// The `result` of `imopenlines.session.open`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -295,64 +167,18 @@ pub struct OpenResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for OpenResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = OpenResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct OpenResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OpenResponse, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "chatId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("chatId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(OpenResponse {
-                    chat_id: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for OpenResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.opt("chatId")?;
+        let additional = o.rest(&["chatId"])?;
+        Ok(Self { chat_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for OpenResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(OpenResponse);
 
 impl ::bitrix24_runtime::Method for OpenRequest {
     const NAME: &'static str = "imopenlines.session.open";
@@ -365,6 +191,8 @@ impl ::bitrix24_runtime::Method for OpenRequest {
 /// Calls `imopenlines.session.start`.
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-session-start.html>.
 pub async fn start(
     client: &::bitrix24_runtime::Client,
     request: &StartRequest,
@@ -373,6 +201,8 @@ pub async fn start(
 }
 
 /// Parameters of `imopenlines.session.start`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-session-start.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct StartRequest {
     #[serde(rename = "CHAT_ID")]
@@ -382,65 +212,19 @@ pub struct StartRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for StartRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = StartRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct StartRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StartRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CHAT_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CHAT_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(StartRequest {
-                    chat_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for StartRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.req("CHAT_ID")?;
+        let additional = o.rest(&["CHAT_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        Ok(Self { chat_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for StartRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(StartRequest);
 
 /// The `result` of `imopenlines.session.start`.
 pub type StartResponse = bool;

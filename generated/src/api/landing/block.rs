@@ -24,6 +24,8 @@
 /// Calls `landing.block.addcard`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-add-card.html>.
 pub async fn addcard(
     client: &::bitrix24_runtime::Client,
     request: &AddcardRequest,
@@ -32,6 +34,8 @@ pub async fn addcard(
 }
 
 /// Parameters of `landing.block.addcard`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-add-card.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddcardRequest {
     pub block: i64,
@@ -47,134 +51,36 @@ pub struct AddcardRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddcardRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddcardRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddcardRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddcardRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<String> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __f3: Option<Option<bool>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "content" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("content"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "preventHistory" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preventHistory"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "selector" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("selector"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddcardRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    content: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("content"))?,
-                    lid: __f2.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    prevent_history: __f3.unwrap_or_default(),
-                    scope: __f4.unwrap_or_default(),
-                    selector: __f5
-                        .ok_or_else(|| ::serde::de::Error::missing_field("selector"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddcardRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let content = o.req("content")?;
+        let lid = o.req("lid")?;
+        let prevent_history = o.opt("preventHistory")?;
+        let scope = o.opt("scope")?;
+        let selector = o.req("selector")?;
+        let additional = o
+            .rest(&["block", "content", "lid", "preventHistory", "scope", "selector"])?;
+        let block = o.need(block, "block")?;
+        let content = o.need(content, "content")?;
+        let lid = o.need(lid, "lid")?;
+        let selector = o.need(selector, "selector")?;
+        Ok(Self {
+            block,
+            content,
+            lid,
+            prevent_history,
+            scope,
+            selector,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddcardRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddcardRequest);
 
 /// The `result` of `landing.block.addcard`.
 pub type AddcardResponse = bool;
@@ -196,6 +102,8 @@ impl ::bitrix24_runtime::Method for AddcardRequest {
 /// Calls `landing.block.changeAnchor`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-change-anchor.html>.
 pub async fn change_anchor(
     client: &::bitrix24_runtime::Client,
     request: &ChangeAnchorRequest,
@@ -204,6 +112,8 @@ pub async fn change_anchor(
 }
 
 /// Parameters of `landing.block.changeAnchor`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-change-anchor.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ChangeAnchorRequest {
     pub block: i64,
@@ -218,119 +128,32 @@ pub struct ChangeAnchorRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ChangeAnchorRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ChangeAnchorRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChangeAnchorRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ChangeAnchorRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<String> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __f3: Option<Option<bool>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "data" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("data"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "preventHistory" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preventHistory"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ChangeAnchorRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    data: __f1.ok_or_else(|| ::serde::de::Error::missing_field("data"))?,
-                    lid: __f2.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    prevent_history: __f3.unwrap_or_default(),
-                    scope: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ChangeAnchorRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let data = o.req("data")?;
+        let lid = o.req("lid")?;
+        let prevent_history = o.opt("preventHistory")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "data", "lid", "preventHistory", "scope"])?;
+        let block = o.need(block, "block")?;
+        let data = o.need(data, "data")?;
+        let lid = o.need(lid, "lid")?;
+        Ok(Self {
+            block,
+            data,
+            lid,
+            prevent_history,
+            scope,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ChangeAnchorRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ChangeAnchorRequest);
 
 /// The `result` of `landing.block.changeAnchor`.
 pub type ChangeAnchorResponse = bool;
@@ -352,6 +175,8 @@ impl ::bitrix24_runtime::Method for ChangeAnchorRequest {
 /// Calls `landing.block.changeNodeName`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-change-node-name.html>.
 pub async fn change_node_name(
     client: &::bitrix24_runtime::Client,
     request: &ChangeNodeNameRequest,
@@ -360,6 +185,8 @@ pub async fn change_node_name(
 }
 
 /// Parameters of `landing.block.changeNodeName`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-change-node-name.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ChangeNodeNameRequest {
     pub block: i64,
@@ -374,114 +201,32 @@ pub struct ChangeNodeNameRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ChangeNodeNameRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ChangeNodeNameRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ChangeNodeNameRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ChangeNodeNameRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __f3: Option<Option<bool>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "data" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("data"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "lid" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "preventHistory" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preventHistory"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ChangeNodeNameRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    data: __f1.ok_or_else(|| ::serde::de::Error::missing_field("data"))?,
-                    lid: __f2.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    prevent_history: __f3.unwrap_or_default(),
-                    scope: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ChangeNodeNameRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let data = o.req("data")?;
+        let lid = o.req("lid")?;
+        let prevent_history = o.opt("preventHistory")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "data", "lid", "preventHistory", "scope"])?;
+        let block = o.need(block, "block")?;
+        let data = o.need(data, "data")?;
+        let lid = o.need(lid, "lid")?;
+        Ok(Self {
+            block,
+            data,
+            lid,
+            prevent_history,
+            scope,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ChangeNodeNameRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ChangeNodeNameRequest);
 
 /// The `result` of `landing.block.changeNodeName`.
 pub type ChangeNodeNameResponse = bool;
@@ -504,6 +249,8 @@ impl ::bitrix24_runtime::Method for ChangeNodeNameRequest {
 /// Calls `landing.block.clonecard`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-clone-card.html>.
 pub async fn clonecard(
     client: &::bitrix24_runtime::Client,
     request: &ClonecardRequest,
@@ -512,6 +259,8 @@ pub async fn clonecard(
 }
 
 /// Parameters of `landing.block.clonecard`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-clone-card.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ClonecardRequest {
     pub block: i64,
@@ -526,120 +275,33 @@ pub struct ClonecardRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ClonecardRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ClonecardRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ClonecardRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ClonecardRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "preventHistory" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preventHistory"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "selector" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("selector"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ClonecardRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    lid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    prevent_history: __f2.unwrap_or_default(),
-                    scope: __f3.unwrap_or_default(),
-                    selector: __f4
-                        .ok_or_else(|| ::serde::de::Error::missing_field("selector"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ClonecardRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let lid = o.req("lid")?;
+        let prevent_history = o.opt("preventHistory")?;
+        let scope = o.opt("scope")?;
+        let selector = o.req("selector")?;
+        let additional = o
+            .rest(&["block", "lid", "preventHistory", "scope", "selector"])?;
+        let block = o.need(block, "block")?;
+        let lid = o.need(lid, "lid")?;
+        let selector = o.need(selector, "selector")?;
+        Ok(Self {
+            block,
+            lid,
+            prevent_history,
+            scope,
+            selector,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ClonecardRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ClonecardRequest);
 
 /// The `result` of `landing.block.clonecard`.
 pub type ClonecardResponse = bool;
@@ -661,6 +323,8 @@ impl ::bitrix24_runtime::Method for ClonecardRequest {
 /// Calls `landing.block.getContentFromRepository`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-content-from-repository.html>.
 pub async fn get_content_from_repository(
     client: &::bitrix24_runtime::Client,
     request: &GetContentFromRepositoryRequest,
@@ -669,6 +333,8 @@ pub async fn get_content_from_repository(
 }
 
 /// Parameters of `landing.block.getContentFromRepository`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-content-from-repository.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetContentFromRepositoryRequest {
     pub code: String,
@@ -677,64 +343,19 @@ pub struct GetContentFromRepositoryRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetContentFromRepositoryRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetContentFromRepositoryRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetContentFromRepositoryRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetContentFromRepositoryRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "code" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetContentFromRepositoryRequest {
-                    code: __f0.ok_or_else(|| ::serde::de::Error::missing_field("code"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetContentFromRepositoryRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("code")?;
+        let additional = o.rest(&["code"])?;
+        let code = o.need(code, "code")?;
+        Ok(Self { code, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetContentFromRepositoryRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetContentFromRepositoryRequest);
 
 /// The `result` of `landing.block.getContentFromRepository`.
 pub type GetContentFromRepositoryResponse = String;
@@ -750,6 +371,8 @@ impl ::bitrix24_runtime::Method for GetContentFromRepositoryRequest {
 /// Calls `landing.block.getbyid`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-by-id.html>.
 pub async fn getbyid(
     client: &::bitrix24_runtime::Client,
     request: &GetbyidRequest,
@@ -758,6 +381,8 @@ pub async fn getbyid(
 }
 
 /// Parameters of `landing.block.getbyid`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-by-id.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetbyidRequest {
     pub block: i64,
@@ -770,93 +395,26 @@ pub struct GetbyidRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetbyidRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetbyidRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetbyidRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetbyidRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<GetbyidRequestParams>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "params" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("params"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetbyidRequestParams>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetbyidRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    params: __f1.unwrap_or_default(),
-                    scope: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetbyidRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let params = o.opt("params")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "params", "scope"])?;
+        let block = o.need(block, "block")?;
+        Ok(Self {
+            block,
+            params,
+            scope,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetbyidRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetbyidRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetbyidRequestParams {
@@ -871,94 +429,25 @@ pub struct GetbyidRequestParams {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetbyidRequestParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetbyidRequestParams;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetbyidRequestParams")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetbyidRequestParams, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<bool>> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "deleted" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("deleted"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "edit_mode" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("edit_mode"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "get_content" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("get_content"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetbyidRequestParams {
-                    deleted: __f0.unwrap_or_default(),
-                    edit_mode: __f1.unwrap_or_default(),
-                    get_content: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetbyidRequestParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let deleted = o.opt("deleted")?;
+        let edit_mode = o.opt("edit_mode")?;
+        let get_content = o.opt("get_content")?;
+        let additional = o.rest(&["deleted", "edit_mode", "get_content"])?;
+        Ok(Self {
+            deleted,
+            edit_mode,
+            get_content,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetbyidRequestParams {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetbyidRequestParams);
 
 /// The `result` of `landing.block.getbyid`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -986,174 +475,40 @@ pub struct GetbyidResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetbyidResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetbyidResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetbyidResponse, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<Vec<String>>> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<Option<Vec<String>>> = None;
-                let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<Option<GetbyidResponseMeta>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "active" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("active"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "code" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "content" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("content"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "css" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("css"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "js" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("js"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "meta" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("meta"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetbyidResponseMeta>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetbyidResponse {
-                    active: __f0.unwrap_or_default(),
-                    code: __f1.unwrap_or_default(),
-                    content: __f2.unwrap_or_default(),
-                    css: __f3.unwrap_or_default(),
-                    id: __f4.unwrap_or_default(),
-                    js: __f5.unwrap_or_default(),
-                    lid: __f6.unwrap_or_default(),
-                    meta: __f7.unwrap_or_default(),
-                    name: __f8.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetbyidResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let content = o.opt("content")?;
+        let css = o.opt("css")?;
+        let id = o.opt("id")?;
+        let js = o.opt("js")?;
+        let lid = o.opt("lid")?;
+        let meta = o.opt("meta")?;
+        let name = o.opt("name")?;
+        let additional = o
+            .rest(
+                &["active", "code", "content", "css", "id", "js", "lid", "meta", "name"],
+            )?;
+        Ok(Self {
+            active,
+            code,
+            content,
+            css,
+            id,
+            js,
+            lid,
+            meta,
+            name,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetbyidResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetbyidResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetbyidResponseMeta {
@@ -1186,227 +541,59 @@ pub struct GetbyidResponseMeta {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeta {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetbyidResponseMeta;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetbyidResponseMeta")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetbyidResponseMeta, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CREATED_BY_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CREATED_BY_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_CREATE" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_CREATE"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_MODIFY" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_MODIFY"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DESIGNER_MODE" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESIGNER_MODE"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "FAVORITE_META" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("FAVORITE_META"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LANDING_TITLE" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LANDING_TITLE"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LANDING_TPL_CODE" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LANDING_TPL_CODE"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LID" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LID"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MODIFIED_BY_ID" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MODIFIED_BY_ID"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SITE_TPL_CODE" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SITE_TPL_CODE"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SITE_TYPE" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SITE_TYPE"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "XML_ID" => {
-                            if __f11.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("XML_ID"));
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetbyidResponseMeta {
-                    created_by_id: __f0.unwrap_or_default(),
-                    date_create: __f1.unwrap_or_default(),
-                    date_modify: __f2.unwrap_or_default(),
-                    designer_mode: __f3.unwrap_or_default(),
-                    favorite_meta: __f4.unwrap_or_default(),
-                    landing_title: __f5.unwrap_or_default(),
-                    landing_tpl_code: __f6.unwrap_or_default(),
-                    lid: __f7.unwrap_or_default(),
-                    modified_by_id: __f8.unwrap_or_default(),
-                    site_tpl_code: __f9.unwrap_or_default(),
-                    site_type: __f10.unwrap_or_default(),
-                    xml_id: __f11.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetbyidResponseMeta {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let designer_mode = o.opt("DESIGNER_MODE")?;
+        let favorite_meta = o.opt("FAVORITE_META")?;
+        let landing_title = o.opt("LANDING_TITLE")?;
+        let landing_tpl_code = o.opt("LANDING_TPL_CODE")?;
+        let lid = o.opt("LID")?;
+        let modified_by_id = o.opt("MODIFIED_BY_ID")?;
+        let site_tpl_code = o.opt("SITE_TPL_CODE")?;
+        let site_type = o.opt("SITE_TYPE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "CREATED_BY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "DESIGNER_MODE",
+                    "FAVORITE_META",
+                    "LANDING_TITLE",
+                    "LANDING_TPL_CODE",
+                    "LID",
+                    "MODIFIED_BY_ID",
+                    "SITE_TPL_CODE",
+                    "SITE_TYPE",
+                    "XML_ID",
+                ],
+            )?;
+        Ok(Self {
+            created_by_id,
+            date_create,
+            date_modify,
+            designer_mode,
+            favorite_meta,
+            landing_title,
+            landing_tpl_code,
+            lid,
+            modified_by_id,
+            site_tpl_code,
+            site_type,
+            xml_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetbyidResponseMeta {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetbyidResponseMeta);
 
 impl ::bitrix24_runtime::Method for GetbyidRequest {
     const NAME: &'static str = "landing.block.getbyid";
@@ -1425,6 +612,8 @@ impl ::bitrix24_runtime::Method for GetbyidRequest {
 /// Calls `landing.block.getcontent`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-content.html>.
 pub async fn getcontent(
     client: &::bitrix24_runtime::Client,
     request: &GetcontentRequest,
@@ -1433,6 +622,8 @@ pub async fn getcontent(
 }
 
 /// Parameters of `landing.block.getcontent`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-content.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetcontentRequest {
     pub block: i64,
@@ -1448,119 +639,31 @@ pub struct GetcontentRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetcontentRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetcontentRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetcontentRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetcontentRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<bool>> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __f3: Option<Option<GetcontentRequestParams>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "editMode" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("editMode"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "params" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("params"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetcontentRequestParams>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetcontentRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    edit_mode: __f1.unwrap_or_default(),
-                    lid: __f2.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    params: __f3.unwrap_or_default(),
-                    scope: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetcontentRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let edit_mode = o.opt("editMode")?;
+        let lid = o.req("lid")?;
+        let params = o.opt("params")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "editMode", "lid", "params", "scope"])?;
+        let block = o.need(block, "block")?;
+        let lid = o.need(lid, "lid")?;
+        Ok(Self {
+            block,
+            edit_mode,
+            lid,
+            params,
+            scope,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetcontentRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetcontentRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetcontentRequestParams {
@@ -1573,81 +676,23 @@ pub struct GetcontentRequestParams {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetcontentRequestParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetcontentRequestParams;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetcontentRequestParams")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetcontentRequestParams, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "force_unactive" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("force_unactive"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "wrapper_show" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("wrapper_show"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetcontentRequestParams {
-                    force_unactive: __f0.unwrap_or_default(),
-                    wrapper_show: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetcontentRequestParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let force_unactive = o.opt("force_unactive")?;
+        let wrapper_show = o.opt("wrapper_show")?;
+        let additional = o.rest(&["force_unactive", "wrapper_show"])?;
+        Ok(Self {
+            force_unactive,
+            wrapper_show,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetcontentRequestParams {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetcontentRequestParams);
 
 /// The `result` of `landing.block.getcontent`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1700,245 +745,74 @@ pub struct GetcontentResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetcontentResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetcontentResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetcontentResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetcontentResponse, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<bool>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<::serde_json::Value> = None;
-                let mut __f7: Option<Option<bool>> = None;
-                let mut __f8: Option<::serde_json::Value> = None;
-                let mut __f9: Option<Option<i64>> = None;
-                let mut __f10: Option<::serde_json::Value> = None;
-                let mut __f11: Option<::serde_json::Value> = None;
-                let mut __f12: Option<::serde_json::Value> = None;
-                let mut __f13: Option<Option<bool>> = None;
-                let mut __f14: Option<Option<i64>> = None;
-                let mut __f15: Option<::serde_json::Value> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "access" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("access"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "active" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("active"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "anchor" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("anchor"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "assetStrings" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("assetStrings"),
-                                );
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "content" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("content"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "content_ext" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("content_ext"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "css" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("css"));
-                            }
-                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "designed" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("designed"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dynamicParams" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dynamicParams"),
-                                );
-                            }
-                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "id" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "js" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("js"));
-                            }
-                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "lang" => {
-                            if __f11.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lang"));
-                            }
-                            __f11 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "manifest" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("manifest"));
-                            }
-                            __f12 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "php" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("php"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "repoId" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("repoId"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "requiredUserAction" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("requiredUserAction"),
-                                );
-                            }
-                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "sections" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("sections"));
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetcontentResponse {
-                    access: __f0.unwrap_or_default(),
-                    active: __f1.unwrap_or_default(),
-                    anchor: __f2.unwrap_or_default(),
-                    asset_strings: __f3.unwrap_or_default(),
-                    content: __f4.unwrap_or_default(),
-                    content_ext: __f5.unwrap_or_default(),
-                    css: __f6.unwrap_or_default(),
-                    designed: __f7.unwrap_or_default(),
-                    dynamic_params: __f8.unwrap_or_default(),
-                    id: __f9.unwrap_or_default(),
-                    js: __f10.unwrap_or_default(),
-                    lang: __f11.unwrap_or_default(),
-                    manifest: __f12.unwrap_or_default(),
-                    php: __f13.unwrap_or_default(),
-                    repo_id: __f14.unwrap_or_default(),
-                    required_user_action: __f15.unwrap_or_default(),
-                    sections: __f16.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetcontentResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let access = o.opt("access")?;
+        let active = o.opt("active")?;
+        let anchor = o.opt("anchor")?;
+        let asset_strings = o.opt("assetStrings")?;
+        let content = o.opt("content")?;
+        let content_ext = o.opt("content_ext")?;
+        let css = o.opt("css")?;
+        let designed = o.opt("designed")?;
+        let dynamic_params = o.opt("dynamicParams")?;
+        let id = o.opt("id")?;
+        let js = o.opt("js")?;
+        let lang = o.opt("lang")?;
+        let manifest = o.opt("manifest")?;
+        let php = o.opt("php")?;
+        let repo_id = o.opt("repoId")?;
+        let required_user_action = o.opt("requiredUserAction")?;
+        let sections = o.opt("sections")?;
+        let additional = o
+            .rest(
+                &[
+                    "access",
+                    "active",
+                    "anchor",
+                    "assetStrings",
+                    "content",
+                    "content_ext",
+                    "css",
+                    "designed",
+                    "dynamicParams",
+                    "id",
+                    "js",
+                    "lang",
+                    "manifest",
+                    "php",
+                    "repoId",
+                    "requiredUserAction",
+                    "sections",
+                ],
+            )?;
+        Ok(Self {
+            access,
+            active,
+            anchor,
+            asset_strings,
+            content,
+            content_ext,
+            css,
+            designed,
+            dynamic_params,
+            id,
+            js,
+            lang,
+            manifest,
+            php,
+            repo_id,
+            required_user_action,
+            sections,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetcontentResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetcontentResponse);
 
 impl ::bitrix24_runtime::Method for GetcontentRequest {
     const NAME: &'static str = "landing.block.getcontent";
@@ -1956,6 +830,8 @@ impl ::bitrix24_runtime::Method for GetcontentRequest {
 /// Calls `landing.block.getlist`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-list.html>.
 pub async fn getlist(
     client: &::bitrix24_runtime::Client,
     request: &GetlistRequest,
@@ -1964,6 +840,8 @@ pub async fn getlist(
 }
 
 /// Parameters of `landing.block.getlist`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetlistRequest {
     pub lid: i64,
@@ -1976,92 +854,26 @@ pub struct GetlistRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetlistRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetlistRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetlistRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<GetlistRequestParams>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "lid" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "params" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("params"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetlistRequestParams>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetlistRequest {
-                    lid: __f0.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    params: __f1.unwrap_or_default(),
-                    scope: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let lid = o.req("lid")?;
+        let params = o.opt("params")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["lid", "params", "scope"])?;
+        let lid = o.need(lid, "lid")?;
+        Ok(Self {
+            lid,
+            params,
+            scope,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetlistRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetlistRequestParams {
@@ -2076,94 +888,25 @@ pub struct GetlistRequestParams {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetlistRequestParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetlistRequestParams;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetlistRequestParams")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetlistRequestParams, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<bool>> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "deleted" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("deleted"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "edit_mode" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("edit_mode"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "get_content" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("get_content"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetlistRequestParams {
-                    deleted: __f0.unwrap_or_default(),
-                    edit_mode: __f1.unwrap_or_default(),
-                    get_content: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetlistRequestParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let deleted = o.opt("deleted")?;
+        let edit_mode = o.opt("edit_mode")?;
+        let get_content = o.opt("get_content")?;
+        let additional = o.rest(&["deleted", "edit_mode", "get_content"])?;
+        Ok(Self {
+            deleted,
+            edit_mode,
+            get_content,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetlistRequestParams {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetlistRequestParams);
 
 /// The `result` of `landing.block.getlist`.
 pub type GetlistResponse = Vec<GetlistResponseItem>;
@@ -2193,174 +936,40 @@ pub struct GetlistResponseItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetlistResponseItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetlistResponseItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetlistResponseItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetlistResponseItem, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<Vec<String>>> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<Option<Vec<String>>> = None;
-                let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<Option<GetlistResponseItemMeta>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "active" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("active"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "code" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "content" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("content"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "css" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("css"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "js" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("js"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "meta" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("meta"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetlistResponseItemMeta>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetlistResponseItem {
-                    active: __f0.unwrap_or_default(),
-                    code: __f1.unwrap_or_default(),
-                    content: __f2.unwrap_or_default(),
-                    css: __f3.unwrap_or_default(),
-                    id: __f4.unwrap_or_default(),
-                    js: __f5.unwrap_or_default(),
-                    lid: __f6.unwrap_or_default(),
-                    meta: __f7.unwrap_or_default(),
-                    name: __f8.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let content = o.opt("content")?;
+        let css = o.opt("css")?;
+        let id = o.opt("id")?;
+        let js = o.opt("js")?;
+        let lid = o.opt("lid")?;
+        let meta = o.opt("meta")?;
+        let name = o.opt("name")?;
+        let additional = o
+            .rest(
+                &["active", "code", "content", "css", "id", "js", "lid", "meta", "name"],
+            )?;
+        Ok(Self {
+            active,
+            code,
+            content,
+            css,
+            id,
+            js,
+            lid,
+            meta,
+            name,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetlistResponseItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetlistResponseItemMeta {
@@ -2389,197 +998,53 @@ pub struct GetlistResponseItemMeta {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetlistResponseItemMeta {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetlistResponseItemMeta;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetlistResponseItemMeta")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetlistResponseItemMeta, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CREATED_BY_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CREATED_BY_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_CREATE" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_CREATE"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_MODIFY" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_MODIFY"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LANDING_TITLE" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LANDING_TITLE"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LANDING_TPL_CODE" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LANDING_TPL_CODE"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LID" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LID"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MODIFIED_BY_ID" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MODIFIED_BY_ID"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SITE_TPL_CODE" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SITE_TPL_CODE"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SITE_TYPE" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SITE_TYPE"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "XML_ID" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("XML_ID"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetlistResponseItemMeta {
-                    created_by_id: __f0.unwrap_or_default(),
-                    date_create: __f1.unwrap_or_default(),
-                    date_modify: __f2.unwrap_or_default(),
-                    landing_title: __f3.unwrap_or_default(),
-                    landing_tpl_code: __f4.unwrap_or_default(),
-                    lid: __f5.unwrap_or_default(),
-                    modified_by_id: __f6.unwrap_or_default(),
-                    site_tpl_code: __f7.unwrap_or_default(),
-                    site_type: __f8.unwrap_or_default(),
-                    xml_id: __f9.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetlistResponseItemMeta {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let landing_title = o.opt("LANDING_TITLE")?;
+        let landing_tpl_code = o.opt("LANDING_TPL_CODE")?;
+        let lid = o.opt("LID")?;
+        let modified_by_id = o.opt("MODIFIED_BY_ID")?;
+        let site_tpl_code = o.opt("SITE_TPL_CODE")?;
+        let site_type = o.opt("SITE_TYPE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "CREATED_BY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "LANDING_TITLE",
+                    "LANDING_TPL_CODE",
+                    "LID",
+                    "MODIFIED_BY_ID",
+                    "SITE_TPL_CODE",
+                    "SITE_TYPE",
+                    "XML_ID",
+                ],
+            )?;
+        Ok(Self {
+            created_by_id,
+            date_create,
+            date_modify,
+            landing_title,
+            landing_tpl_code,
+            lid,
+            modified_by_id,
+            site_tpl_code,
+            site_type,
+            xml_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetlistResponseItemMeta {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetlistResponseItemMeta);
 
 impl ::bitrix24_runtime::Method for GetlistRequest {
     const NAME: &'static str = "landing.block.getlist";
@@ -2598,6 +1063,8 @@ impl ::bitrix24_runtime::Method for GetlistRequest {
 /// Calls `landing.block.getmanifest`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-manifest.html>.
 pub async fn getmanifest(
     client: &::bitrix24_runtime::Client,
     request: &GetmanifestRequest,
@@ -2606,6 +1073,8 @@ pub async fn getmanifest(
 }
 
 /// Parameters of `landing.block.getmanifest`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-manifest.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetmanifestRequest {
     pub block: i64,
@@ -2619,106 +1088,29 @@ pub struct GetmanifestRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetmanifestRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetmanifestRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetmanifestRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetmanifestRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<GetmanifestRequestParams>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "params" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("params"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetmanifestRequestParams>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetmanifestRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    lid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    params: __f2.unwrap_or_default(),
-                    scope: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let lid = o.req("lid")?;
+        let params = o.opt("params")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "lid", "params", "scope"])?;
+        let block = o.need(block, "block")?;
+        let lid = o.need(lid, "lid")?;
+        Ok(Self {
+            block,
+            lid,
+            params,
+            scope,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetmanifestRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetmanifestRequestParams {
@@ -2729,66 +1121,18 @@ pub struct GetmanifestRequestParams {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetmanifestRequestParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetmanifestRequestParams;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetmanifestRequestParams")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetmanifestRequestParams, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "edit_mode" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("edit_mode"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetmanifestRequestParams {
-                    edit_mode: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetmanifestRequestParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit_mode = o.opt("edit_mode")?;
+        let additional = o.rest(&["edit_mode"])?;
+        Ok(Self { edit_mode, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetmanifestRequestParams {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetmanifestRequestParams);
 
 /// The `result` of `landing.block.getmanifest`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2822,187 +1166,59 @@ pub struct GetmanifestResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetmanifestResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetmanifestResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetmanifestResponse, A::Error> {
-                let mut __f0: Option<Option<GetmanifestResponseAssets>> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<Option<GetmanifestResponseBlock>> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<::serde_json::Value> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<::serde_json::Value> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<::serde_json::Value> = None;
-                let mut __f11: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "assets" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("assets"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetmanifestResponseAssets>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "attrs" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("attrs"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "block" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetmanifestResponseBlock>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "callbacks" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("callbacks"),
-                                );
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "cards" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("cards"));
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "code" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "menu" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("menu"));
-                            }
-                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "namespace" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("namespace"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "nodes" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("nodes"));
-                            }
-                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "preview" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("preview"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "style" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("style"));
-                            }
-                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "timestamp" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("timestamp"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetmanifestResponse {
-                    assets: __f0.unwrap_or_default(),
-                    attrs: __f1.unwrap_or_default(),
-                    block: __f2.unwrap_or_default(),
-                    callbacks: __f3.unwrap_or_default(),
-                    cards: __f4.unwrap_or_default(),
-                    code: __f5.unwrap_or_default(),
-                    menu: __f6.unwrap_or_default(),
-                    namespace: __f7.unwrap_or_default(),
-                    nodes: __f8.unwrap_or_default(),
-                    preview: __f9.unwrap_or_default(),
-                    style: __f10.unwrap_or_default(),
-                    timestamp: __f11.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let assets = o.opt("assets")?;
+        let attrs = o.opt("attrs")?;
+        let block = o.opt("block")?;
+        let callbacks = o.opt("callbacks")?;
+        let cards = o.opt("cards")?;
+        let code = o.opt("code")?;
+        let menu = o.opt("menu")?;
+        let namespace = o.opt("namespace")?;
+        let nodes = o.opt("nodes")?;
+        let preview = o.opt("preview")?;
+        let style = o.opt("style")?;
+        let timestamp = o.opt("timestamp")?;
+        let additional = o
+            .rest(
+                &[
+                    "assets",
+                    "attrs",
+                    "block",
+                    "callbacks",
+                    "cards",
+                    "code",
+                    "menu",
+                    "namespace",
+                    "nodes",
+                    "preview",
+                    "style",
+                    "timestamp",
+                ],
+            )?;
+        Ok(Self {
+            assets,
+            attrs,
+            block,
+            callbacks,
+            cards,
+            code,
+            menu,
+            namespace,
+            nodes,
+            preview,
+            style,
+            timestamp,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetmanifestResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetmanifestResponseAssets {
@@ -3021,121 +1237,29 @@ pub struct GetmanifestResponseAssets {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseAssets {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetmanifestResponseAssets;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetmanifestResponseAssets")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetmanifestResponseAssets, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<Option<Vec<String>>> = None;
-                let mut __f2: Option<Option<Vec<String>>> = None;
-                let mut __f3: Option<Option<Vec<String>>> = None;
-                let mut __f4: Option<Option<Vec<String>>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "callbacks" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("callbacks"),
-                                );
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "class" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("class"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "css" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("css"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "ext" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ext"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "js" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("js"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetmanifestResponseAssets {
-                    callbacks: __f0.unwrap_or_default(),
-                    class: __f1.unwrap_or_default(),
-                    css: __f2.unwrap_or_default(),
-                    ext: __f3.unwrap_or_default(),
-                    js: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseAssets {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let callbacks = o.opt("callbacks")?;
+        let class = o.opt("class")?;
+        let css = o.opt("css")?;
+        let ext = o.opt("ext")?;
+        let js = o.opt("js")?;
+        let additional = o.rest(&["callbacks", "class", "css", "ext", "js"])?;
+        Ok(Self {
+            callbacks,
+            class,
+            css,
+            ext,
+            js,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseAssets {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetmanifestResponseAssets);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetmanifestResponseBlock {
@@ -3152,105 +1276,27 @@ pub struct GetmanifestResponseBlock {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseBlock {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetmanifestResponseBlock;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetmanifestResponseBlock")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetmanifestResponseBlock, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<Vec<String>>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "dynamic" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("dynamic"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "section" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("section"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "subtype" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("subtype"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetmanifestResponseBlock {
-                    dynamic: __f0.unwrap_or_default(),
-                    name: __f1.unwrap_or_default(),
-                    section: __f2.unwrap_or_default(),
-                    subtype: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseBlock {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let dynamic = o.opt("dynamic")?;
+        let name = o.opt("name")?;
+        let section = o.opt("section")?;
+        let subtype = o.opt("subtype")?;
+        let additional = o.rest(&["dynamic", "name", "section", "subtype"])?;
+        Ok(Self {
+            dynamic,
+            name,
+            section,
+            subtype,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseBlock {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetmanifestResponseBlock);
 
 impl ::bitrix24_runtime::Method for GetmanifestRequest {
     const NAME: &'static str = "landing.block.getmanifest";
@@ -3268,6 +1314,8 @@ impl ::bitrix24_runtime::Method for GetmanifestRequest {
 /// Calls `landing.block.getmanifestfile`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-manifest-file.html>.
 pub async fn getmanifestfile(
     client: &::bitrix24_runtime::Client,
     request: &GetmanifestfileRequest,
@@ -3276,6 +1324,8 @@ pub async fn getmanifestfile(
 }
 
 /// Parameters of `landing.block.getmanifestfile`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-manifest-file.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetmanifestfileRequest {
     pub code: String,
@@ -3284,64 +1334,19 @@ pub struct GetmanifestfileRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetmanifestfileRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetmanifestfileRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetmanifestfileRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetmanifestfileRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "code" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetmanifestfileRequest {
-                    code: __f0.ok_or_else(|| ::serde::de::Error::missing_field("code"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetmanifestfileRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("code")?;
+        let additional = o.rest(&["code"])?;
+        let code = o.need(code, "code")?;
+        Ok(Self { code, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetmanifestfileRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetmanifestfileRequest);
 
 /// The `result` of `landing.block.getmanifestfile`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -3365,107 +1370,34 @@ pub struct GetmanifestfileResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetmanifestfileResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetmanifestfileResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetmanifestfileResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetmanifestfileResponse, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<::serde_json::Value> = None;
-                let mut __f6: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "assets" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("assets"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "attrs" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("attrs"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "block" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "cards" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("cards"));
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "menu" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("menu"));
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "nodes" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("nodes"));
-                            }
-                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "style" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("style"));
-                            }
-                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetmanifestfileResponse {
-                    assets: __f0.unwrap_or_default(),
-                    attrs: __f1.unwrap_or_default(),
-                    block: __f2.unwrap_or_default(),
-                    cards: __f3.unwrap_or_default(),
-                    menu: __f4.unwrap_or_default(),
-                    nodes: __f5.unwrap_or_default(),
-                    style: __f6.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetmanifestfileResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let assets = o.opt("assets")?;
+        let attrs = o.opt("attrs")?;
+        let block = o.opt("block")?;
+        let cards = o.opt("cards")?;
+        let menu = o.opt("menu")?;
+        let nodes = o.opt("nodes")?;
+        let style = o.opt("style")?;
+        let additional = o
+            .rest(&["assets", "attrs", "block", "cards", "menu", "nodes", "style"])?;
+        Ok(Self {
+            assets,
+            attrs,
+            block,
+            cards,
+            menu,
+            nodes,
+            style,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetmanifestfileResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetmanifestfileResponse);
 
 impl ::bitrix24_runtime::Method for GetmanifestfileRequest {
     const NAME: &'static str = "landing.block.getmanifestfile";
@@ -3478,6 +1410,8 @@ impl ::bitrix24_runtime::Method for GetmanifestfileRequest {
 /// Calls `landing.block.getrepository`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-repository.html>.
 pub async fn getrepository(
     client: &::bitrix24_runtime::Client,
     request: &GetrepositoryRequest,
@@ -3486,6 +1420,8 @@ pub async fn getrepository(
 }
 
 /// Parameters of `landing.block.getrepository`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-get-repository.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetrepositoryRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -3497,77 +1433,19 @@ pub struct GetrepositoryRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetrepositoryRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetrepositoryRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetrepositoryRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetrepositoryRequest, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "scope" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "section" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("section"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetrepositoryRequest {
-                    scope: __f0.unwrap_or_default(),
-                    section: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetrepositoryRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let scope = o.opt("scope")?;
+        let section = o.opt("section")?;
+        let additional = o.rest(&["scope", "section"])?;
+        Ok(Self { scope, section, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetrepositoryRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetrepositoryRequest);
 
 /// The `result` of `landing.block.getrepository`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -3586,6 +1464,7 @@ pub struct GetrepositoryResponse {
     pub separator: Option<bool>,
     #[serde(rename = "specialType", skip_serializing_if = "Option::is_none")]
     pub special_type: Option<String>,
+    /// Wire name "type".
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -3593,156 +1472,47 @@ pub struct GetrepositoryResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetrepositoryResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetrepositoryResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetrepositoryResponse, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<GetrepositoryResponseItems>> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<bool>> = None;
-                let mut __f5: Option<Option<bool>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "app_code" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("app_code"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "items" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("items"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetrepositoryResponseItems>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "meta" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("meta"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "name" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "new" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("new"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "separator" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("separator"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "specialType" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("specialType"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "type" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("type"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetrepositoryResponse {
-                    app_code: __f0.unwrap_or_default(),
-                    items: __f1.unwrap_or_default(),
-                    meta: __f2.unwrap_or_default(),
-                    name: __f3.unwrap_or_default(),
-                    new: __f4.unwrap_or_default(),
-                    separator: __f5.unwrap_or_default(),
-                    special_type: __f6.unwrap_or_default(),
-                    type_: __f7.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetrepositoryResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let app_code = o.opt("app_code")?;
+        let items = o.opt("items")?;
+        let meta = o.opt("meta")?;
+        let name = o.opt("name")?;
+        let new = o.opt("new")?;
+        let separator = o.opt("separator")?;
+        let special_type = o.opt("specialType")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "app_code",
+                    "items",
+                    "meta",
+                    "name",
+                    "new",
+                    "separator",
+                    "specialType",
+                    "type",
+                ],
+            )?;
+        Ok(Self {
+            app_code,
+            items,
+            meta,
+            name,
+            new,
+            separator,
+            special_type,
+            type_,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetrepositoryResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetrepositoryResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetrepositoryResponseItems {
@@ -3778,6 +1548,7 @@ pub struct GetrepositoryResponseItems {
     pub section: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub system: Option<bool>,
+    /// Wire name "type".
     #[serde(rename = "type", skip_serializing_if = "::serde_json::Value::is_null")]
     pub type_: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -3787,294 +1558,77 @@ pub struct GetrepositoryResponseItems {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponseItems {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetrepositoryResponseItems;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetrepositoryResponseItems")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetrepositoryResponseItems, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<bool>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<bool>> = None;
-                let mut __f4: Option<Option<bool>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<bool>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<i64>> = None;
-                let mut __f12: Option<Option<bool>> = None;
-                let mut __f13: Option<Option<bool>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<bool>> = None;
-                let mut __f16: Option<::serde_json::Value> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "app_code" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("app_code"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "app_expired" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("app_expired"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "description" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("description"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "favorite" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("favorite"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "favoriteMy" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("favoriteMy"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "namespace" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("namespace"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "new" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("new"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "only_for_license" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("only_for_license"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "preview" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("preview"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "repo_id" => {
-                            if __f11.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("repo_id"));
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "requires_updates" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("requires_updates"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "restricted" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("restricted"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "section" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("section"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "system" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("system"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "type" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("type"));
-                            }
-                            __f16 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "version" => {
-                            if __f17.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("version"));
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetrepositoryResponseItems {
-                    app_code: __f0.unwrap_or_default(),
-                    app_expired: __f1.unwrap_or_default(),
-                    description: __f2.unwrap_or_default(),
-                    favorite: __f3.unwrap_or_default(),
-                    favorite_my: __f4.unwrap_or_default(),
-                    id: __f5.unwrap_or_default(),
-                    name: __f6.unwrap_or_default(),
-                    namespace: __f7.unwrap_or_default(),
-                    new: __f8.unwrap_or_default(),
-                    only_for_license: __f9.unwrap_or_default(),
-                    preview: __f10.unwrap_or_default(),
-                    repo_id: __f11.unwrap_or_default(),
-                    requires_updates: __f12.unwrap_or_default(),
-                    restricted: __f13.unwrap_or_default(),
-                    section: __f14.unwrap_or_default(),
-                    system: __f15.unwrap_or_default(),
-                    type_: __f16.unwrap_or_default(),
-                    version: __f17.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetrepositoryResponseItems {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let app_code = o.opt("app_code")?;
+        let app_expired = o.opt("app_expired")?;
+        let description = o.opt("description")?;
+        let favorite = o.opt("favorite")?;
+        let favorite_my = o.opt("favoriteMy")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let namespace = o.opt("namespace")?;
+        let new = o.opt("new")?;
+        let only_for_license = o.opt("only_for_license")?;
+        let preview = o.opt("preview")?;
+        let repo_id = o.opt("repo_id")?;
+        let requires_updates = o.opt("requires_updates")?;
+        let restricted = o.opt("restricted")?;
+        let section = o.opt("section")?;
+        let system = o.opt("system")?;
+        let type_ = o.opt("type")?;
+        let version = o.opt("version")?;
+        let additional = o
+            .rest(
+                &[
+                    "app_code",
+                    "app_expired",
+                    "description",
+                    "favorite",
+                    "favoriteMy",
+                    "id",
+                    "name",
+                    "namespace",
+                    "new",
+                    "only_for_license",
+                    "preview",
+                    "repo_id",
+                    "requires_updates",
+                    "restricted",
+                    "section",
+                    "system",
+                    "type",
+                    "version",
+                ],
+            )?;
+        Ok(Self {
+            app_code,
+            app_expired,
+            description,
+            favorite,
+            favorite_my,
+            id,
+            name,
+            namespace,
+            new,
+            only_for_license,
+            preview,
+            repo_id,
+            requires_updates,
+            restricted,
+            section,
+            system,
+            type_,
+            version,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetrepositoryResponseItems {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetrepositoryResponseItems);
 
 impl ::bitrix24_runtime::Method for GetrepositoryRequest {
     const NAME: &'static str = "landing.block.getrepository";
@@ -4087,6 +1641,8 @@ impl ::bitrix24_runtime::Method for GetrepositoryRequest {
 /// Calls `landing.block.removecard`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-remove-card.html>.
 pub async fn removecard(
     client: &::bitrix24_runtime::Client,
     request: &RemovecardRequest,
@@ -4095,6 +1651,8 @@ pub async fn removecard(
 }
 
 /// Parameters of `landing.block.removecard`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-remove-card.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct RemovecardRequest {
     pub block: i64,
@@ -4109,120 +1667,33 @@ pub struct RemovecardRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for RemovecardRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = RemovecardRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RemovecardRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RemovecardRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "preventHistory" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preventHistory"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "selector" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("selector"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(RemovecardRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    lid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    prevent_history: __f2.unwrap_or_default(),
-                    scope: __f3.unwrap_or_default(),
-                    selector: __f4
-                        .ok_or_else(|| ::serde::de::Error::missing_field("selector"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for RemovecardRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let lid = o.req("lid")?;
+        let prevent_history = o.opt("preventHistory")?;
+        let scope = o.opt("scope")?;
+        let selector = o.req("selector")?;
+        let additional = o
+            .rest(&["block", "lid", "preventHistory", "scope", "selector"])?;
+        let block = o.need(block, "block")?;
+        let lid = o.need(lid, "lid")?;
+        let selector = o.need(selector, "selector")?;
+        Ok(Self {
+            block,
+            lid,
+            prevent_history,
+            scope,
+            selector,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for RemovecardRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(RemovecardRequest);
 
 /// The `result` of `landing.block.removecard`.
 pub type RemovecardResponse = bool;
@@ -4244,6 +1715,8 @@ impl ::bitrix24_runtime::Method for RemovecardRequest {
 /// Calls `landing.block.updateCards`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-cards.html>.
 pub async fn update_cards(
     client: &::bitrix24_runtime::Client,
     request: &UpdateCardsRequest,
@@ -4252,6 +1725,8 @@ pub async fn update_cards(
 }
 
 /// Parameters of `landing.block.updateCards`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-cards.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateCardsRequest {
     pub block: i64,
@@ -4264,99 +1739,30 @@ pub struct UpdateCardsRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateCardsRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateCardsRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateCardsRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateCardsRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "data" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("data"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "lid" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateCardsRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    data: __f1.ok_or_else(|| ::serde::de::Error::missing_field("data"))?,
-                    lid: __f2.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    scope: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateCardsRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let data = o.req("data")?;
+        let lid = o.req("lid")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "data", "lid", "scope"])?;
+        let block = o.need(block, "block")?;
+        let data = o.need(data, "data")?;
+        let lid = o.need(lid, "lid")?;
+        Ok(Self {
+            block,
+            data,
+            lid,
+            scope,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateCardsRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateCardsRequest);
 
 /// The `result` of `landing.block.updateCards`.
 pub type UpdateCardsResponse = bool;
@@ -4378,6 +1784,8 @@ impl ::bitrix24_runtime::Method for UpdateCardsRequest {
 /// Calls `landing.block.updateStyles`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-styles.html>.
 pub async fn update_styles(
     client: &::bitrix24_runtime::Client,
     request: &UpdateStylesRequest,
@@ -4386,6 +1794,8 @@ pub async fn update_styles(
 }
 
 /// Parameters of `landing.block.updateStyles`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-styles.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateStylesRequest {
     pub block: i64,
@@ -4400,114 +1810,32 @@ pub struct UpdateStylesRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateStylesRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateStylesRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateStylesRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateStylesRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __f3: Option<Option<bool>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "data" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("data"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "lid" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "preventHistory" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preventHistory"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateStylesRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    data: __f1.ok_or_else(|| ::serde::de::Error::missing_field("data"))?,
-                    lid: __f2.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    prevent_history: __f3.unwrap_or_default(),
-                    scope: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateStylesRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let data = o.req("data")?;
+        let lid = o.req("lid")?;
+        let prevent_history = o.opt("preventHistory")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "data", "lid", "preventHistory", "scope"])?;
+        let block = o.need(block, "block")?;
+        let data = o.need(data, "data")?;
+        let lid = o.need(lid, "lid")?;
+        Ok(Self {
+            block,
+            data,
+            lid,
+            prevent_history,
+            scope,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateStylesRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateStylesRequest);
 
 /// The `result` of `landing.block.updateStyles`.
 pub type UpdateStylesResponse = bool;
@@ -4529,6 +1857,8 @@ impl ::bitrix24_runtime::Method for UpdateStylesRequest {
 /// Calls `landing.block.updateattrs`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-attrs.html>.
 pub async fn updateattrs(
     client: &::bitrix24_runtime::Client,
     request: &UpdateattrsRequest,
@@ -4537,6 +1867,8 @@ pub async fn updateattrs(
 }
 
 /// Parameters of `landing.block.updateattrs`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-attrs.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateattrsRequest {
     pub block: i64,
@@ -4549,99 +1881,30 @@ pub struct UpdateattrsRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateattrsRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateattrsRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateattrsRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateattrsRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "data" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("data"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "lid" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateattrsRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    data: __f1.ok_or_else(|| ::serde::de::Error::missing_field("data"))?,
-                    lid: __f2.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    scope: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateattrsRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let data = o.req("data")?;
+        let lid = o.req("lid")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "data", "lid", "scope"])?;
+        let block = o.need(block, "block")?;
+        let data = o.need(data, "data")?;
+        let lid = o.need(lid, "lid")?;
+        Ok(Self {
+            block,
+            data,
+            lid,
+            scope,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateattrsRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateattrsRequest);
 
 /// The `result` of `landing.block.updateattrs`.
 pub type UpdateattrsResponse = bool;
@@ -4662,6 +1925,8 @@ impl ::bitrix24_runtime::Method for UpdateattrsRequest {
 /// Calls `landing.block.updatecontent`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-content.html>.
 pub async fn updatecontent(
     client: &::bitrix24_runtime::Client,
     request: &UpdatecontentRequest,
@@ -4670,6 +1935,8 @@ pub async fn updatecontent(
 }
 
 /// Parameters of `landing.block.updatecontent`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-content.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdatecontentRequest {
     pub block: i64,
@@ -4686,133 +1953,35 @@ pub struct UpdatecontentRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdatecontentRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdatecontentRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdatecontentRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdatecontentRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<String> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __f3: Option<i64> = None;
-                let mut __f4: Option<Option<bool>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "content" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("content"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "designed" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("designed"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "preventHistory" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preventHistory"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdatecontentRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    content: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("content"))?,
-                    designed: __f2.unwrap_or_default(),
-                    lid: __f3.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    prevent_history: __f4.unwrap_or_default(),
-                    scope: __f5.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdatecontentRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let content = o.req("content")?;
+        let designed = o.opt("designed")?;
+        let lid = o.req("lid")?;
+        let prevent_history = o.opt("preventHistory")?;
+        let scope = o.opt("scope")?;
+        let additional = o
+            .rest(&["block", "content", "designed", "lid", "preventHistory", "scope"])?;
+        let block = o.need(block, "block")?;
+        let content = o.need(content, "content")?;
+        let lid = o.need(lid, "lid")?;
+        Ok(Self {
+            block,
+            content,
+            designed,
+            lid,
+            prevent_history,
+            scope,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdatecontentRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdatecontentRequest);
 
 /// The `result` of `landing.block.updatecontent`.
 pub type UpdatecontentResponse = bool;
@@ -4833,6 +2002,8 @@ impl ::bitrix24_runtime::Method for UpdatecontentRequest {
 /// Calls `landing.block.updatenodes`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-nodes.html>.
 pub async fn updatenodes(
     client: &::bitrix24_runtime::Client,
     request: &UpdatenodesRequest,
@@ -4841,10 +2012,13 @@ pub async fn updatenodes(
 }
 
 /// Parameters of `landing.block.updatenodes`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-update-nodes.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdatenodesRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub additional: Option<UpdatenodesRequestAdditional>,
+    /// Wire name "additional".
+    #[serde(rename = "additional", skip_serializing_if = "Option::is_none")]
+    pub additional_2: Option<UpdatenodesRequestAdditional>,
     pub block: i64,
     pub data: ::serde_json::Value,
     pub lid: i64,
@@ -4854,134 +2028,38 @@ pub struct UpdatenodesRequest {
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
-    pub additional_2: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdatenodesRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdatenodesRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdatenodesRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdatenodesRequest, A::Error> {
-                let mut __f0: Option<Option<UpdatenodesRequestAdditional>> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<i64> = None;
-                let mut __f4: Option<Option<bool>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "additional" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("additional"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdatenodesRequestAdditional>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "block" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "data" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("data"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "lid" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "preventHistory" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preventHistory"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdatenodesRequest {
-                    additional: __f0.unwrap_or_default(),
-                    block: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    data: __f2.ok_or_else(|| ::serde::de::Error::missing_field("data"))?,
-                    lid: __f3.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    prevent_history: __f4.unwrap_or_default(),
-                    scope: __f5.unwrap_or_default(),
-                    additional_2: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl ::bitrix24_runtime::loose::Loose for UpdatenodesRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_2 = o.opt("additional")?;
+        let block = o.req("block")?;
+        let data = o.req("data")?;
+        let lid = o.req("lid")?;
+        let prevent_history = o.opt("preventHistory")?;
+        let scope = o.opt("scope")?;
+        let additional = o
+            .rest(&["additional", "block", "data", "lid", "preventHistory", "scope"])?;
+        let block = o.need(block, "block")?;
+        let data = o.need(data, "data")?;
+        let lid = o.need(lid, "lid")?;
+        Ok(Self {
+            additional_2,
+            block,
+            data,
+            lid,
+            prevent_history,
+            scope,
+            additional,
+        })
     }
 }
+
+::bitrix24_runtime::loose_deserialize!(UpdatenodesRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdatenodesRequestAdditional {
@@ -4992,66 +2070,18 @@ pub struct UpdatenodesRequestAdditional {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdatenodesRequestAdditional {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdatenodesRequestAdditional;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdatenodesRequestAdditional")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdatenodesRequestAdditional, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "appendMenu" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("appendMenu"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdatenodesRequestAdditional {
-                    append_menu: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdatenodesRequestAdditional {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let append_menu = o.opt("appendMenu")?;
+        let additional = o.rest(&["appendMenu"])?;
+        Ok(Self { append_menu, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdatenodesRequestAdditional {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdatenodesRequestAdditional);
 
 /// The `result` of `landing.block.updatenodes`.
 pub type UpdatenodesResponse = bool;
@@ -5075,6 +2105,8 @@ impl ::bitrix24_runtime::Method for UpdatenodesRequest {
 /// Calls `landing.block.uploadfile`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-upload-file.html>.
 pub async fn uploadfile(
     client: &::bitrix24_runtime::Client,
     request: &UploadfileRequest,
@@ -5083,6 +2115,8 @@ pub async fn uploadfile(
 }
 
 /// Parameters of `landing.block.uploadfile`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/block/methods/landing-block-upload-file.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UploadfileRequest {
     pub block: i64,
@@ -5100,133 +2134,34 @@ pub struct UploadfileRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UploadfileRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UploadfileRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UploadfileRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UploadfileRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<UploadfileRequestParams>> = None;
-                let mut __f3: Option<String> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "ext" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ext"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "params" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("params"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UploadfileRequestParams>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "picture" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("picture"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "temp" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("temp"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UploadfileRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    ext: __f1.unwrap_or_default(),
-                    params: __f2.unwrap_or_default(),
-                    picture: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field("picture"))?,
-                    scope: __f4.unwrap_or_default(),
-                    temp: __f5.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UploadfileRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let ext = o.opt("ext")?;
+        let params = o.opt("params")?;
+        let picture = o.req("picture")?;
+        let scope = o.opt("scope")?;
+        let temp = o.opt("temp")?;
+        let additional = o
+            .rest(&["block", "ext", "params", "picture", "scope", "temp"])?;
+        let block = o.need(block, "block")?;
+        let picture = o.need(picture, "picture")?;
+        Ok(Self {
+            block,
+            ext,
+            params,
+            picture,
+            scope,
+            temp,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UploadfileRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UploadfileRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UploadfileRequestParams {
@@ -5241,92 +2176,25 @@ pub struct UploadfileRequestParams {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UploadfileRequestParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UploadfileRequestParams;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UploadfileRequestParams")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UploadfileRequestParams, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "height" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("height"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "resize_type" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("resize_type"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "width" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("width"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UploadfileRequestParams {
-                    height: __f0.unwrap_or_default(),
-                    resize_type: __f1.unwrap_or_default(),
-                    width: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UploadfileRequestParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let height = o.opt("height")?;
+        let resize_type = o.opt("resize_type")?;
+        let width = o.opt("width")?;
+        let additional = o.rest(&["height", "resize_type", "width"])?;
+        Ok(Self {
+            height,
+            resize_type,
+            width,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UploadfileRequestParams {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UploadfileRequestParams);
 
 /// The `result` of `landing.block.uploadfile`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -5340,77 +2208,19 @@ pub struct UploadfileResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UploadfileResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UploadfileResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UploadfileResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UploadfileResponse, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "src" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("src"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UploadfileResponse {
-                    id: __f0.unwrap_or_default(),
-                    src: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UploadfileResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let src = o.opt("src")?;
+        let additional = o.rest(&["id", "src"])?;
+        Ok(Self { id, src, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UploadfileResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UploadfileResponse);
 
 impl ::bitrix24_runtime::Method for UploadfileRequest {
     const NAME: &'static str = "landing.block.uploadfile";

@@ -11,6 +11,8 @@
 /// Calls `landing.demos.getList`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/demos/landing-demos-get-list.html>.
 pub async fn get_list(
     client: &::bitrix24_runtime::Client,
     request: &GetListRequest,
@@ -19,6 +21,8 @@ pub async fn get_list(
 }
 
 /// Parameters of `landing.demos.getList`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/demos/landing-demos-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetListRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -28,66 +32,18 @@ pub struct GetListRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetListRequest, A::Error> {
-                let mut __f0: Option<Option<GetListRequestParams>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "params" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("params"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetListRequestParams>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetListRequest {
-                    params: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let params = o.opt("params")?;
+        let additional = o.rest(&["params"])?;
+        Ok(Self { params, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetListRequestParams {
@@ -108,123 +64,32 @@ pub struct GetListRequestParams {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetListRequestParams;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetListRequestParams")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetListRequestParams, A::Error> {
-                let mut __f0: Option<Option<GetListRequestParamsFilter>> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<Option<Vec<String>>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "filter" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("filter"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetListRequestParamsFilter>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "group" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("group"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "limit" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("limit"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "offset" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("offset"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "order" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("order"));
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "select" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("select"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetListRequestParams {
-                    filter: __f0.unwrap_or_default(),
-                    group: __f1.unwrap_or_default(),
-                    limit: __f2.unwrap_or_default(),
-                    offset: __f3.unwrap_or_default(),
-                    order: __f4.unwrap_or_default(),
-                    select: __f5.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetListRequestParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let group = o.opt("group")?;
+        let limit = o.opt("limit")?;
+        let offset = o.opt("offset")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let additional = o
+            .rest(&["filter", "group", "limit", "offset", "order", "select"])?;
+        Ok(Self {
+            filter,
+            group,
+            limit,
+            offset,
+            order,
+            select,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetListRequestParams {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetListRequestParams);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetListRequestParamsFilter {
@@ -264,6 +129,7 @@ pub struct GetListRequestParamsFilter {
     pub title: Option<String>,
     #[serde(rename = "TPL_TYPE", skip_serializing_if = "Option::is_none")]
     pub tpl_type: Option<GetListRequestParamsFilterTplType>,
+    /// Wire name "TYPE".
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<GetListRequestParamsFilterType>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
@@ -273,455 +139,87 @@ pub struct GetListRequestParamsFilter {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetListRequestParamsFilter;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetListRequestParamsFilter")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetListRequestParamsFilter, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<::serde_json::Value> = None;
-                let mut __f8: Option<::serde_json::Value> = None;
-                let mut __f9: Option<Option<i64>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<String>> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __f17: Option<Option<GetListRequestParamsFilterTplType>> = None;
-                let mut __f18: Option<Option<GetListRequestParamsFilterType>> = None;
-                let mut __f19: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ACTIVE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "APP_CODE" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("APP_CODE"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CREATED_BY_ID" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CREATED_BY_ID"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_CREATE" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_CREATE"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_MODIFY" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_MODIFY"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LANG" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LANG"));
-                            }
-                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "MANIFEST" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("MANIFEST"));
-                            }
-                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "MODIFIED_BY_ID" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MODIFIED_BY_ID"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PREVIEW" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PREVIEW"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PREVIEW2X" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PREVIEW2X"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PREVIEW3X" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PREVIEW3X"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PREVIEW_URL" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PREVIEW_URL"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SHOW_IN_LIST" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SHOW_IN_LIST"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SITE_TEMPLATE_ID" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SITE_TEMPLATE_ID"),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TITLE" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TPL_TYPE" => {
-                            if __f17.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TPL_TYPE"));
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetListRequestParamsFilterTplType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "TYPE" => {
-                            if __f18.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TYPE"));
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetListRequestParamsFilterType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "XML_ID" => {
-                            if __f19.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("XML_ID"));
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetListRequestParamsFilter {
-                    active: __f0.unwrap_or_default(),
-                    app_code: __f1.unwrap_or_default(),
-                    created_by_id: __f2.unwrap_or_default(),
-                    date_create: __f3.unwrap_or_default(),
-                    date_modify: __f4.unwrap_or_default(),
-                    description: __f5.unwrap_or_default(),
-                    id: __f6.unwrap_or_default(),
-                    lang: __f7.unwrap_or_default(),
-                    manifest: __f8.unwrap_or_default(),
-                    modified_by_id: __f9.unwrap_or_default(),
-                    preview: __f10.unwrap_or_default(),
-                    preview2x: __f11.unwrap_or_default(),
-                    preview3x: __f12.unwrap_or_default(),
-                    preview_url: __f13.unwrap_or_default(),
-                    show_in_list: __f14.unwrap_or_default(),
-                    site_template_id: __f15.unwrap_or_default(),
-                    title: __f16.unwrap_or_default(),
-                    tpl_type: __f17.unwrap_or_default(),
-                    type_: __f18.unwrap_or_default(),
-                    xml_id: __f19.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for GetListRequestParamsFilter {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let app_code = o.opt("APP_CODE")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let description = o.opt("DESCRIPTION")?;
+        let id = o.opt("ID")?;
+        let lang = o.opt("LANG")?;
+        let manifest = o.opt("MANIFEST")?;
+        let modified_by_id = o.opt("MODIFIED_BY_ID")?;
+        let preview = o.opt("PREVIEW")?;
+        let preview2x = o.opt("PREVIEW2X")?;
+        let preview3x = o.opt("PREVIEW3X")?;
+        let preview_url = o.opt("PREVIEW_URL")?;
+        let show_in_list = o.opt("SHOW_IN_LIST")?;
+        let site_template_id = o.opt("SITE_TEMPLATE_ID")?;
+        let title = o.opt("TITLE")?;
+        let tpl_type = o.opt("TPL_TYPE")?;
+        let type_ = o.opt("TYPE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "APP_CODE",
+                    "CREATED_BY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "DESCRIPTION",
+                    "ID",
+                    "LANG",
+                    "MANIFEST",
+                    "MODIFIED_BY_ID",
+                    "PREVIEW",
+                    "PREVIEW2X",
+                    "PREVIEW3X",
+                    "PREVIEW_URL",
+                    "SHOW_IN_LIST",
+                    "SITE_TEMPLATE_ID",
+                    "TITLE",
+                    "TPL_TYPE",
+                    "TYPE",
+                    "XML_ID",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            app_code,
+            created_by_id,
+            date_create,
+            date_modify,
+            description,
+            id,
+            lang,
+            manifest,
+            modified_by_id,
+            preview,
+            preview2x,
+            preview3x,
+            preview_url,
+            show_in_list,
+            site_template_id,
+            title,
+            tpl_type,
+            type_,
+            xml_id,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetListRequestParamsFilterTplType {
-    /// The value "S".
-    S,
-    /// The value "P".
-    P,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(GetListRequestParamsFilter);
 
-impl GetListRequestParamsFilterTplType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::S => "S",
-            Self::P => "P",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type GetListRequestParamsFilterTplType = super::super::enums::SP;
 
-impl ::std::fmt::Display for GetListRequestParamsFilterTplType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetListRequestParamsFilterTplType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilterTplType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "S" => Self::S,
-                "P" => Self::P,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetListRequestParamsFilterTplType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetListRequestParamsFilterType {
-    /// The value "page".
-    Page,
-    /// The value "store".
-    Store,
-    /// The value "knowledge".
-    Knowledge,
-    /// The value "group".
-    Group,
-    /// The value "mainpage".
-    Mainpage,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetListRequestParamsFilterType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Page => "page",
-            Self::Store => "store",
-            Self::Knowledge => "knowledge",
-            Self::Group => "group",
-            Self::Mainpage => "mainpage",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetListRequestParamsFilterType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetListRequestParamsFilterType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilterType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "page" => Self::Page,
-                "store" => Self::Store,
-                "knowledge" => Self::Knowledge,
-                "group" => Self::Group,
-                "mainpage" => Self::Mainpage,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetListRequestParamsFilterType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetListRequestParamsFilterType = super::super::enums::PageStoreKnowledgeEtc;
 
 /// The `result` of `landing.demos.getList`.
 pub type GetListResponse = Vec<GetListResponseItem>;
@@ -764,6 +262,7 @@ pub struct GetListResponseItem {
     pub title: Option<String>,
     #[serde(rename = "TPL_TYPE", skip_serializing_if = "Option::is_none")]
     pub tpl_type: Option<GetListResponseItemTplType>,
+    /// Wire name "TYPE".
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<GetListResponseItemType>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
@@ -773,455 +272,87 @@ pub struct GetListResponseItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetListResponseItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetListResponseItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetListResponseItem, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<::serde_json::Value> = None;
-                let mut __f8: Option<::serde_json::Value> = None;
-                let mut __f9: Option<Option<i64>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<String>> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __f17: Option<Option<GetListResponseItemTplType>> = None;
-                let mut __f18: Option<Option<GetListResponseItemType>> = None;
-                let mut __f19: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ACTIVE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "APP_CODE" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("APP_CODE"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CREATED_BY_ID" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CREATED_BY_ID"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_CREATE" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_CREATE"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_MODIFY" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_MODIFY"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LANG" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LANG"));
-                            }
-                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "MANIFEST" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("MANIFEST"));
-                            }
-                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "MODIFIED_BY_ID" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MODIFIED_BY_ID"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PREVIEW" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PREVIEW"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PREVIEW2X" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PREVIEW2X"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PREVIEW3X" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PREVIEW3X"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PREVIEW_URL" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PREVIEW_URL"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SHOW_IN_LIST" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SHOW_IN_LIST"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SITE_TEMPLATE_ID" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SITE_TEMPLATE_ID"),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TITLE" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TPL_TYPE" => {
-                            if __f17.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TPL_TYPE"));
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetListResponseItemTplType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "TYPE" => {
-                            if __f18.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TYPE"));
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetListResponseItemType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "XML_ID" => {
-                            if __f19.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("XML_ID"));
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetListResponseItem {
-                    active: __f0.unwrap_or_default(),
-                    app_code: __f1.unwrap_or_default(),
-                    created_by_id: __f2.unwrap_or_default(),
-                    date_create: __f3.unwrap_or_default(),
-                    date_modify: __f4.unwrap_or_default(),
-                    description: __f5.unwrap_or_default(),
-                    id: __f6.unwrap_or_default(),
-                    lang: __f7.unwrap_or_default(),
-                    manifest: __f8.unwrap_or_default(),
-                    modified_by_id: __f9.unwrap_or_default(),
-                    preview: __f10.unwrap_or_default(),
-                    preview2x: __f11.unwrap_or_default(),
-                    preview3x: __f12.unwrap_or_default(),
-                    preview_url: __f13.unwrap_or_default(),
-                    show_in_list: __f14.unwrap_or_default(),
-                    site_template_id: __f15.unwrap_or_default(),
-                    title: __f16.unwrap_or_default(),
-                    tpl_type: __f17.unwrap_or_default(),
-                    type_: __f18.unwrap_or_default(),
-                    xml_id: __f19.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for GetListResponseItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let app_code = o.opt("APP_CODE")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let description = o.opt("DESCRIPTION")?;
+        let id = o.opt("ID")?;
+        let lang = o.opt("LANG")?;
+        let manifest = o.opt("MANIFEST")?;
+        let modified_by_id = o.opt("MODIFIED_BY_ID")?;
+        let preview = o.opt("PREVIEW")?;
+        let preview2x = o.opt("PREVIEW2X")?;
+        let preview3x = o.opt("PREVIEW3X")?;
+        let preview_url = o.opt("PREVIEW_URL")?;
+        let show_in_list = o.opt("SHOW_IN_LIST")?;
+        let site_template_id = o.opt("SITE_TEMPLATE_ID")?;
+        let title = o.opt("TITLE")?;
+        let tpl_type = o.opt("TPL_TYPE")?;
+        let type_ = o.opt("TYPE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "APP_CODE",
+                    "CREATED_BY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "DESCRIPTION",
+                    "ID",
+                    "LANG",
+                    "MANIFEST",
+                    "MODIFIED_BY_ID",
+                    "PREVIEW",
+                    "PREVIEW2X",
+                    "PREVIEW3X",
+                    "PREVIEW_URL",
+                    "SHOW_IN_LIST",
+                    "SITE_TEMPLATE_ID",
+                    "TITLE",
+                    "TPL_TYPE",
+                    "TYPE",
+                    "XML_ID",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            app_code,
+            created_by_id,
+            date_create,
+            date_modify,
+            description,
+            id,
+            lang,
+            manifest,
+            modified_by_id,
+            preview,
+            preview2x,
+            preview3x,
+            preview_url,
+            show_in_list,
+            site_template_id,
+            title,
+            tpl_type,
+            type_,
+            xml_id,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetListResponseItemTplType {
-    /// The value "S".
-    S,
-    /// The value "P".
-    P,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(GetListResponseItem);
 
-impl GetListResponseItemTplType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::S => "S",
-            Self::P => "P",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type GetListResponseItemTplType = super::super::enums::SP;
 
-impl ::std::fmt::Display for GetListResponseItemTplType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetListResponseItemTplType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetListResponseItemTplType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "S" => Self::S,
-                "P" => Self::P,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetListResponseItemTplType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetListResponseItemType {
-    /// The value "page".
-    Page,
-    /// The value "store".
-    Store,
-    /// The value "knowledge".
-    Knowledge,
-    /// The value "group".
-    Group,
-    /// The value "mainpage".
-    Mainpage,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetListResponseItemType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Page => "page",
-            Self::Store => "store",
-            Self::Knowledge => "knowledge",
-            Self::Group => "group",
-            Self::Mainpage => "mainpage",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetListResponseItemType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetListResponseItemType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetListResponseItemType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "page" => Self::Page,
-                "store" => Self::Store,
-                "knowledge" => Self::Knowledge,
-                "group" => Self::Group,
-                "mainpage" => Self::Mainpage,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetListResponseItemType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetListResponseItemType = super::super::enums::PageStoreKnowledgeEtc;
 
 impl ::bitrix24_runtime::Method for GetListRequest {
     const NAME: &'static str = "landing.demos.getList";
@@ -1239,6 +370,8 @@ impl ::bitrix24_runtime::Method for GetListRequest {
 /// Calls `landing.demos.getPageList`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/demos/landing-demos-get-page-list.html>.
 pub async fn get_page_list(
     client: &::bitrix24_runtime::Client,
     request: &GetPageListRequest,
@@ -1247,10 +380,13 @@ pub async fn get_page_list(
 }
 
 /// Parameters of `landing.demos.getPageList`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/demos/landing-demos-get-page-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetPageListRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<GetPageListRequestFilter>,
+    /// Wire name "type".
     #[serde(rename = "type")]
     pub type_: GetPageListRequestType,
     /// Keys not declared in the spec, kept as received.
@@ -1258,82 +394,20 @@ pub struct GetPageListRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetPageListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetPageListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetPageListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetPageListRequest, A::Error> {
-                let mut __f0: Option<Option<GetPageListRequestFilter>> = None;
-                let mut __f1: Option<GetPageListRequestType> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "filter" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("filter"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetPageListRequestFilter>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "type" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("type"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            GetPageListRequestType,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetPageListRequest {
-                    filter: __f0.unwrap_or_default(),
-                    type_: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetPageListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let type_ = o.req("type")?;
+        let additional = o.rest(&["filter", "type"])?;
+        let type_ = o.need(type_, "type")?;
+        Ok(Self { filter, type_, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetPageListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetPageListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetPageListRequestFilter {
@@ -1367,6 +441,7 @@ pub struct GetPageListRequestFilter {
     pub singleton: Option<bool>,
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "TYPE".
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<Vec<String>>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
@@ -1376,292 +451,74 @@ pub struct GetPageListRequestFilter {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilter {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetPageListRequestFilter;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetPageListRequestFilter")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetPageListRequestFilter, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __f3: Option<Option<GetPageListRequestFilterData>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<bool>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<bool>> = None;
-                let mut __f11: Option<Option<i64>> = None;
-                let mut __f12: Option<Option<Vec<String>>> = None;
-                let mut __f13: Option<Option<bool>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<Vec<String>>> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ACTIVE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "APP_CODE" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("APP_CODE"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "AVAILABLE" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AVAILABLE"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATA" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("DATA"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetPageListRequestFilterData>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LOCK_DELETE" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LOCK_DELETE"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PREVIEW" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PREVIEW"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PREVIEW2X" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PREVIEW2X"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PREVIEW3X" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PREVIEW3X"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PUBLICATION" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PUBLICATION"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "REST" => {
-                            if __f11.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("REST"));
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SECTION" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SECTION"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "SINGLETON" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SINGLETON"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TITLE" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TYPE" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TYPE"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "XML_ID" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("XML_ID"));
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetPageListRequestFilter {
-                    active: __f0.unwrap_or_default(),
-                    app_code: __f1.unwrap_or_default(),
-                    available: __f2.unwrap_or_default(),
-                    data: __f3.unwrap_or_default(),
-                    description: __f4.unwrap_or_default(),
-                    id: __f5.unwrap_or_default(),
-                    lock_delete: __f6.unwrap_or_default(),
-                    preview: __f7.unwrap_or_default(),
-                    preview2x: __f8.unwrap_or_default(),
-                    preview3x: __f9.unwrap_or_default(),
-                    publication: __f10.unwrap_or_default(),
-                    rest: __f11.unwrap_or_default(),
-                    section: __f12.unwrap_or_default(),
-                    singleton: __f13.unwrap_or_default(),
-                    title: __f14.unwrap_or_default(),
-                    type_: __f15.unwrap_or_default(),
-                    xml_id: __f16.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetPageListRequestFilter {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let app_code = o.opt("APP_CODE")?;
+        let available = o.opt("AVAILABLE")?;
+        let data = o.opt("DATA")?;
+        let description = o.opt("DESCRIPTION")?;
+        let id = o.opt("ID")?;
+        let lock_delete = o.opt("LOCK_DELETE")?;
+        let preview = o.opt("PREVIEW")?;
+        let preview2x = o.opt("PREVIEW2X")?;
+        let preview3x = o.opt("PREVIEW3X")?;
+        let publication = o.opt("PUBLICATION")?;
+        let rest = o.opt("REST")?;
+        let section = o.opt("SECTION")?;
+        let singleton = o.opt("SINGLETON")?;
+        let title = o.opt("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "APP_CODE",
+                    "AVAILABLE",
+                    "DATA",
+                    "DESCRIPTION",
+                    "ID",
+                    "LOCK_DELETE",
+                    "PREVIEW",
+                    "PREVIEW2X",
+                    "PREVIEW3X",
+                    "PUBLICATION",
+                    "REST",
+                    "SECTION",
+                    "SINGLETON",
+                    "TITLE",
+                    "TYPE",
+                    "XML_ID",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            app_code,
+            available,
+            data,
+            description,
+            id,
+            lock_delete,
+            preview,
+            preview2x,
+            preview3x,
+            publication,
+            rest,
+            section,
+            singleton,
+            title,
+            type_,
+            xml_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetPageListRequestFilter {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetPageListRequestFilter);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetPageListRequestFilterData {
@@ -1717,6 +574,7 @@ pub struct GetPageListRequestFilterData {
     pub sort: Option<i64>,
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub syspages: ::serde_json::Value,
+    /// Wire name "type".
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1726,482 +584,109 @@ pub struct GetPageListRequestFilterData {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilterData {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetPageListRequestFilterData;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetPageListRequestFilterData")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetPageListRequestFilterData, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<bool>> = None;
-                let mut __f6: Option<::serde_json::Value> = None;
-                let mut __f7: Option<::serde_json::Value> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<::serde_json::Value> = None;
-                let mut __f10: Option<::serde_json::Value> = None;
-                let mut __f11: Option<Option<bool>> = None;
-                let mut __f12: Option<::serde_json::Value> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<i64>> = None;
-                let mut __f15: Option<Option<String>> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<Option<String>> = None;
-                let mut __f19: Option<Option<String>> = None;
-                let mut __f20: Option<Option<bool>> = None;
-                let mut __f21: Option<Option<Vec<String>>> = None;
-                let mut __f22: Option<Option<String>> = None;
-                let mut __f23: Option<Option<bool>> = None;
-                let mut __f24: Option<Option<i64>> = None;
-                let mut __f25: Option<::serde_json::Value> = None;
-                let mut __f26: Option<Option<Vec<String>>> = None;
-                let mut __f27: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "active" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("active"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "charset" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("charset"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "code" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "description" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("description"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "disable_import" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("disable_import"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "encoded" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("encoded"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "fields" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "folders" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("folders"));
-                            }
-                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "is_webform_page" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("is_webform_page"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "items" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("items"));
-                            }
-                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "layout" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("layout"));
-                            }
-                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "lock_delete" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("lock_delete"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "master_pages" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("master_pages"),
-                                );
-                            }
-                            __f12 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "name" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "old_id" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("old_id"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "parent" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("parent"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "preview" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("preview"));
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "preview2x" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preview2x"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "preview3x" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preview3x"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "preview_url" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preview_url"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "publication" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("publication"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "section" => {
-                            if __f21.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("section"));
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "show_in_list" => {
-                            if __f22.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("show_in_list"),
-                                );
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "singleton" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("singleton"),
-                                );
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "sort" => {
-                            if __f24.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("sort"));
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "syspages" => {
-                            if __f25.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("syspages"));
-                            }
-                            __f25 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "type" => {
-                            if __f26.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("type"));
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "version" => {
-                            if __f27.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("version"));
-                            }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetPageListRequestFilterData {
-                    active: __f0.unwrap_or_default(),
-                    charset: __f1.unwrap_or_default(),
-                    code: __f2.unwrap_or_default(),
-                    description: __f3.unwrap_or_default(),
-                    disable_import: __f4.unwrap_or_default(),
-                    encoded: __f5.unwrap_or_default(),
-                    fields: __f6.unwrap_or_default(),
-                    folders: __f7.unwrap_or_default(),
-                    is_webform_page: __f8.unwrap_or_default(),
-                    items: __f9.unwrap_or_default(),
-                    layout: __f10.unwrap_or_default(),
-                    lock_delete: __f11.unwrap_or_default(),
-                    master_pages: __f12.unwrap_or_default(),
-                    name: __f13.unwrap_or_default(),
-                    old_id: __f14.unwrap_or_default(),
-                    parent: __f15.unwrap_or_default(),
-                    preview: __f16.unwrap_or_default(),
-                    preview2x: __f17.unwrap_or_default(),
-                    preview3x: __f18.unwrap_or_default(),
-                    preview_url: __f19.unwrap_or_default(),
-                    publication: __f20.unwrap_or_default(),
-                    section: __f21.unwrap_or_default(),
-                    show_in_list: __f22.unwrap_or_default(),
-                    singleton: __f23.unwrap_or_default(),
-                    sort: __f24.unwrap_or_default(),
-                    syspages: __f25.unwrap_or_default(),
-                    type_: __f26.unwrap_or_default(),
-                    version: __f27.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for GetPageListRequestFilterData {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let charset = o.opt("charset")?;
+        let code = o.opt("code")?;
+        let description = o.opt("description")?;
+        let disable_import = o.opt("disable_import")?;
+        let encoded = o.opt("encoded")?;
+        let fields = o.opt("fields")?;
+        let folders = o.opt("folders")?;
+        let is_webform_page = o.opt("is_webform_page")?;
+        let items = o.opt("items")?;
+        let layout = o.opt("layout")?;
+        let lock_delete = o.opt("lock_delete")?;
+        let master_pages = o.opt("master_pages")?;
+        let name = o.opt("name")?;
+        let old_id = o.opt("old_id")?;
+        let parent = o.opt("parent")?;
+        let preview = o.opt("preview")?;
+        let preview2x = o.opt("preview2x")?;
+        let preview3x = o.opt("preview3x")?;
+        let preview_url = o.opt("preview_url")?;
+        let publication = o.opt("publication")?;
+        let section = o.opt("section")?;
+        let show_in_list = o.opt("show_in_list")?;
+        let singleton = o.opt("singleton")?;
+        let sort = o.opt("sort")?;
+        let syspages = o.opt("syspages")?;
+        let type_ = o.opt("type")?;
+        let version = o.opt("version")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "charset",
+                    "code",
+                    "description",
+                    "disable_import",
+                    "encoded",
+                    "fields",
+                    "folders",
+                    "is_webform_page",
+                    "items",
+                    "layout",
+                    "lock_delete",
+                    "master_pages",
+                    "name",
+                    "old_id",
+                    "parent",
+                    "preview",
+                    "preview2x",
+                    "preview3x",
+                    "preview_url",
+                    "publication",
+                    "section",
+                    "show_in_list",
+                    "singleton",
+                    "sort",
+                    "syspages",
+                    "type",
+                    "version",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            charset,
+            code,
+            description,
+            disable_import,
+            encoded,
+            fields,
+            folders,
+            is_webform_page,
+            items,
+            layout,
+            lock_delete,
+            master_pages,
+            name,
+            old_id,
+            parent,
+            preview,
+            preview2x,
+            preview3x,
+            preview_url,
+            publication,
+            section,
+            show_in_list,
+            singleton,
+            sort,
+            syspages,
+            type_,
+            version,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetPageListRequestType {
-    /// The value "page".
-    Page,
-    /// The value "store".
-    Store,
-    /// The value "knowledge".
-    Knowledge,
-    /// The value "group".
-    Group,
-    /// The value "mainpage".
-    Mainpage,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(GetPageListRequestFilterData);
 
-impl GetPageListRequestType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Page => "page",
-            Self::Store => "store",
-            Self::Knowledge => "knowledge",
-            Self::Group => "group",
-            Self::Mainpage => "mainpage",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetPageListRequestType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetPageListRequestType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetPageListRequestType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "page" => Self::Page,
-                "store" => Self::Store,
-                "knowledge" => Self::Knowledge,
-                "group" => Self::Group,
-                "mainpage" => Self::Mainpage,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetPageListRequestType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetPageListRequestType = super::super::enums::PageStoreKnowledgeEtc;
 
 /// The `result` of `landing.demos.getPageList`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2236,6 +721,7 @@ pub struct GetPageListResponse {
     pub singleton: Option<bool>,
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "TYPE".
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<Vec<String>>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
@@ -2245,292 +731,74 @@ pub struct GetPageListResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetPageListResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetPageListResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetPageListResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetPageListResponse, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __f3: Option<Option<GetPageListResponseData>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<bool>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<bool>> = None;
-                let mut __f11: Option<Option<i64>> = None;
-                let mut __f12: Option<Option<Vec<String>>> = None;
-                let mut __f13: Option<Option<bool>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<Vec<String>>> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ACTIVE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "APP_CODE" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("APP_CODE"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "AVAILABLE" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AVAILABLE"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATA" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("DATA"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetPageListResponseData>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LOCK_DELETE" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LOCK_DELETE"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PREVIEW" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PREVIEW"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PREVIEW2X" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PREVIEW2X"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PREVIEW3X" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PREVIEW3X"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PUBLICATION" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PUBLICATION"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "REST" => {
-                            if __f11.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("REST"));
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SECTION" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SECTION"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "SINGLETON" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SINGLETON"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TITLE" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TYPE" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TYPE"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "XML_ID" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("XML_ID"));
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetPageListResponse {
-                    active: __f0.unwrap_or_default(),
-                    app_code: __f1.unwrap_or_default(),
-                    available: __f2.unwrap_or_default(),
-                    data: __f3.unwrap_or_default(),
-                    description: __f4.unwrap_or_default(),
-                    id: __f5.unwrap_or_default(),
-                    lock_delete: __f6.unwrap_or_default(),
-                    preview: __f7.unwrap_or_default(),
-                    preview2x: __f8.unwrap_or_default(),
-                    preview3x: __f9.unwrap_or_default(),
-                    publication: __f10.unwrap_or_default(),
-                    rest: __f11.unwrap_or_default(),
-                    section: __f12.unwrap_or_default(),
-                    singleton: __f13.unwrap_or_default(),
-                    title: __f14.unwrap_or_default(),
-                    type_: __f15.unwrap_or_default(),
-                    xml_id: __f16.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetPageListResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let app_code = o.opt("APP_CODE")?;
+        let available = o.opt("AVAILABLE")?;
+        let data = o.opt("DATA")?;
+        let description = o.opt("DESCRIPTION")?;
+        let id = o.opt("ID")?;
+        let lock_delete = o.opt("LOCK_DELETE")?;
+        let preview = o.opt("PREVIEW")?;
+        let preview2x = o.opt("PREVIEW2X")?;
+        let preview3x = o.opt("PREVIEW3X")?;
+        let publication = o.opt("PUBLICATION")?;
+        let rest = o.opt("REST")?;
+        let section = o.opt("SECTION")?;
+        let singleton = o.opt("SINGLETON")?;
+        let title = o.opt("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "APP_CODE",
+                    "AVAILABLE",
+                    "DATA",
+                    "DESCRIPTION",
+                    "ID",
+                    "LOCK_DELETE",
+                    "PREVIEW",
+                    "PREVIEW2X",
+                    "PREVIEW3X",
+                    "PUBLICATION",
+                    "REST",
+                    "SECTION",
+                    "SINGLETON",
+                    "TITLE",
+                    "TYPE",
+                    "XML_ID",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            app_code,
+            available,
+            data,
+            description,
+            id,
+            lock_delete,
+            preview,
+            preview2x,
+            preview3x,
+            publication,
+            rest,
+            section,
+            singleton,
+            title,
+            type_,
+            xml_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetPageListResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetPageListResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetPageListResponseData {
@@ -2586,6 +854,7 @@ pub struct GetPageListResponseData {
     pub sort: Option<i64>,
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub syspages: ::serde_json::Value,
+    /// Wire name "type".
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2595,411 +864,107 @@ pub struct GetPageListResponseData {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetPageListResponseData {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetPageListResponseData;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetPageListResponseData")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetPageListResponseData, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<bool>> = None;
-                let mut __f6: Option<::serde_json::Value> = None;
-                let mut __f7: Option<::serde_json::Value> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<::serde_json::Value> = None;
-                let mut __f10: Option<::serde_json::Value> = None;
-                let mut __f11: Option<Option<bool>> = None;
-                let mut __f12: Option<::serde_json::Value> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<i64>> = None;
-                let mut __f15: Option<Option<String>> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<Option<String>> = None;
-                let mut __f19: Option<Option<String>> = None;
-                let mut __f20: Option<Option<bool>> = None;
-                let mut __f21: Option<Option<Vec<String>>> = None;
-                let mut __f22: Option<Option<String>> = None;
-                let mut __f23: Option<Option<bool>> = None;
-                let mut __f24: Option<Option<i64>> = None;
-                let mut __f25: Option<::serde_json::Value> = None;
-                let mut __f26: Option<Option<Vec<String>>> = None;
-                let mut __f27: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "active" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("active"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "charset" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("charset"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "code" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "description" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("description"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "disable_import" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("disable_import"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "encoded" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("encoded"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "fields" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "folders" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("folders"));
-                            }
-                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "is_webform_page" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("is_webform_page"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "items" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("items"));
-                            }
-                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "layout" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("layout"));
-                            }
-                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "lock_delete" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("lock_delete"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "master_pages" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("master_pages"),
-                                );
-                            }
-                            __f12 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "name" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "old_id" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("old_id"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "parent" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("parent"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "preview" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("preview"));
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "preview2x" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preview2x"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "preview3x" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preview3x"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "preview_url" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preview_url"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "publication" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("publication"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "section" => {
-                            if __f21.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("section"));
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "show_in_list" => {
-                            if __f22.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("show_in_list"),
-                                );
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "singleton" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("singleton"),
-                                );
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "sort" => {
-                            if __f24.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("sort"));
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "syspages" => {
-                            if __f25.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("syspages"));
-                            }
-                            __f25 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "type" => {
-                            if __f26.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("type"));
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "version" => {
-                            if __f27.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("version"));
-                            }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetPageListResponseData {
-                    active: __f0.unwrap_or_default(),
-                    charset: __f1.unwrap_or_default(),
-                    code: __f2.unwrap_or_default(),
-                    description: __f3.unwrap_or_default(),
-                    disable_import: __f4.unwrap_or_default(),
-                    encoded: __f5.unwrap_or_default(),
-                    fields: __f6.unwrap_or_default(),
-                    folders: __f7.unwrap_or_default(),
-                    is_webform_page: __f8.unwrap_or_default(),
-                    items: __f9.unwrap_or_default(),
-                    layout: __f10.unwrap_or_default(),
-                    lock_delete: __f11.unwrap_or_default(),
-                    master_pages: __f12.unwrap_or_default(),
-                    name: __f13.unwrap_or_default(),
-                    old_id: __f14.unwrap_or_default(),
-                    parent: __f15.unwrap_or_default(),
-                    preview: __f16.unwrap_or_default(),
-                    preview2x: __f17.unwrap_or_default(),
-                    preview3x: __f18.unwrap_or_default(),
-                    preview_url: __f19.unwrap_or_default(),
-                    publication: __f20.unwrap_or_default(),
-                    section: __f21.unwrap_or_default(),
-                    show_in_list: __f22.unwrap_or_default(),
-                    singleton: __f23.unwrap_or_default(),
-                    sort: __f24.unwrap_or_default(),
-                    syspages: __f25.unwrap_or_default(),
-                    type_: __f26.unwrap_or_default(),
-                    version: __f27.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetPageListResponseData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let charset = o.opt("charset")?;
+        let code = o.opt("code")?;
+        let description = o.opt("description")?;
+        let disable_import = o.opt("disable_import")?;
+        let encoded = o.opt("encoded")?;
+        let fields = o.opt("fields")?;
+        let folders = o.opt("folders")?;
+        let is_webform_page = o.opt("is_webform_page")?;
+        let items = o.opt("items")?;
+        let layout = o.opt("layout")?;
+        let lock_delete = o.opt("lock_delete")?;
+        let master_pages = o.opt("master_pages")?;
+        let name = o.opt("name")?;
+        let old_id = o.opt("old_id")?;
+        let parent = o.opt("parent")?;
+        let preview = o.opt("preview")?;
+        let preview2x = o.opt("preview2x")?;
+        let preview3x = o.opt("preview3x")?;
+        let preview_url = o.opt("preview_url")?;
+        let publication = o.opt("publication")?;
+        let section = o.opt("section")?;
+        let show_in_list = o.opt("show_in_list")?;
+        let singleton = o.opt("singleton")?;
+        let sort = o.opt("sort")?;
+        let syspages = o.opt("syspages")?;
+        let type_ = o.opt("type")?;
+        let version = o.opt("version")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "charset",
+                    "code",
+                    "description",
+                    "disable_import",
+                    "encoded",
+                    "fields",
+                    "folders",
+                    "is_webform_page",
+                    "items",
+                    "layout",
+                    "lock_delete",
+                    "master_pages",
+                    "name",
+                    "old_id",
+                    "parent",
+                    "preview",
+                    "preview2x",
+                    "preview3x",
+                    "preview_url",
+                    "publication",
+                    "section",
+                    "show_in_list",
+                    "singleton",
+                    "sort",
+                    "syspages",
+                    "type",
+                    "version",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            charset,
+            code,
+            description,
+            disable_import,
+            encoded,
+            fields,
+            folders,
+            is_webform_page,
+            items,
+            layout,
+            lock_delete,
+            master_pages,
+            name,
+            old_id,
+            parent,
+            preview,
+            preview2x,
+            preview3x,
+            preview_url,
+            publication,
+            section,
+            show_in_list,
+            singleton,
+            sort,
+            syspages,
+            type_,
+            version,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetPageListResponseData {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetPageListResponseData);
 
 impl ::bitrix24_runtime::Method for GetPageListRequest {
     const NAME: &'static str = "landing.demos.getPageList";
@@ -3018,6 +983,8 @@ impl ::bitrix24_runtime::Method for GetPageListRequest {
 /// Calls `landing.demos.getSiteList`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/demos/landing-demos-get-site-list.html>.
 pub async fn get_site_list(
     client: &::bitrix24_runtime::Client,
     request: &GetSiteListRequest,
@@ -3026,10 +993,13 @@ pub async fn get_site_list(
 }
 
 /// Parameters of `landing.demos.getSiteList`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/demos/landing-demos-get-site-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetSiteListRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<GetSiteListRequestFilter>,
+    /// Wire name "type".
     #[serde(rename = "type")]
     pub type_: GetSiteListRequestType,
     /// Keys not declared in the spec, kept as received.
@@ -3037,82 +1007,20 @@ pub struct GetSiteListRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetSiteListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetSiteListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetSiteListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetSiteListRequest, A::Error> {
-                let mut __f0: Option<Option<GetSiteListRequestFilter>> = None;
-                let mut __f1: Option<GetSiteListRequestType> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "filter" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("filter"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetSiteListRequestFilter>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "type" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("type"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            GetSiteListRequestType,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetSiteListRequest {
-                    filter: __f0.unwrap_or_default(),
-                    type_: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetSiteListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let type_ = o.req("type")?;
+        let additional = o.rest(&["filter", "type"])?;
+        let type_ = o.need(type_, "type")?;
+        Ok(Self { filter, type_, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetSiteListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetSiteListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetSiteListRequestFilter {
@@ -3146,6 +1054,7 @@ pub struct GetSiteListRequestFilter {
     pub singleton: Option<bool>,
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "TYPE".
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<Vec<String>>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
@@ -3155,292 +1064,74 @@ pub struct GetSiteListRequestFilter {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilter {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetSiteListRequestFilter;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetSiteListRequestFilter")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetSiteListRequestFilter, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __f3: Option<Option<GetSiteListRequestFilterData>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<bool>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<bool>> = None;
-                let mut __f11: Option<Option<i64>> = None;
-                let mut __f12: Option<Option<Vec<String>>> = None;
-                let mut __f13: Option<Option<bool>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<Vec<String>>> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ACTIVE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "APP_CODE" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("APP_CODE"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "AVAILABLE" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AVAILABLE"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATA" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("DATA"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetSiteListRequestFilterData>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LOCK_DELETE" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LOCK_DELETE"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PREVIEW" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PREVIEW"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PREVIEW2X" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PREVIEW2X"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PREVIEW3X" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PREVIEW3X"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PUBLICATION" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PUBLICATION"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "REST" => {
-                            if __f11.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("REST"));
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SECTION" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SECTION"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "SINGLETON" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SINGLETON"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TITLE" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TYPE" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TYPE"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "XML_ID" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("XML_ID"));
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetSiteListRequestFilter {
-                    active: __f0.unwrap_or_default(),
-                    app_code: __f1.unwrap_or_default(),
-                    available: __f2.unwrap_or_default(),
-                    data: __f3.unwrap_or_default(),
-                    description: __f4.unwrap_or_default(),
-                    id: __f5.unwrap_or_default(),
-                    lock_delete: __f6.unwrap_or_default(),
-                    preview: __f7.unwrap_or_default(),
-                    preview2x: __f8.unwrap_or_default(),
-                    preview3x: __f9.unwrap_or_default(),
-                    publication: __f10.unwrap_or_default(),
-                    rest: __f11.unwrap_or_default(),
-                    section: __f12.unwrap_or_default(),
-                    singleton: __f13.unwrap_or_default(),
-                    title: __f14.unwrap_or_default(),
-                    type_: __f15.unwrap_or_default(),
-                    xml_id: __f16.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetSiteListRequestFilter {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let app_code = o.opt("APP_CODE")?;
+        let available = o.opt("AVAILABLE")?;
+        let data = o.opt("DATA")?;
+        let description = o.opt("DESCRIPTION")?;
+        let id = o.opt("ID")?;
+        let lock_delete = o.opt("LOCK_DELETE")?;
+        let preview = o.opt("PREVIEW")?;
+        let preview2x = o.opt("PREVIEW2X")?;
+        let preview3x = o.opt("PREVIEW3X")?;
+        let publication = o.opt("PUBLICATION")?;
+        let rest = o.opt("REST")?;
+        let section = o.opt("SECTION")?;
+        let singleton = o.opt("SINGLETON")?;
+        let title = o.opt("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "APP_CODE",
+                    "AVAILABLE",
+                    "DATA",
+                    "DESCRIPTION",
+                    "ID",
+                    "LOCK_DELETE",
+                    "PREVIEW",
+                    "PREVIEW2X",
+                    "PREVIEW3X",
+                    "PUBLICATION",
+                    "REST",
+                    "SECTION",
+                    "SINGLETON",
+                    "TITLE",
+                    "TYPE",
+                    "XML_ID",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            app_code,
+            available,
+            data,
+            description,
+            id,
+            lock_delete,
+            preview,
+            preview2x,
+            preview3x,
+            publication,
+            rest,
+            section,
+            singleton,
+            title,
+            type_,
+            xml_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetSiteListRequestFilter {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetSiteListRequestFilter);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetSiteListRequestFilterData {
@@ -3486,6 +1177,7 @@ pub struct GetSiteListRequestFilterData {
     pub sort: Option<i64>,
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub syspages: ::serde_json::Value,
+    /// Wire name "type".
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -3495,409 +1187,94 @@ pub struct GetSiteListRequestFilterData {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilterData {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetSiteListRequestFilterData;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetSiteListRequestFilterData")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetSiteListRequestFilterData, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<bool>> = None;
-                let mut __f5: Option<::serde_json::Value> = None;
-                let mut __f6: Option<::serde_json::Value> = None;
-                let mut __f7: Option<::serde_json::Value> = None;
-                let mut __f8: Option<::serde_json::Value> = None;
-                let mut __f9: Option<Option<bool>> = None;
-                let mut __f10: Option<::serde_json::Value> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<i64>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<String>> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<Option<bool>> = None;
-                let mut __f19: Option<Option<i64>> = None;
-                let mut __f20: Option<::serde_json::Value> = None;
-                let mut __f21: Option<Option<Vec<String>>> = None;
-                let mut __f22: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "active" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("active"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "charset" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("charset"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "code" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "description" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("description"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "encoded" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("encoded"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "fields" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "folders" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("folders"));
-                            }
-                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "items" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("items"));
-                            }
-                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "layout" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("layout"));
-                            }
-                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "lock_delete" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("lock_delete"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "master_pages" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("master_pages"),
-                                );
-                            }
-                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "name" => {
-                            if __f11.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "old_id" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("old_id"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "preview" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("preview"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "preview2x" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preview2x"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "preview3x" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preview3x"),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "preview_url" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preview_url"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "show_in_list" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("show_in_list"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "singleton" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("singleton"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "sort" => {
-                            if __f19.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("sort"));
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "syspages" => {
-                            if __f20.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("syspages"));
-                            }
-                            __f20 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "type" => {
-                            if __f21.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("type"));
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "version" => {
-                            if __f22.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("version"));
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetSiteListRequestFilterData {
-                    active: __f0.unwrap_or_default(),
-                    charset: __f1.unwrap_or_default(),
-                    code: __f2.unwrap_or_default(),
-                    description: __f3.unwrap_or_default(),
-                    encoded: __f4.unwrap_or_default(),
-                    fields: __f5.unwrap_or_default(),
-                    folders: __f6.unwrap_or_default(),
-                    items: __f7.unwrap_or_default(),
-                    layout: __f8.unwrap_or_default(),
-                    lock_delete: __f9.unwrap_or_default(),
-                    master_pages: __f10.unwrap_or_default(),
-                    name: __f11.unwrap_or_default(),
-                    old_id: __f12.unwrap_or_default(),
-                    preview: __f13.unwrap_or_default(),
-                    preview2x: __f14.unwrap_or_default(),
-                    preview3x: __f15.unwrap_or_default(),
-                    preview_url: __f16.unwrap_or_default(),
-                    show_in_list: __f17.unwrap_or_default(),
-                    singleton: __f18.unwrap_or_default(),
-                    sort: __f19.unwrap_or_default(),
-                    syspages: __f20.unwrap_or_default(),
-                    type_: __f21.unwrap_or_default(),
-                    version: __f22.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for GetSiteListRequestFilterData {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let charset = o.opt("charset")?;
+        let code = o.opt("code")?;
+        let description = o.opt("description")?;
+        let encoded = o.opt("encoded")?;
+        let fields = o.opt("fields")?;
+        let folders = o.opt("folders")?;
+        let items = o.opt("items")?;
+        let layout = o.opt("layout")?;
+        let lock_delete = o.opt("lock_delete")?;
+        let master_pages = o.opt("master_pages")?;
+        let name = o.opt("name")?;
+        let old_id = o.opt("old_id")?;
+        let preview = o.opt("preview")?;
+        let preview2x = o.opt("preview2x")?;
+        let preview3x = o.opt("preview3x")?;
+        let preview_url = o.opt("preview_url")?;
+        let show_in_list = o.opt("show_in_list")?;
+        let singleton = o.opt("singleton")?;
+        let sort = o.opt("sort")?;
+        let syspages = o.opt("syspages")?;
+        let type_ = o.opt("type")?;
+        let version = o.opt("version")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "charset",
+                    "code",
+                    "description",
+                    "encoded",
+                    "fields",
+                    "folders",
+                    "items",
+                    "layout",
+                    "lock_delete",
+                    "master_pages",
+                    "name",
+                    "old_id",
+                    "preview",
+                    "preview2x",
+                    "preview3x",
+                    "preview_url",
+                    "show_in_list",
+                    "singleton",
+                    "sort",
+                    "syspages",
+                    "type",
+                    "version",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            charset,
+            code,
+            description,
+            encoded,
+            fields,
+            folders,
+            items,
+            layout,
+            lock_delete,
+            master_pages,
+            name,
+            old_id,
+            preview,
+            preview2x,
+            preview3x,
+            preview_url,
+            show_in_list,
+            singleton,
+            sort,
+            syspages,
+            type_,
+            version,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetSiteListRequestType {
-    /// The value "page".
-    Page,
-    /// The value "store".
-    Store,
-    /// The value "knowledge".
-    Knowledge,
-    /// The value "group".
-    Group,
-    /// The value "mainpage".
-    Mainpage,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(GetSiteListRequestFilterData);
 
-impl GetSiteListRequestType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Page => "page",
-            Self::Store => "store",
-            Self::Knowledge => "knowledge",
-            Self::Group => "group",
-            Self::Mainpage => "mainpage",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetSiteListRequestType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetSiteListRequestType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "page" => Self::Page,
-                "store" => Self::Store,
-                "knowledge" => Self::Knowledge,
-                "group" => Self::Group,
-                "mainpage" => Self::Mainpage,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetSiteListRequestType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetSiteListRequestType = super::super::enums::PageStoreKnowledgeEtc;
 
 /// The `result` of `landing.demos.getSiteList`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -3932,6 +1309,7 @@ pub struct GetSiteListResponse {
     pub singleton: Option<bool>,
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "TYPE".
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<Vec<String>>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
@@ -3941,292 +1319,74 @@ pub struct GetSiteListResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetSiteListResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetSiteListResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetSiteListResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetSiteListResponse, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __f3: Option<Option<GetSiteListResponseData>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<bool>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<bool>> = None;
-                let mut __f11: Option<Option<i64>> = None;
-                let mut __f12: Option<Option<Vec<String>>> = None;
-                let mut __f13: Option<Option<bool>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<Vec<String>>> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ACTIVE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "APP_CODE" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("APP_CODE"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "AVAILABLE" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AVAILABLE"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATA" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("DATA"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetSiteListResponseData>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LOCK_DELETE" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LOCK_DELETE"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PREVIEW" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PREVIEW"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PREVIEW2X" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PREVIEW2X"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PREVIEW3X" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PREVIEW3X"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PUBLICATION" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PUBLICATION"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "REST" => {
-                            if __f11.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("REST"));
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SECTION" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SECTION"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "SINGLETON" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SINGLETON"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TITLE" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TYPE" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TYPE"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "XML_ID" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("XML_ID"));
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetSiteListResponse {
-                    active: __f0.unwrap_or_default(),
-                    app_code: __f1.unwrap_or_default(),
-                    available: __f2.unwrap_or_default(),
-                    data: __f3.unwrap_or_default(),
-                    description: __f4.unwrap_or_default(),
-                    id: __f5.unwrap_or_default(),
-                    lock_delete: __f6.unwrap_or_default(),
-                    preview: __f7.unwrap_or_default(),
-                    preview2x: __f8.unwrap_or_default(),
-                    preview3x: __f9.unwrap_or_default(),
-                    publication: __f10.unwrap_or_default(),
-                    rest: __f11.unwrap_or_default(),
-                    section: __f12.unwrap_or_default(),
-                    singleton: __f13.unwrap_or_default(),
-                    title: __f14.unwrap_or_default(),
-                    type_: __f15.unwrap_or_default(),
-                    xml_id: __f16.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetSiteListResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let app_code = o.opt("APP_CODE")?;
+        let available = o.opt("AVAILABLE")?;
+        let data = o.opt("DATA")?;
+        let description = o.opt("DESCRIPTION")?;
+        let id = o.opt("ID")?;
+        let lock_delete = o.opt("LOCK_DELETE")?;
+        let preview = o.opt("PREVIEW")?;
+        let preview2x = o.opt("PREVIEW2X")?;
+        let preview3x = o.opt("PREVIEW3X")?;
+        let publication = o.opt("PUBLICATION")?;
+        let rest = o.opt("REST")?;
+        let section = o.opt("SECTION")?;
+        let singleton = o.opt("SINGLETON")?;
+        let title = o.opt("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "APP_CODE",
+                    "AVAILABLE",
+                    "DATA",
+                    "DESCRIPTION",
+                    "ID",
+                    "LOCK_DELETE",
+                    "PREVIEW",
+                    "PREVIEW2X",
+                    "PREVIEW3X",
+                    "PUBLICATION",
+                    "REST",
+                    "SECTION",
+                    "SINGLETON",
+                    "TITLE",
+                    "TYPE",
+                    "XML_ID",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            app_code,
+            available,
+            data,
+            description,
+            id,
+            lock_delete,
+            preview,
+            preview2x,
+            preview3x,
+            publication,
+            rest,
+            section,
+            singleton,
+            title,
+            type_,
+            xml_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetSiteListResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetSiteListResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetSiteListResponseData {
@@ -4272,6 +1432,7 @@ pub struct GetSiteListResponseData {
     pub sort: Option<i64>,
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub syspages: ::serde_json::Value,
+    /// Wire name "type".
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -4281,338 +1442,92 @@ pub struct GetSiteListResponseData {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetSiteListResponseData {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetSiteListResponseData;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetSiteListResponseData")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetSiteListResponseData, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<bool>> = None;
-                let mut __f5: Option<::serde_json::Value> = None;
-                let mut __f6: Option<::serde_json::Value> = None;
-                let mut __f7: Option<::serde_json::Value> = None;
-                let mut __f8: Option<::serde_json::Value> = None;
-                let mut __f9: Option<Option<bool>> = None;
-                let mut __f10: Option<::serde_json::Value> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<i64>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<String>> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<Option<bool>> = None;
-                let mut __f19: Option<Option<i64>> = None;
-                let mut __f20: Option<::serde_json::Value> = None;
-                let mut __f21: Option<Option<Vec<String>>> = None;
-                let mut __f22: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "active" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("active"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "charset" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("charset"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "code" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "description" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("description"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "encoded" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("encoded"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "fields" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "folders" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("folders"));
-                            }
-                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "items" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("items"));
-                            }
-                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "layout" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("layout"));
-                            }
-                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "lock_delete" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("lock_delete"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "master_pages" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("master_pages"),
-                                );
-                            }
-                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "name" => {
-                            if __f11.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "old_id" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("old_id"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "preview" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("preview"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "preview2x" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preview2x"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "preview3x" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preview3x"),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "preview_url" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preview_url"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "show_in_list" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("show_in_list"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "singleton" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("singleton"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "sort" => {
-                            if __f19.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("sort"));
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "syspages" => {
-                            if __f20.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("syspages"));
-                            }
-                            __f20 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "type" => {
-                            if __f21.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("type"));
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "version" => {
-                            if __f22.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("version"));
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetSiteListResponseData {
-                    active: __f0.unwrap_or_default(),
-                    charset: __f1.unwrap_or_default(),
-                    code: __f2.unwrap_or_default(),
-                    description: __f3.unwrap_or_default(),
-                    encoded: __f4.unwrap_or_default(),
-                    fields: __f5.unwrap_or_default(),
-                    folders: __f6.unwrap_or_default(),
-                    items: __f7.unwrap_or_default(),
-                    layout: __f8.unwrap_or_default(),
-                    lock_delete: __f9.unwrap_or_default(),
-                    master_pages: __f10.unwrap_or_default(),
-                    name: __f11.unwrap_or_default(),
-                    old_id: __f12.unwrap_or_default(),
-                    preview: __f13.unwrap_or_default(),
-                    preview2x: __f14.unwrap_or_default(),
-                    preview3x: __f15.unwrap_or_default(),
-                    preview_url: __f16.unwrap_or_default(),
-                    show_in_list: __f17.unwrap_or_default(),
-                    singleton: __f18.unwrap_or_default(),
-                    sort: __f19.unwrap_or_default(),
-                    syspages: __f20.unwrap_or_default(),
-                    type_: __f21.unwrap_or_default(),
-                    version: __f22.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetSiteListResponseData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let charset = o.opt("charset")?;
+        let code = o.opt("code")?;
+        let description = o.opt("description")?;
+        let encoded = o.opt("encoded")?;
+        let fields = o.opt("fields")?;
+        let folders = o.opt("folders")?;
+        let items = o.opt("items")?;
+        let layout = o.opt("layout")?;
+        let lock_delete = o.opt("lock_delete")?;
+        let master_pages = o.opt("master_pages")?;
+        let name = o.opt("name")?;
+        let old_id = o.opt("old_id")?;
+        let preview = o.opt("preview")?;
+        let preview2x = o.opt("preview2x")?;
+        let preview3x = o.opt("preview3x")?;
+        let preview_url = o.opt("preview_url")?;
+        let show_in_list = o.opt("show_in_list")?;
+        let singleton = o.opt("singleton")?;
+        let sort = o.opt("sort")?;
+        let syspages = o.opt("syspages")?;
+        let type_ = o.opt("type")?;
+        let version = o.opt("version")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "charset",
+                    "code",
+                    "description",
+                    "encoded",
+                    "fields",
+                    "folders",
+                    "items",
+                    "layout",
+                    "lock_delete",
+                    "master_pages",
+                    "name",
+                    "old_id",
+                    "preview",
+                    "preview2x",
+                    "preview3x",
+                    "preview_url",
+                    "show_in_list",
+                    "singleton",
+                    "sort",
+                    "syspages",
+                    "type",
+                    "version",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            charset,
+            code,
+            description,
+            encoded,
+            fields,
+            folders,
+            items,
+            layout,
+            lock_delete,
+            master_pages,
+            name,
+            old_id,
+            preview,
+            preview2x,
+            preview3x,
+            preview_url,
+            show_in_list,
+            singleton,
+            sort,
+            syspages,
+            type_,
+            version,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetSiteListResponseData {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetSiteListResponseData);
 
 impl ::bitrix24_runtime::Method for GetSiteListRequest {
     const NAME: &'static str = "landing.demos.getSiteList";
@@ -4631,6 +1546,8 @@ impl ::bitrix24_runtime::Method for GetSiteListRequest {
 /// Calls `landing.demos.register`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/demos/landing-demos-register.html>.
 pub async fn register(
     client: &::bitrix24_runtime::Client,
     request: &RegisterRequest,
@@ -4639,6 +1556,8 @@ pub async fn register(
 }
 
 /// Parameters of `landing.demos.register`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/demos/landing-demos-register.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct RegisterRequest {
     pub data: RegisterRequestData,
@@ -4649,81 +1568,20 @@ pub struct RegisterRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = RegisterRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RegisterRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RegisterRequest, A::Error> {
-                let mut __f0: Option<RegisterRequestData> = None;
-                let mut __f1: Option<Option<RegisterRequestParams>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "data" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("data"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            RegisterRequestData,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "params" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("params"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<RegisterRequestParams>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(RegisterRequest {
-                    data: __f0.ok_or_else(|| ::serde::de::Error::missing_field("data"))?,
-                    params: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let data = o.req("data")?;
+        let params = o.opt("params")?;
+        let additional = o.rest(&["data", "params"])?;
+        let data = o.need(data, "data")?;
+        Ok(Self { data, params, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(RegisterRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct RegisterRequestData {
@@ -4758,6 +1616,7 @@ pub struct RegisterRequestData {
     pub syspages: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tpl_type: Option<RegisterRequestDataTplType>,
+    /// Wire name "type".
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<RegisterRequestDataType>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -4767,283 +1626,78 @@ pub struct RegisterRequestData {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for RegisterRequestData {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = RegisterRequestData;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RegisterRequestData")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RegisterRequestData, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<String> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<Option<RegisterRequestDataItems>> = None;
-                let mut __f6: Option<::serde_json::Value> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<::serde_json::Value> = None;
-                let mut __f15: Option<Option<RegisterRequestDataTplType>> = None;
-                let mut __f16: Option<Option<RegisterRequestDataType>> = None;
-                let mut __f17: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "charset" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("charset"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "code" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "description" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("description"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "fields" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "folders" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("folders"));
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "items" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("items"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<RegisterRequestDataItems>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "layout" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("layout"));
-                            }
-                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "name" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "preview" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("preview"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "preview2x" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preview2x"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "preview3x" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preview3x"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "preview_url" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preview_url"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "show_in_list" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("show_in_list"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "site_code" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("site_code"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "syspages" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("syspages"));
-                            }
-                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "tpl_type" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("tpl_type"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<RegisterRequestDataTplType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "type" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("type"));
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<RegisterRequestDataType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "version" => {
-                            if __f17.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("version"));
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(RegisterRequestData {
-                    charset: __f0.unwrap_or_default(),
-                    code: __f1.ok_or_else(|| ::serde::de::Error::missing_field("code"))?,
-                    description: __f2.unwrap_or_default(),
-                    fields: __f3.unwrap_or_default(),
-                    folders: __f4.unwrap_or_default(),
-                    items: __f5.unwrap_or_default(),
-                    layout: __f6.unwrap_or_default(),
-                    name: __f7.unwrap_or_default(),
-                    preview: __f8.unwrap_or_default(),
-                    preview2x: __f9.unwrap_or_default(),
-                    preview3x: __f10.unwrap_or_default(),
-                    preview_url: __f11.unwrap_or_default(),
-                    show_in_list: __f12.unwrap_or_default(),
-                    site_code: __f13.unwrap_or_default(),
-                    syspages: __f14.unwrap_or_default(),
-                    tpl_type: __f15.unwrap_or_default(),
-                    type_: __f16.unwrap_or_default(),
-                    version: __f17.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let charset = o.opt("charset")?;
+        let code = o.req("code")?;
+        let description = o.opt("description")?;
+        let fields = o.opt("fields")?;
+        let folders = o.opt("folders")?;
+        let items = o.opt("items")?;
+        let layout = o.opt("layout")?;
+        let name = o.opt("name")?;
+        let preview = o.opt("preview")?;
+        let preview2x = o.opt("preview2x")?;
+        let preview3x = o.opt("preview3x")?;
+        let preview_url = o.opt("preview_url")?;
+        let show_in_list = o.opt("show_in_list")?;
+        let site_code = o.opt("site_code")?;
+        let syspages = o.opt("syspages")?;
+        let tpl_type = o.opt("tpl_type")?;
+        let type_ = o.opt("type")?;
+        let version = o.opt("version")?;
+        let additional = o
+            .rest(
+                &[
+                    "charset",
+                    "code",
+                    "description",
+                    "fields",
+                    "folders",
+                    "items",
+                    "layout",
+                    "name",
+                    "preview",
+                    "preview2x",
+                    "preview3x",
+                    "preview_url",
+                    "show_in_list",
+                    "site_code",
+                    "syspages",
+                    "tpl_type",
+                    "type",
+                    "version",
+                ],
+            )?;
+        let code = o.need(code, "code")?;
+        Ok(Self {
+            charset,
+            code,
+            description,
+            fields,
+            folders,
+            items,
+            layout,
+            name,
+            preview,
+            preview2x,
+            preview3x,
+            preview_url,
+            show_in_list,
+            site_code,
+            syspages,
+            tpl_type,
+            type_,
+            version,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for RegisterRequestData {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(RegisterRequestData);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct RegisterRequestDataItems {
@@ -5072,6 +1726,7 @@ pub struct RegisterRequestDataItems {
     pub show_in_list: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tpl_type: Option<RegisterRequestDataItemsTplType>,
+    /// Wire name "type".
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<RegisterRequestDataItemsType>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -5081,252 +1736,69 @@ pub struct RegisterRequestDataItems {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItems {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = RegisterRequestDataItems;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RegisterRequestDataItems")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RegisterRequestDataItems, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<Option<RegisterRequestDataItemsItems>> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<RegisterRequestDataItemsTplType>> = None;
-                let mut __f13: Option<Option<RegisterRequestDataItemsType>> = None;
-                let mut __f14: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "code" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "description" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("description"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "fields" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "items" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("items"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<RegisterRequestDataItemsItems>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "layout" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("layout"));
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "name" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "old_id" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("old_id"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "preview" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("preview"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "preview2x" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preview2x"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "preview3x" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preview3x"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "preview_url" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preview_url"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "show_in_list" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("show_in_list"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "tpl_type" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("tpl_type"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<RegisterRequestDataItemsTplType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "type" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("type"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<RegisterRequestDataItemsType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "version" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("version"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(RegisterRequestDataItems {
-                    code: __f0.ok_or_else(|| ::serde::de::Error::missing_field("code"))?,
-                    description: __f1.unwrap_or_default(),
-                    fields: __f2.unwrap_or_default(),
-                    items: __f3.unwrap_or_default(),
-                    layout: __f4.unwrap_or_default(),
-                    name: __f5.unwrap_or_default(),
-                    old_id: __f6.unwrap_or_default(),
-                    preview: __f7.unwrap_or_default(),
-                    preview2x: __f8.unwrap_or_default(),
-                    preview3x: __f9.unwrap_or_default(),
-                    preview_url: __f10.unwrap_or_default(),
-                    show_in_list: __f11.unwrap_or_default(),
-                    tpl_type: __f12.unwrap_or_default(),
-                    type_: __f13.unwrap_or_default(),
-                    version: __f14.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItems {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("code")?;
+        let description = o.opt("description")?;
+        let fields = o.opt("fields")?;
+        let items = o.opt("items")?;
+        let layout = o.opt("layout")?;
+        let name = o.opt("name")?;
+        let old_id = o.opt("old_id")?;
+        let preview = o.opt("preview")?;
+        let preview2x = o.opt("preview2x")?;
+        let preview3x = o.opt("preview3x")?;
+        let preview_url = o.opt("preview_url")?;
+        let show_in_list = o.opt("show_in_list")?;
+        let tpl_type = o.opt("tpl_type")?;
+        let type_ = o.opt("type")?;
+        let version = o.opt("version")?;
+        let additional = o
+            .rest(
+                &[
+                    "code",
+                    "description",
+                    "fields",
+                    "items",
+                    "layout",
+                    "name",
+                    "old_id",
+                    "preview",
+                    "preview2x",
+                    "preview3x",
+                    "preview_url",
+                    "show_in_list",
+                    "tpl_type",
+                    "type",
+                    "version",
+                ],
+            )?;
+        let code = o.need(code, "code")?;
+        Ok(Self {
+            code,
+            description,
+            fields,
+            items,
+            layout,
+            name,
+            old_id,
+            preview,
+            preview2x,
+            preview3x,
+            preview_url,
+            show_in_list,
+            tpl_type,
+            type_,
+            version,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItems {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(RegisterRequestDataItems);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct RegisterRequestDataItemsItems {
@@ -5351,395 +1823,55 @@ pub struct RegisterRequestDataItemsItems {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItemsItems {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = RegisterRequestDataItemsItems;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RegisterRequestDataItemsItems")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RegisterRequestDataItemsItems, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<::serde_json::Value> = None;
-                let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "access" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("access"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "anchor" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("anchor"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "attrs" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("attrs"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "cards" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("cards"));
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "code" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "nodes" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("nodes"));
-                            }
-                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "old_id" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("old_id"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "style" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("style"));
-                            }
-                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(RegisterRequestDataItemsItems {
-                    access: __f0.unwrap_or_default(),
-                    anchor: __f1.unwrap_or_default(),
-                    attrs: __f2.unwrap_or_default(),
-                    cards: __f3.unwrap_or_default(),
-                    code: __f4.unwrap_or_default(),
-                    nodes: __f5.unwrap_or_default(),
-                    old_id: __f6.unwrap_or_default(),
-                    style: __f7.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItemsItems {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let access = o.opt("access")?;
+        let anchor = o.opt("anchor")?;
+        let attrs = o.opt("attrs")?;
+        let cards = o.opt("cards")?;
+        let code = o.opt("code")?;
+        let nodes = o.opt("nodes")?;
+        let old_id = o.opt("old_id")?;
+        let style = o.opt("style")?;
+        let additional = o
+            .rest(
+                &[
+                    "access",
+                    "anchor",
+                    "attrs",
+                    "cards",
+                    "code",
+                    "nodes",
+                    "old_id",
+                    "style",
+                ],
+            )?;
+        Ok(Self {
+            access,
+            anchor,
+            attrs,
+            cards,
+            code,
+            nodes,
+            old_id,
+            style,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum RegisterRequestDataItemsTplType {
-    /// The value "S".
-    S,
-    /// The value "P".
-    P,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(RegisterRequestDataItemsItems);
 
-impl RegisterRequestDataItemsTplType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::S => "S",
-            Self::P => "P",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type RegisterRequestDataItemsTplType = super::super::enums::SP;
 
-impl ::std::fmt::Display for RegisterRequestDataItemsTplType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type RegisterRequestDataItemsType = super::super::enums::PageStoreKnowledgeEtc;
 
-impl ::serde::Serialize for RegisterRequestDataItemsTplType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
+pub type RegisterRequestDataTplType = super::super::enums::SP;
 
-impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItemsTplType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "S" => Self::S,
-                "P" => Self::P,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItemsTplType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum RegisterRequestDataItemsType {
-    /// The value "page".
-    Page,
-    /// The value "store".
-    Store,
-    /// The value "knowledge".
-    Knowledge,
-    /// The value "group".
-    Group,
-    /// The value "mainpage".
-    Mainpage,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl RegisterRequestDataItemsType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Page => "page",
-            Self::Store => "store",
-            Self::Knowledge => "knowledge",
-            Self::Group => "group",
-            Self::Mainpage => "mainpage",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for RegisterRequestDataItemsType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for RegisterRequestDataItemsType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItemsType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "page" => Self::Page,
-                "store" => Self::Store,
-                "knowledge" => Self::Knowledge,
-                "group" => Self::Group,
-                "mainpage" => Self::Mainpage,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItemsType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum RegisterRequestDataTplType {
-    /// The value "S".
-    S,
-    /// The value "P".
-    P,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl RegisterRequestDataTplType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::S => "S",
-            Self::P => "P",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for RegisterRequestDataTplType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for RegisterRequestDataTplType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataTplType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "S" => Self::S,
-                "P" => Self::P,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataTplType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum RegisterRequestDataType {
-    /// The value "page".
-    Page,
-    /// The value "store".
-    Store,
-    /// The value "knowledge".
-    Knowledge,
-    /// The value "group".
-    Group,
-    /// The value "mainpage".
-    Mainpage,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl RegisterRequestDataType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Page => "page",
-            Self::Store => "store",
-            Self::Knowledge => "knowledge",
-            Self::Group => "group",
-            Self::Mainpage => "mainpage",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for RegisterRequestDataType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for RegisterRequestDataType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "page" => Self::Page,
-                "store" => Self::Store,
-                "knowledge" => Self::Knowledge,
-                "group" => Self::Group,
-                "mainpage" => Self::Mainpage,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type RegisterRequestDataType = super::super::enums::PageStoreKnowledgeEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct RegisterRequestParams {
@@ -5754,89 +1886,25 @@ pub struct RegisterRequestParams {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for RegisterRequestParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = RegisterRequestParams;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RegisterRequestParams")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RegisterRequestParams, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "lang" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lang"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "lang_original" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("lang_original"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "site_template_id" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("site_template_id"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(RegisterRequestParams {
-                    lang: __f0.unwrap_or_default(),
-                    lang_original: __f1.unwrap_or_default(),
-                    site_template_id: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for RegisterRequestParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let lang = o.opt("lang")?;
+        let lang_original = o.opt("lang_original")?;
+        let site_template_id = o.opt("site_template_id")?;
+        let additional = o.rest(&["lang", "lang_original", "site_template_id"])?;
+        Ok(Self {
+            lang,
+            lang_original,
+            site_template_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for RegisterRequestParams {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(RegisterRequestParams);
 
 /// The `result` of `landing.demos.register`.
 pub type RegisterResponse = Vec<i64>;
@@ -5858,6 +1926,8 @@ impl ::bitrix24_runtime::Method for RegisterRequest {
 /// Calls `landing.demos.unregister`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/demos/landing-demos-unregister.html>.
 pub async fn unregister(
     client: &::bitrix24_runtime::Client,
     request: &UnregisterRequest,
@@ -5866,6 +1936,8 @@ pub async fn unregister(
 }
 
 /// Parameters of `landing.demos.unregister`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/demos/landing-demos-unregister.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UnregisterRequest {
     pub code: String,
@@ -5874,64 +1946,19 @@ pub struct UnregisterRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UnregisterRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UnregisterRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UnregisterRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "code" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UnregisterRequest {
-                    code: __f0.ok_or_else(|| ::serde::de::Error::missing_field("code"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("code")?;
+        let additional = o.rest(&["code"])?;
+        let code = o.need(code, "code")?;
+        Ok(Self { code, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UnregisterRequest);
 
 /// The `result` of `landing.demos.unregister`.
 pub type UnregisterResponse = bool;

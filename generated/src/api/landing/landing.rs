@@ -34,6 +34,8 @@
 /// Calls `landing.landing.add`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
     request: &AddRequest,
@@ -42,6 +44,8 @@ pub async fn add(
 }
 
 /// Parameters of `landing.landing.add`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     pub fields: AddRequestFields,
@@ -52,80 +56,20 @@ pub struct AddRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<AddRequestFields> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            AddRequestFields,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
-                    scope: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["fields", "scope"])?;
+        let fields = o.need(fields, "fields")?;
+        Ok(Self { fields, scope, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestFields {
@@ -161,212 +105,61 @@ pub struct AddRequestFields {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestFields, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<i64>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<i64> = None;
-                let mut __f9: Option<String> = None;
-                let mut __f10: Option<Option<i64>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ADDITIONAL_FIELDS" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ADDITIONAL_FIELDS"),
-                                );
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "BLOCK_ID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("BLOCK_ID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CODE" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CODE"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "FOLDER" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FOLDER"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "FOLDER_ID" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("FOLDER_ID"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MENU_CODE" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MENU_CODE"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SITEMAP" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SITEMAP"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SITE_ID" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SITE_ID"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "TITLE" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "TPL_ID" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TPL_ID"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "XML_ID" => {
-                            if __f11.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("XML_ID"));
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequestFields {
-                    additional_fields: __f0.unwrap_or_default(),
-                    block_id: __f1.unwrap_or_default(),
-                    code: __f2.unwrap_or_default(),
-                    description: __f3.unwrap_or_default(),
-                    folder: __f4.unwrap_or_default(),
-                    folder_id: __f5.unwrap_or_default(),
-                    menu_code: __f6.unwrap_or_default(),
-                    sitemap: __f7.unwrap_or_default(),
-                    site_id: __f8
-                        .ok_or_else(|| ::serde::de::Error::missing_field("SITE_ID"))?,
-                    title: __f9
-                        .ok_or_else(|| ::serde::de::Error::missing_field("TITLE"))?,
-                    tpl_id: __f10.unwrap_or_default(),
-                    xml_id: __f11.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_fields = o.opt("ADDITIONAL_FIELDS")?;
+        let block_id = o.opt("BLOCK_ID")?;
+        let code = o.opt("CODE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let folder = o.opt("FOLDER")?;
+        let folder_id = o.opt("FOLDER_ID")?;
+        let menu_code = o.opt("MENU_CODE")?;
+        let sitemap = o.opt("SITEMAP")?;
+        let site_id = o.req("SITE_ID")?;
+        let title = o.req("TITLE")?;
+        let tpl_id = o.opt("TPL_ID")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADDITIONAL_FIELDS",
+                    "BLOCK_ID",
+                    "CODE",
+                    "DESCRIPTION",
+                    "FOLDER",
+                    "FOLDER_ID",
+                    "MENU_CODE",
+                    "SITEMAP",
+                    "SITE_ID",
+                    "TITLE",
+                    "TPL_ID",
+                    "XML_ID",
+                ],
+            )?;
+        let site_id = o.need(site_id, "SITE_ID")?;
+        let title = o.need(title, "TITLE")?;
+        Ok(Self {
+            additional_fields,
+            block_id,
+            code,
+            description,
+            folder,
+            folder_id,
+            menu_code,
+            sitemap,
+            site_id,
+            title,
+            tpl_id,
+            xml_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 /// The `result` of `landing.landing.add`.
 pub type AddResponse = i64;
@@ -390,6 +183,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 /// Calls `landing.landing.addByTemplate`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-add-by-template.html>.
 pub async fn add_by_template(
     client: &::bitrix24_runtime::Client,
     request: &AddByTemplateRequest,
@@ -398,6 +193,8 @@ pub async fn add_by_template(
 }
 
 /// Parameters of `landing.landing.addByTemplate`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-add-by-template.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddByTemplateRequest {
     pub code: String,
@@ -412,106 +209,29 @@ pub struct AddByTemplateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddByTemplateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddByTemplateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddByTemplateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddByTemplateRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<Option<AddByTemplateRequestFields>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "code" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "fields" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddByTemplateRequestFields>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "siteId" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("siteId"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddByTemplateRequest {
-                    code: __f0.ok_or_else(|| ::serde::de::Error::missing_field("code"))?,
-                    fields: __f1.unwrap_or_default(),
-                    scope: __f2.unwrap_or_default(),
-                    site_id: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field("siteId"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddByTemplateRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("code")?;
+        let fields = o.opt("fields")?;
+        let scope = o.opt("scope")?;
+        let site_id = o.req("siteId")?;
+        let additional = o.rest(&["code", "fields", "scope", "siteId"])?;
+        let code = o.need(code, "code")?;
+        let site_id = o.need(site_id, "siteId")?;
+        Ok(Self {
+            code,
+            fields,
+            scope,
+            site_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddByTemplateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddByTemplateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddByTemplateRequestFields {
@@ -540,199 +260,53 @@ pub struct AddByTemplateRequestFields {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddByTemplateRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddByTemplateRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddByTemplateRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddByTemplateRequestFields, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<bool>> = None;
-                let mut __f7: Option<
-                    Option<AddByTemplateRequestFieldsPrepareBlocksData>,
-                > = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ADD_IN_MENU" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ADD_IN_MENU"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "BLOCK_ID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("BLOCK_ID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "FOLDER_ID" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("FOLDER_ID"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MENU_CODE" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MENU_CODE"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PREPARE_BLOCKS" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PREPARE_BLOCKS"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PREPARE_BLOCKS_DATA" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PREPARE_BLOCKS_DATA"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddByTemplateRequestFieldsPrepareBlocksData>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "SITE_TYPE" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SITE_TYPE"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TITLE" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddByTemplateRequestFields {
-                    add_in_menu: __f0.unwrap_or_default(),
-                    block_id: __f1.unwrap_or_default(),
-                    description: __f2.unwrap_or_default(),
-                    folder_id: __f3.unwrap_or_default(),
-                    id: __f4.unwrap_or_default(),
-                    menu_code: __f5.unwrap_or_default(),
-                    prepare_blocks: __f6.unwrap_or_default(),
-                    prepare_blocks_data: __f7.unwrap_or_default(),
-                    site_type: __f8.unwrap_or_default(),
-                    title: __f9.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddByTemplateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let add_in_menu = o.opt("ADD_IN_MENU")?;
+        let block_id = o.opt("BLOCK_ID")?;
+        let description = o.opt("DESCRIPTION")?;
+        let folder_id = o.opt("FOLDER_ID")?;
+        let id = o.opt("ID")?;
+        let menu_code = o.opt("MENU_CODE")?;
+        let prepare_blocks = o.opt("PREPARE_BLOCKS")?;
+        let prepare_blocks_data = o.opt("PREPARE_BLOCKS_DATA")?;
+        let site_type = o.opt("SITE_TYPE")?;
+        let title = o.opt("TITLE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADD_IN_MENU",
+                    "BLOCK_ID",
+                    "DESCRIPTION",
+                    "FOLDER_ID",
+                    "ID",
+                    "MENU_CODE",
+                    "PREPARE_BLOCKS",
+                    "PREPARE_BLOCKS_DATA",
+                    "SITE_TYPE",
+                    "TITLE",
+                ],
+            )?;
+        Ok(Self {
+            add_in_menu,
+            block_id,
+            description,
+            folder_id,
+            id,
+            menu_code,
+            prepare_blocks,
+            prepare_blocks_data,
+            site_type,
+            title,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddByTemplateRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddByTemplateRequestFields);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddByTemplateRequestFieldsPrepareBlocksData {
@@ -745,72 +319,19 @@ pub struct AddByTemplateRequestFieldsPrepareBlocksData {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddByTemplateRequestFieldsPrepareBlocksData {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddByTemplateRequestFieldsPrepareBlocksData;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddByTemplateRequestFieldsPrepareBlocksData")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddByTemplateRequestFieldsPrepareBlocksData, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ACTION" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ACTION"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PARAMS" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PARAMS"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddByTemplateRequestFieldsPrepareBlocksData {
-                    action: __f0.unwrap_or_default(),
-                    params: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddByTemplateRequestFieldsPrepareBlocksData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action = o.opt("ACTION")?;
+        let params = o.opt("PARAMS")?;
+        let additional = o.rest(&["ACTION", "PARAMS"])?;
+        Ok(Self { action, params, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddByTemplateRequestFieldsPrepareBlocksData {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddByTemplateRequestFieldsPrepareBlocksData);
 
 /// The `result` of `landing.landing.addByTemplate`.
 pub type AddByTemplateResponse = i64;
@@ -836,6 +357,8 @@ impl ::bitrix24_runtime::Method for AddByTemplateRequest {
 /// Calls `landing.landing.addblock`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-add-block.html>.
 pub async fn addblock(
     client: &::bitrix24_runtime::Client,
     request: &AddblockRequest,
@@ -844,6 +367,8 @@ pub async fn addblock(
 }
 
 /// Parameters of `landing.landing.addblock`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-add-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddblockRequest {
     pub fields: AddblockRequestFields,
@@ -857,108 +382,29 @@ pub struct AddblockRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddblockRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddblockRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddblockRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddblockRequest, A::Error> {
-                let mut __f0: Option<AddblockRequestFields> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            AddblockRequestFields,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "preventHistory" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preventHistory"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddblockRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
-                    lid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    prevent_history: __f2.unwrap_or_default(),
-                    scope: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddblockRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let lid = o.req("lid")?;
+        let prevent_history = o.opt("preventHistory")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["fields", "lid", "preventHistory", "scope"])?;
+        let fields = o.need(fields, "fields")?;
+        let lid = o.need(lid, "lid")?;
+        Ok(Self {
+            fields,
+            lid,
+            prevent_history,
+            scope,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddblockRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddblockRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddblockRequestFields {
@@ -977,118 +423,31 @@ pub struct AddblockRequestFields {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddblockRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddblockRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddblockRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddblockRequestFields, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<String> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ACTIVE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "AFTER_ID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("AFTER_ID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CODE" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CODE"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "CONTENT" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CONTENT"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RETURN_CONTENT" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RETURN_CONTENT"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddblockRequestFields {
-                    active: __f0.unwrap_or_default(),
-                    after_id: __f1.unwrap_or_default(),
-                    code: __f2.ok_or_else(|| ::serde::de::Error::missing_field("CODE"))?,
-                    content: __f3.unwrap_or_default(),
-                    return_content: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddblockRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let after_id = o.opt("AFTER_ID")?;
+        let code = o.req("CODE")?;
+        let content = o.opt("CONTENT")?;
+        let return_content = o.opt("RETURN_CONTENT")?;
+        let additional = o
+            .rest(&["ACTIVE", "AFTER_ID", "CODE", "CONTENT", "RETURN_CONTENT"])?;
+        let code = o.need(code, "CODE")?;
+        Ok(Self {
+            active,
+            after_id,
+            code,
+            content,
+            return_content,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddblockRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddblockRequestFields);
 
 /// The `result` of `landing.landing.addblock`.
 pub type AddblockResponse = i64;
@@ -1111,6 +470,8 @@ impl ::bitrix24_runtime::Method for AddblockRequest {
 /// Calls `landing.landing.copy`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-copy.html>.
 pub async fn copy(
     client: &::bitrix24_runtime::Client,
     request: &CopyRequest,
@@ -1119,6 +480,8 @@ pub async fn copy(
 }
 
 /// Parameters of `landing.landing.copy`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-copy.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct CopyRequest {
     pub lid: i64,
@@ -1135,120 +498,31 @@ pub struct CopyRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for CopyRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = CopyRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CopyRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CopyRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "lid" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "skipSystem" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("skipSystem"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "toFolderId" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("toFolderId"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "toSiteId" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("toSiteId"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(CopyRequest {
-                    lid: __f0.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    scope: __f1.unwrap_or_default(),
-                    skip_system: __f2.unwrap_or_default(),
-                    to_folder_id: __f3.unwrap_or_default(),
-                    to_site_id: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for CopyRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let lid = o.req("lid")?;
+        let scope = o.opt("scope")?;
+        let skip_system = o.opt("skipSystem")?;
+        let to_folder_id = o.opt("toFolderId")?;
+        let to_site_id = o.opt("toSiteId")?;
+        let additional = o
+            .rest(&["lid", "scope", "skipSystem", "toFolderId", "toSiteId"])?;
+        let lid = o.need(lid, "lid")?;
+        Ok(Self {
+            lid,
+            scope,
+            skip_system,
+            to_folder_id,
+            to_site_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for CopyRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(CopyRequest);
 
 /// The `result` of `landing.landing.copy`.
 pub type CopyResponse = i64;
@@ -1268,6 +542,8 @@ impl ::bitrix24_runtime::Method for CopyRequest {
 /// Calls `landing.landing.copyblock`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-copy-block.html>.
 pub async fn copyblock(
     client: &::bitrix24_runtime::Client,
     request: &CopyblockRequest,
@@ -1276,6 +552,8 @@ pub async fn copyblock(
 }
 
 /// Parameters of `landing.landing.copyblock`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-copy-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct CopyblockRequest {
     pub block: i64,
@@ -1289,106 +567,29 @@ pub struct CopyblockRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for CopyblockRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = CopyblockRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CopyblockRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CopyblockRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<CopyblockRequestParams>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "params" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("params"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<CopyblockRequestParams>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(CopyblockRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    lid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    params: __f2.unwrap_or_default(),
-                    scope: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for CopyblockRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let lid = o.req("lid")?;
+        let params = o.opt("params")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "lid", "params", "scope"])?;
+        let block = o.need(block, "block")?;
+        let lid = o.need(lid, "lid")?;
+        Ok(Self {
+            block,
+            lid,
+            params,
+            scope,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for CopyblockRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(CopyblockRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct CopyblockRequestParams {
@@ -1401,79 +602,23 @@ pub struct CopyblockRequestParams {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for CopyblockRequestParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = CopyblockRequestParams;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CopyblockRequestParams")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CopyblockRequestParams, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "AFTER_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("AFTER_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RETURN_CONTENT" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RETURN_CONTENT"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(CopyblockRequestParams {
-                    after_id: __f0.unwrap_or_default(),
-                    return_content: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for CopyblockRequestParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let after_id = o.opt("AFTER_ID")?;
+        let return_content = o.opt("RETURN_CONTENT")?;
+        let additional = o.rest(&["AFTER_ID", "RETURN_CONTENT"])?;
+        Ok(Self {
+            after_id,
+            return_content,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for CopyblockRequestParams {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(CopyblockRequestParams);
 
 /// The `result` of `landing.landing.copyblock`.
 pub type CopyblockResponse = i64;
@@ -1494,6 +639,8 @@ impl ::bitrix24_runtime::Method for CopyblockRequest {
 /// Calls `landing.landing.delete`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
@@ -1502,6 +649,8 @@ pub async fn delete(
 }
 
 /// Parameters of `landing.landing.delete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub lid: i64,
@@ -1512,77 +661,20 @@ pub struct DeleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "lid" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteRequest {
-                    lid: __f0.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    scope: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let lid = o.req("lid")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["lid", "scope"])?;
+        let lid = o.need(lid, "lid")?;
+        Ok(Self { lid, scope, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `landing.landing.delete`.
 pub type DeleteResponse = bool;
@@ -1605,6 +697,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 /// Calls `landing.landing.deleteblock`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-delete-block.html>.
 pub async fn deleteblock(
     client: &::bitrix24_runtime::Client,
     request: &DeleteblockRequest,
@@ -1613,6 +707,8 @@ pub async fn deleteblock(
 }
 
 /// Parameters of `landing.landing.deleteblock`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-delete-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteblockRequest {
     pub block: i64,
@@ -1624,91 +720,27 @@ pub struct DeleteblockRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteblockRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteblockRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteblockRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteblockRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteblockRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    lid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    scope: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteblockRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let lid = o.req("lid")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "lid", "scope"])?;
+        let block = o.need(block, "block")?;
+        let lid = o.need(lid, "lid")?;
+        Ok(Self {
+            block,
+            lid,
+            scope,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeleteblockRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteblockRequest);
 
 /// The `result` of `landing.landing.deleteblock`.
 pub type DeleteblockResponse = bool;
@@ -1729,6 +761,8 @@ impl ::bitrix24_runtime::Method for DeleteblockRequest {
 /// Calls `landing.landing.downblock`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-down-block.html>.
 pub async fn downblock(
     client: &::bitrix24_runtime::Client,
     request: &DownblockRequest,
@@ -1737,6 +771,8 @@ pub async fn downblock(
 }
 
 /// Parameters of `landing.landing.downblock`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-down-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DownblockRequest {
     pub block: i64,
@@ -1750,106 +786,29 @@ pub struct DownblockRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DownblockRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DownblockRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DownblockRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DownblockRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "preventHistory" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preventHistory"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DownblockRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    lid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    prevent_history: __f2.unwrap_or_default(),
-                    scope: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DownblockRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let lid = o.req("lid")?;
+        let prevent_history = o.opt("preventHistory")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "lid", "preventHistory", "scope"])?;
+        let block = o.need(block, "block")?;
+        let lid = o.need(lid, "lid")?;
+        Ok(Self {
+            block,
+            lid,
+            prevent_history,
+            scope,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DownblockRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DownblockRequest);
 
 /// The `result` of `landing.landing.downblock`.
 pub type DownblockResponse = bool;
@@ -1872,6 +831,8 @@ impl ::bitrix24_runtime::Method for DownblockRequest {
 /// Calls `landing.landing.favoriteBlock`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-favorite-block.html>.
 pub async fn favorite_block(
     client: &::bitrix24_runtime::Client,
     request: &FavoriteBlockRequest,
@@ -1880,6 +841,8 @@ pub async fn favorite_block(
 }
 
 /// Parameters of `landing.landing.favoriteBlock`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-favorite-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct FavoriteBlockRequest {
     pub block: i64,
@@ -1893,106 +856,29 @@ pub struct FavoriteBlockRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for FavoriteBlockRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = FavoriteBlockRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FavoriteBlockRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<FavoriteBlockRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<FavoriteBlockRequestMeta>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "meta" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("meta"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<FavoriteBlockRequestMeta>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(FavoriteBlockRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    lid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    meta: __f2.unwrap_or_default(),
-                    scope: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for FavoriteBlockRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let lid = o.req("lid")?;
+        let meta = o.opt("meta")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "lid", "meta", "scope"])?;
+        let block = o.need(block, "block")?;
+        let lid = o.need(lid, "lid")?;
+        Ok(Self {
+            block,
+            lid,
+            meta,
+            scope,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for FavoriteBlockRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(FavoriteBlockRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct FavoriteBlockRequestMeta {
@@ -2009,98 +895,27 @@ pub struct FavoriteBlockRequestMeta {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for FavoriteBlockRequestMeta {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = FavoriteBlockRequestMeta;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FavoriteBlockRequestMeta")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<FavoriteBlockRequestMeta, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "name" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "preview" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("preview"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "section" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("section"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "tpl_code" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("tpl_code"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(FavoriteBlockRequestMeta {
-                    name: __f0.unwrap_or_default(),
-                    preview: __f1.unwrap_or_default(),
-                    section: __f2.unwrap_or_default(),
-                    tpl_code: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for FavoriteBlockRequestMeta {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("name")?;
+        let preview = o.opt("preview")?;
+        let section = o.opt("section")?;
+        let tpl_code = o.opt("tpl_code")?;
+        let additional = o.rest(&["name", "preview", "section", "tpl_code"])?;
+        Ok(Self {
+            name,
+            preview,
+            section,
+            tpl_code,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for FavoriteBlockRequestMeta {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(FavoriteBlockRequestMeta);
 
 /// The `result` of `landing.landing.favoriteBlock`.
 pub type FavoriteBlockResponse = i64;
@@ -2124,6 +939,8 @@ impl ::bitrix24_runtime::Method for FavoriteBlockRequest {
 /// Calls `landing.landing.getList`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-get-list.html>.
 pub async fn get_list(
     client: &::bitrix24_runtime::Client,
     request: &GetListRequest,
@@ -2132,6 +949,8 @@ pub async fn get_list(
 }
 
 /// Parameters of `landing.landing.getList`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetListRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2143,79 +962,19 @@ pub struct GetListRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetListRequest, A::Error> {
-                let mut __f0: Option<Option<GetListRequestParams>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "params" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("params"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetListRequestParams>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetListRequest {
-                    params: __f0.unwrap_or_default(),
-                    scope: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let params = o.opt("params")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["params", "scope"])?;
+        Ok(Self { params, scope, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetListRequestParams {
@@ -2242,159 +1001,50 @@ pub struct GetListRequestParams {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetListRequestParams;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetListRequestParams")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetListRequestParams, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __f3: Option<Option<bool>> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<Option<i64>> = None;
-                let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<::serde_json::Value> = None;
-                let mut __f8: Option<Option<Vec<String>>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "check_area" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("check_area"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "filter" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("filter"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "get_preview" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("get_preview"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "get_urls" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("get_urls"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "group" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("group"));
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "limit" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("limit"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "offset" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("offset"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "order" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("order"));
-                            }
-                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "select" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("select"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetListRequestParams {
-                    check_area: __f0.unwrap_or_default(),
-                    filter: __f1.unwrap_or_default(),
-                    get_preview: __f2.unwrap_or_default(),
-                    get_urls: __f3.unwrap_or_default(),
-                    group: __f4.unwrap_or_default(),
-                    limit: __f5.unwrap_or_default(),
-                    offset: __f6.unwrap_or_default(),
-                    order: __f7.unwrap_or_default(),
-                    select: __f8.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetListRequestParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let check_area = o.opt("check_area")?;
+        let filter = o.opt("filter")?;
+        let get_preview = o.opt("get_preview")?;
+        let get_urls = o.opt("get_urls")?;
+        let group = o.opt("group")?;
+        let limit = o.opt("limit")?;
+        let offset = o.opt("offset")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let additional = o
+            .rest(
+                &[
+                    "check_area",
+                    "filter",
+                    "get_preview",
+                    "get_urls",
+                    "group",
+                    "limit",
+                    "offset",
+                    "order",
+                    "select",
+                ],
+            )?;
+        Ok(Self {
+            check_area,
+            filter,
+            get_preview,
+            get_urls,
+            group,
+            limit,
+            offset,
+            order,
+            select,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetListRequestParams {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetListRequestParams);
 
 /// The `result` of `landing.landing.getList`.
 pub type GetListResponse = Vec<GetListResponseItem>;
@@ -2416,120 +1066,30 @@ pub struct GetListResponseItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetListResponseItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetListResponseItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetListResponseItem, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "DOMAIN_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DOMAIN_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "FIELD" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FIELD"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IS_AREA" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("IS_AREA"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PREVIEW" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PREVIEW"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PUBLIC_URL" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PUBLIC_URL"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetListResponseItem {
-                    domain_id: __f0.unwrap_or_default(),
-                    field: __f1.unwrap_or_default(),
-                    is_area: __f2.unwrap_or_default(),
-                    preview: __f3.unwrap_or_default(),
-                    public_url: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetListResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let domain_id = o.opt("DOMAIN_ID")?;
+        let field = o.opt("FIELD")?;
+        let is_area = o.opt("IS_AREA")?;
+        let preview = o.opt("PREVIEW")?;
+        let public_url = o.opt("PUBLIC_URL")?;
+        let additional = o
+            .rest(&["DOMAIN_ID", "FIELD", "IS_AREA", "PREVIEW", "PUBLIC_URL"])?;
+        Ok(Self {
+            domain_id,
+            field,
+            is_area,
+            preview,
+            public_url,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetListResponseItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetListResponseItem);
 
 impl ::bitrix24_runtime::Method for GetListRequest {
     const NAME: &'static str = "landing.landing.getList";
@@ -2546,6 +1106,8 @@ impl ::bitrix24_runtime::Method for GetListRequest {
 /// Calls `landing.landing.getadditionalfields`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-get-additional-fields.html>.
 pub async fn getadditionalfields(
     client: &::bitrix24_runtime::Client,
     request: &GetadditionalfieldsRequest,
@@ -2554,6 +1116,8 @@ pub async fn getadditionalfields(
 }
 
 /// Parameters of `landing.landing.getadditionalfields`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-get-additional-fields.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetadditionalfieldsRequest {
     pub lid: i64,
@@ -2564,77 +1128,20 @@ pub struct GetadditionalfieldsRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetadditionalfieldsRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetadditionalfieldsRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetadditionalfieldsRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "lid" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetadditionalfieldsRequest {
-                    lid: __f0.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    scope: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetadditionalfieldsRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let lid = o.req("lid")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["lid", "scope"])?;
+        let lid = o.need(lid, "lid")?;
+        Ok(Self { lid, scope, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetadditionalfieldsRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetadditionalfieldsRequest);
 
 /// The `result` of `landing.landing.getadditionalfields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2669,222 +1176,56 @@ pub struct GetadditionalfieldsResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetadditionalfieldsResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetadditionalfieldsResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetadditionalfieldsResponse, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<Vec<String>>> = None;
-                let mut __f7: Option<Option<i64>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "FONTS_CODE" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("FONTS_CODE"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "GACOUNTER_USE" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("GACOUNTER_USE"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "METAMAIN_TITLE" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("METAMAIN_TITLE"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "METAMAIN_USE" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("METAMAIN_USE"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "METAOG_IMAGE" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("METAOG_IMAGE"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "METAOG_TITLE" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("METAOG_TITLE"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SETTINGS_PRICE_CODE" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SETTINGS_PRICE_CODE"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "SETTINGS_SHOW_PRICE_COUNT" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "SETTINGS_SHOW_PRICE_COUNT",
-                                    ),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "THEMEFONTS_LINE_HEIGHT" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "THEMEFONTS_LINE_HEIGHT",
-                                    ),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "VIEW_TYPE" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VIEW_TYPE"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "YACOUNTER_USE" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("YACOUNTER_USE"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetadditionalfieldsResponse {
-                    fonts_code: __f0.unwrap_or_default(),
-                    gacounter_use: __f1.unwrap_or_default(),
-                    metamain_title: __f2.unwrap_or_default(),
-                    metamain_use: __f3.unwrap_or_default(),
-                    metaog_image: __f4.unwrap_or_default(),
-                    metaog_title: __f5.unwrap_or_default(),
-                    settings_price_code: __f6.unwrap_or_default(),
-                    settings_show_price_count: __f7.unwrap_or_default(),
-                    themefonts_line_height: __f8.unwrap_or_default(),
-                    view_type: __f9.unwrap_or_default(),
-                    yacounter_use: __f10.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetadditionalfieldsResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fonts_code = o.opt("FONTS_CODE")?;
+        let gacounter_use = o.opt("GACOUNTER_USE")?;
+        let metamain_title = o.opt("METAMAIN_TITLE")?;
+        let metamain_use = o.opt("METAMAIN_USE")?;
+        let metaog_image = o.opt("METAOG_IMAGE")?;
+        let metaog_title = o.opt("METAOG_TITLE")?;
+        let settings_price_code = o.opt("SETTINGS_PRICE_CODE")?;
+        let settings_show_price_count = o.opt("SETTINGS_SHOW_PRICE_COUNT")?;
+        let themefonts_line_height = o.opt("THEMEFONTS_LINE_HEIGHT")?;
+        let view_type = o.opt("VIEW_TYPE")?;
+        let yacounter_use = o.opt("YACOUNTER_USE")?;
+        let additional = o
+            .rest(
+                &[
+                    "FONTS_CODE",
+                    "GACOUNTER_USE",
+                    "METAMAIN_TITLE",
+                    "METAMAIN_USE",
+                    "METAOG_IMAGE",
+                    "METAOG_TITLE",
+                    "SETTINGS_PRICE_CODE",
+                    "SETTINGS_SHOW_PRICE_COUNT",
+                    "THEMEFONTS_LINE_HEIGHT",
+                    "VIEW_TYPE",
+                    "YACOUNTER_USE",
+                ],
+            )?;
+        Ok(Self {
+            fonts_code,
+            gacounter_use,
+            metamain_title,
+            metamain_use,
+            metaog_image,
+            metaog_title,
+            settings_price_code,
+            settings_show_price_count,
+            themefonts_line_height,
+            view_type,
+            yacounter_use,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetadditionalfieldsResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetadditionalfieldsResponse);
 
 impl ::bitrix24_runtime::Method for GetadditionalfieldsRequest {
     const NAME: &'static str = "landing.landing.getadditionalfields";
@@ -2901,6 +1242,8 @@ impl ::bitrix24_runtime::Method for GetadditionalfieldsRequest {
 /// Calls `landing.landing.getpreview`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-get-preview.html>.
 pub async fn getpreview(
     client: &::bitrix24_runtime::Client,
     request: &GetpreviewRequest,
@@ -2909,6 +1252,8 @@ pub async fn getpreview(
 }
 
 /// Parameters of `landing.landing.getpreview`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-get-preview.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetpreviewRequest {
     pub lid: i64,
@@ -2919,77 +1264,20 @@ pub struct GetpreviewRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetpreviewRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetpreviewRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetpreviewRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetpreviewRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "lid" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetpreviewRequest {
-                    lid: __f0.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    scope: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetpreviewRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let lid = o.req("lid")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["lid", "scope"])?;
+        let lid = o.need(lid, "lid")?;
+        Ok(Self { lid, scope, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetpreviewRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetpreviewRequest);
 
 /// The `result` of `landing.landing.getpreview`.
 pub type GetpreviewResponse = String;
@@ -3005,6 +1293,8 @@ impl ::bitrix24_runtime::Method for GetpreviewRequest {
 /// Calls `landing.landing.getpublicurl`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-get-public-url.html>.
 pub async fn getpublicurl(
     client: &::bitrix24_runtime::Client,
     request: &GetpublicurlRequest,
@@ -3013,6 +1303,8 @@ pub async fn getpublicurl(
 }
 
 /// Parameters of `landing.landing.getpublicurl`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-get-public-url.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetpublicurlRequest {
     pub lid: i64,
@@ -3023,77 +1315,20 @@ pub struct GetpublicurlRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetpublicurlRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetpublicurlRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetpublicurlRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetpublicurlRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "lid" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetpublicurlRequest {
-                    lid: __f0.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    scope: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetpublicurlRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let lid = o.req("lid")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["lid", "scope"])?;
+        let lid = o.need(lid, "lid")?;
+        Ok(Self { lid, scope, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetpublicurlRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetpublicurlRequest);
 
 /// The `result` of `landing.landing.getpublicurl`.
 pub type GetpublicurlResponse = String;
@@ -3115,6 +1350,8 @@ impl ::bitrix24_runtime::Method for GetpublicurlRequest {
 /// Calls `landing.landing.hideblock`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-hide-block.html>.
 pub async fn hideblock(
     client: &::bitrix24_runtime::Client,
     request: &HideblockRequest,
@@ -3123,6 +1360,8 @@ pub async fn hideblock(
 }
 
 /// Parameters of `landing.landing.hideblock`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-hide-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct HideblockRequest {
     pub block: i64,
@@ -3134,91 +1373,27 @@ pub struct HideblockRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for HideblockRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = HideblockRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct HideblockRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<HideblockRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(HideblockRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    lid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    scope: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for HideblockRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let lid = o.req("lid")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "lid", "scope"])?;
+        let block = o.need(block, "block")?;
+        let lid = o.need(lid, "lid")?;
+        Ok(Self {
+            block,
+            lid,
+            scope,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for HideblockRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(HideblockRequest);
 
 /// The `result` of `landing.landing.hideblock`.
 pub type HideblockResponse = bool;
@@ -3239,6 +1414,8 @@ impl ::bitrix24_runtime::Method for HideblockRequest {
 /// Calls `landing.landing.markDelete`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-mark-delete.html>.
 pub async fn mark_delete(
     client: &::bitrix24_runtime::Client,
     request: &MarkDeleteRequest,
@@ -3247,6 +1424,8 @@ pub async fn mark_delete(
 }
 
 /// Parameters of `landing.landing.markDelete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-mark-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct MarkDeleteRequest {
     pub lid: i64,
@@ -3259,90 +1438,26 @@ pub struct MarkDeleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for MarkDeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = MarkDeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MarkDeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<MarkDeleteRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<bool>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "lid" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "mark" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("mark"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(MarkDeleteRequest {
-                    lid: __f0.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    mark: __f1.unwrap_or_default(),
-                    scope: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for MarkDeleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let lid = o.req("lid")?;
+        let mark = o.opt("mark")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["lid", "mark", "scope"])?;
+        let lid = o.need(lid, "lid")?;
+        Ok(Self {
+            lid,
+            mark,
+            scope,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for MarkDeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(MarkDeleteRequest);
 
 /// The `result` of `landing.landing.markDelete`.
 pub type MarkDeleteResponse = i64;
@@ -3365,6 +1480,8 @@ impl ::bitrix24_runtime::Method for MarkDeleteRequest {
 /// Calls `landing.landing.markUnDelete`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-mark-undelete.html>.
 pub async fn mark_un_delete(
     client: &::bitrix24_runtime::Client,
     request: &MarkUnDeleteRequest,
@@ -3373,6 +1490,8 @@ pub async fn mark_un_delete(
 }
 
 /// Parameters of `landing.landing.markUnDelete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-mark-undelete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct MarkUnDeleteRequest {
     pub lid: i64,
@@ -3381,64 +1500,19 @@ pub struct MarkUnDeleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for MarkUnDeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = MarkUnDeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MarkUnDeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<MarkUnDeleteRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "lid" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(MarkUnDeleteRequest {
-                    lid: __f0.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for MarkUnDeleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let lid = o.req("lid")?;
+        let additional = o.rest(&["lid"])?;
+        let lid = o.need(lid, "lid")?;
+        Ok(Self { lid, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for MarkUnDeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(MarkUnDeleteRequest);
 
 /// The `result` of `landing.landing.markUnDelete`.
 pub type MarkUnDeleteResponse = i64;
@@ -3459,6 +1533,8 @@ impl ::bitrix24_runtime::Method for MarkUnDeleteRequest {
 /// Calls `landing.landing.markdeletedblock`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-mark-deleted-block.html>.
 pub async fn markdeletedblock(
     client: &::bitrix24_runtime::Client,
     request: &MarkdeletedblockRequest,
@@ -3467,6 +1543,8 @@ pub async fn markdeletedblock(
 }
 
 /// Parameters of `landing.landing.markdeletedblock`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-mark-deleted-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct MarkdeletedblockRequest {
     pub block: i64,
@@ -3482,119 +1560,31 @@ pub struct MarkdeletedblockRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for MarkdeletedblockRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = MarkdeletedblockRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MarkdeletedblockRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<MarkdeletedblockRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __f3: Option<Option<bool>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "mark" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("mark"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "preventHistory" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preventHistory"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(MarkdeletedblockRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    lid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    mark: __f2.unwrap_or_default(),
-                    prevent_history: __f3.unwrap_or_default(),
-                    scope: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for MarkdeletedblockRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let lid = o.req("lid")?;
+        let mark = o.opt("mark")?;
+        let prevent_history = o.opt("preventHistory")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "lid", "mark", "preventHistory", "scope"])?;
+        let block = o.need(block, "block")?;
+        let lid = o.need(lid, "lid")?;
+        Ok(Self {
+            block,
+            lid,
+            mark,
+            prevent_history,
+            scope,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for MarkdeletedblockRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(MarkdeletedblockRequest);
 
 /// The `result` of `landing.landing.markdeletedblock`.
 pub type MarkdeletedblockResponse = bool;
@@ -3616,6 +1606,8 @@ impl ::bitrix24_runtime::Method for MarkdeletedblockRequest {
 /// Calls `landing.landing.markundeletedblock`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-mark-undeleted-block.html>.
 pub async fn markundeletedblock(
     client: &::bitrix24_runtime::Client,
     request: &MarkundeletedblockRequest,
@@ -3624,6 +1616,8 @@ pub async fn markundeletedblock(
 }
 
 /// Parameters of `landing.landing.markundeletedblock`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-mark-undeleted-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct MarkundeletedblockRequest {
     pub block: i64,
@@ -3637,106 +1631,29 @@ pub struct MarkundeletedblockRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for MarkundeletedblockRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = MarkundeletedblockRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MarkundeletedblockRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<MarkundeletedblockRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "preventHistory" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preventHistory"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(MarkundeletedblockRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    lid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    prevent_history: __f2.unwrap_or_default(),
-                    scope: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for MarkundeletedblockRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let lid = o.req("lid")?;
+        let prevent_history = o.opt("preventHistory")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "lid", "preventHistory", "scope"])?;
+        let block = o.need(block, "block")?;
+        let lid = o.need(lid, "lid")?;
+        Ok(Self {
+            block,
+            lid,
+            prevent_history,
+            scope,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for MarkundeletedblockRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(MarkundeletedblockRequest);
 
 /// The `result` of `landing.landing.markundeletedblock`.
 pub type MarkundeletedblockResponse = bool;
@@ -3758,6 +1675,8 @@ impl ::bitrix24_runtime::Method for MarkundeletedblockRequest {
 /// Calls `landing.landing.move`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-move.html>.
 pub async fn move_(
     client: &::bitrix24_runtime::Client,
     request: &MoveRequest,
@@ -3766,6 +1685,8 @@ pub async fn move_(
 }
 
 /// Parameters of `landing.landing.move`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-move.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct MoveRequest {
     pub lid: i64,
@@ -3780,105 +1701,28 @@ pub struct MoveRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for MoveRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = MoveRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MoveRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<MoveRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "lid" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "toFolderId" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("toFolderId"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "toSiteId" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("toSiteId"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(MoveRequest {
-                    lid: __f0.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    scope: __f1.unwrap_or_default(),
-                    to_folder_id: __f2.unwrap_or_default(),
-                    to_site_id: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for MoveRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let lid = o.req("lid")?;
+        let scope = o.opt("scope")?;
+        let to_folder_id = o.opt("toFolderId")?;
+        let to_site_id = o.opt("toSiteId")?;
+        let additional = o.rest(&["lid", "scope", "toFolderId", "toSiteId"])?;
+        let lid = o.need(lid, "lid")?;
+        Ok(Self {
+            lid,
+            scope,
+            to_folder_id,
+            to_site_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for MoveRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(MoveRequest);
 
 /// The `result` of `landing.landing.move`.
 pub type MoveResponse = bool;
@@ -3902,6 +1746,8 @@ impl ::bitrix24_runtime::Method for MoveRequest {
 /// Calls `landing.landing.moveblock`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-move-block.html>.
 pub async fn moveblock(
     client: &::bitrix24_runtime::Client,
     request: &MoveblockRequest,
@@ -3910,6 +1756,8 @@ pub async fn moveblock(
 }
 
 /// Parameters of `landing.landing.moveblock`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-move-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct MoveblockRequest {
     pub block: i64,
@@ -3923,106 +1771,29 @@ pub struct MoveblockRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for MoveblockRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = MoveblockRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MoveblockRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<MoveblockRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<MoveblockRequestParams>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "params" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("params"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<MoveblockRequestParams>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(MoveblockRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    lid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    params: __f2.unwrap_or_default(),
-                    scope: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for MoveblockRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let lid = o.req("lid")?;
+        let params = o.opt("params")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "lid", "params", "scope"])?;
+        let block = o.need(block, "block")?;
+        let lid = o.need(lid, "lid")?;
+        Ok(Self {
+            block,
+            lid,
+            params,
+            scope,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for MoveblockRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(MoveblockRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct MoveblockRequestParams {
@@ -4035,79 +1806,23 @@ pub struct MoveblockRequestParams {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for MoveblockRequestParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = MoveblockRequestParams;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MoveblockRequestParams")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<MoveblockRequestParams, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "AFTER_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("AFTER_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RETURN_CONTENT" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RETURN_CONTENT"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(MoveblockRequestParams {
-                    after_id: __f0.unwrap_or_default(),
-                    return_content: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for MoveblockRequestParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let after_id = o.opt("AFTER_ID")?;
+        let return_content = o.opt("RETURN_CONTENT")?;
+        let additional = o.rest(&["AFTER_ID", "RETURN_CONTENT"])?;
+        Ok(Self {
+            after_id,
+            return_content,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for MoveblockRequestParams {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(MoveblockRequestParams);
 
 /// The `result` of `landing.landing.moveblock`.
 pub type MoveblockResponse = i64;
@@ -4128,6 +1843,8 @@ impl ::bitrix24_runtime::Method for MoveblockRequest {
 /// Calls `landing.landing.publication`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-publication.html>.
 pub async fn publication(
     client: &::bitrix24_runtime::Client,
     request: &PublicationRequest,
@@ -4136,6 +1853,8 @@ pub async fn publication(
 }
 
 /// Parameters of `landing.landing.publication`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-publication.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct PublicationRequest {
     pub lid: i64,
@@ -4146,77 +1865,20 @@ pub struct PublicationRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for PublicationRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = PublicationRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct PublicationRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PublicationRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "lid" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(PublicationRequest {
-                    lid: __f0.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    scope: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for PublicationRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let lid = o.req("lid")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["lid", "scope"])?;
+        let lid = o.need(lid, "lid")?;
+        Ok(Self { lid, scope, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for PublicationRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(PublicationRequest);
 
 /// The `result` of `landing.landing.publication`.
 pub type PublicationResponse = bool;
@@ -4246,6 +1908,8 @@ impl ::bitrix24_runtime::Method for PublicationRequest {
 /// Calls `landing.landing.removeEntities`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-remove-entities.html>.
 pub async fn remove_entities(
     client: &::bitrix24_runtime::Client,
     request: &RemoveEntitiesRequest,
@@ -4254,6 +1918,8 @@ pub async fn remove_entities(
 }
 
 /// Parameters of `landing.landing.removeEntities`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-remove-entities.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct RemoveEntitiesRequest {
     pub data: RemoveEntitiesRequestData,
@@ -4265,92 +1931,27 @@ pub struct RemoveEntitiesRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for RemoveEntitiesRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = RemoveEntitiesRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RemoveEntitiesRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RemoveEntitiesRequest, A::Error> {
-                let mut __f0: Option<RemoveEntitiesRequestData> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "data" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("data"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            RemoveEntitiesRequestData,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(RemoveEntitiesRequest {
-                    data: __f0.ok_or_else(|| ::serde::de::Error::missing_field("data"))?,
-                    lid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    scope: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for RemoveEntitiesRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let data = o.req("data")?;
+        let lid = o.req("lid")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["data", "lid", "scope"])?;
+        let data = o.need(data, "data")?;
+        let lid = o.need(lid, "lid")?;
+        Ok(Self {
+            data,
+            lid,
+            scope,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for RemoveEntitiesRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(RemoveEntitiesRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct RemoveEntitiesRequestData {
@@ -4363,81 +1964,19 @@ pub struct RemoveEntitiesRequestData {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for RemoveEntitiesRequestData {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = RemoveEntitiesRequestData;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RemoveEntitiesRequestData")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RemoveEntitiesRequestData, A::Error> {
-                let mut __f0: Option<Option<Vec<i64>>> = None;
-                let mut __f1: Option<Option<Vec<RemoveEntitiesRequestDataImagesItem>>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "blocks" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("blocks"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<i64>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "images" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("images"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<RemoveEntitiesRequestDataImagesItem>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(RemoveEntitiesRequestData {
-                    blocks: __f0.unwrap_or_default(),
-                    images: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for RemoveEntitiesRequestData {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let blocks = o.opt("blocks")?;
+        let images = o.opt("images")?;
+        let additional = o.rest(&["blocks", "images"])?;
+        Ok(Self { blocks, images, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for RemoveEntitiesRequestData {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(RemoveEntitiesRequestData);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct RemoveEntitiesRequestDataImagesItem {
@@ -4448,79 +1987,21 @@ pub struct RemoveEntitiesRequestDataImagesItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for RemoveEntitiesRequestDataImagesItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = RemoveEntitiesRequestDataImagesItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RemoveEntitiesRequestDataImagesItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RemoveEntitiesRequestDataImagesItem, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "image" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("image"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(RemoveEntitiesRequestDataImagesItem {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    image: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("image"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for RemoveEntitiesRequestDataImagesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let image = o.req("image")?;
+        let additional = o.rest(&["block", "image"])?;
+        let block = o.need(block, "block")?;
+        let image = o.need(image, "image")?;
+        Ok(Self { block, image, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for RemoveEntitiesRequestDataImagesItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(RemoveEntitiesRequestDataImagesItem);
 
 /// The `result` of `landing.landing.removeEntities`.
 pub type RemoveEntitiesResponse = bool;
@@ -4541,6 +2022,8 @@ impl ::bitrix24_runtime::Method for RemoveEntitiesRequest {
 /// Calls `landing.landing.resolveIdByPublicUrl`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-resolve-id-by-public-url.html>.
 pub async fn resolve_id_by_public_url(
     client: &::bitrix24_runtime::Client,
     request: &ResolveIdByPublicUrlRequest,
@@ -4549,6 +2032,8 @@ pub async fn resolve_id_by_public_url(
 }
 
 /// Parameters of `landing.landing.resolveIdByPublicUrl`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-resolve-id-by-public-url.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ResolveIdByPublicUrlRequest {
     #[serde(rename = "landingUrl")]
@@ -4562,94 +2047,27 @@ pub struct ResolveIdByPublicUrlRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ResolveIdByPublicUrlRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ResolveIdByPublicUrlRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResolveIdByPublicUrlRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ResolveIdByPublicUrlRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "landingUrl" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("landingUrl"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "siteId" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("siteId"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ResolveIdByPublicUrlRequest {
-                    landing_url: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("landingUrl"))?,
-                    scope: __f1.unwrap_or_default(),
-                    site_id: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("siteId"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ResolveIdByPublicUrlRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let landing_url = o.req("landingUrl")?;
+        let scope = o.opt("scope")?;
+        let site_id = o.req("siteId")?;
+        let additional = o.rest(&["landingUrl", "scope", "siteId"])?;
+        let landing_url = o.need(landing_url, "landingUrl")?;
+        let site_id = o.need(site_id, "siteId")?;
+        Ok(Self {
+            landing_url,
+            scope,
+            site_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ResolveIdByPublicUrlRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ResolveIdByPublicUrlRequest);
 
 /// The `result` of `landing.landing.resolveIdByPublicUrl`.
 pub type ResolveIdByPublicUrlResponse = i64;
@@ -4670,6 +2088,8 @@ impl ::bitrix24_runtime::Method for ResolveIdByPublicUrlRequest {
 /// Calls `landing.landing.showblock`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-show-block.html>.
 pub async fn showblock(
     client: &::bitrix24_runtime::Client,
     request: &ShowblockRequest,
@@ -4678,6 +2098,8 @@ pub async fn showblock(
 }
 
 /// Parameters of `landing.landing.showblock`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-show-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ShowblockRequest {
     pub block: i64,
@@ -4689,91 +2111,27 @@ pub struct ShowblockRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ShowblockRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ShowblockRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ShowblockRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ShowblockRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ShowblockRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    lid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    scope: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ShowblockRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let lid = o.req("lid")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "lid", "scope"])?;
+        let block = o.need(block, "block")?;
+        let lid = o.need(lid, "lid")?;
+        Ok(Self {
+            block,
+            lid,
+            scope,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ShowblockRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ShowblockRequest);
 
 /// The `result` of `landing.landing.showblock`.
 pub type ShowblockResponse = bool;
@@ -4794,6 +2152,8 @@ impl ::bitrix24_runtime::Method for ShowblockRequest {
 /// Calls `landing.landing.unFavoriteBlock`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-unfavorite-block.html>.
 pub async fn un_favorite_block(
     client: &::bitrix24_runtime::Client,
     request: &UnFavoriteBlockRequest,
@@ -4802,6 +2162,8 @@ pub async fn un_favorite_block(
 }
 
 /// Parameters of `landing.landing.unFavoriteBlock`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-unfavorite-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UnFavoriteBlockRequest {
     #[serde(rename = "blockId")]
@@ -4811,65 +2173,19 @@ pub struct UnFavoriteBlockRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UnFavoriteBlockRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UnFavoriteBlockRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UnFavoriteBlockRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UnFavoriteBlockRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "blockId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("blockId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UnFavoriteBlockRequest {
-                    block_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("blockId"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UnFavoriteBlockRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block_id = o.req("blockId")?;
+        let additional = o.rest(&["blockId"])?;
+        let block_id = o.need(block_id, "blockId")?;
+        Ok(Self { block_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UnFavoriteBlockRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UnFavoriteBlockRequest);
 
 /// The `result` of `landing.landing.unFavoriteBlock`.
 pub type UnFavoriteBlockResponse = bool;
@@ -4890,6 +2206,8 @@ impl ::bitrix24_runtime::Method for UnFavoriteBlockRequest {
 /// Calls `landing.landing.unpublic`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-unpublic.html>.
 pub async fn unpublic(
     client: &::bitrix24_runtime::Client,
     request: &UnpublicRequest,
@@ -4898,6 +2216,8 @@ pub async fn unpublic(
 }
 
 /// Parameters of `landing.landing.unpublic`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-unpublic.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UnpublicRequest {
     pub lid: i64,
@@ -4908,77 +2228,20 @@ pub struct UnpublicRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UnpublicRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UnpublicRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UnpublicRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UnpublicRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "lid" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UnpublicRequest {
-                    lid: __f0.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    scope: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UnpublicRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let lid = o.req("lid")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["lid", "scope"])?;
+        let lid = o.need(lid, "lid")?;
+        Ok(Self { lid, scope, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UnpublicRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UnpublicRequest);
 
 /// The `result` of `landing.landing.unpublic`.
 pub type UnpublicResponse = bool;
@@ -5000,6 +2263,8 @@ impl ::bitrix24_runtime::Method for UnpublicRequest {
 /// Calls `landing.landing.upblock`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-up-block.html>.
 pub async fn upblock(
     client: &::bitrix24_runtime::Client,
     request: &UpblockRequest,
@@ -5008,6 +2273,8 @@ pub async fn upblock(
 }
 
 /// Parameters of `landing.landing.upblock`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/block-methods/landing-landing-up-block.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpblockRequest {
     pub block: i64,
@@ -5021,106 +2288,29 @@ pub struct UpblockRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpblockRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpblockRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpblockRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpblockRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "block" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("block"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "preventHistory" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("preventHistory"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpblockRequest {
-                    block: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
-                    lid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    prevent_history: __f2.unwrap_or_default(),
-                    scope: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpblockRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let lid = o.req("lid")?;
+        let prevent_history = o.opt("preventHistory")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "lid", "preventHistory", "scope"])?;
+        let block = o.need(block, "block")?;
+        let lid = o.need(lid, "lid")?;
+        Ok(Self {
+            block,
+            lid,
+            prevent_history,
+            scope,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpblockRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpblockRequest);
 
 /// The `result` of `landing.landing.upblock`.
 pub type UpblockResponse = bool;
@@ -5143,6 +2333,8 @@ impl ::bitrix24_runtime::Method for UpblockRequest {
 /// Calls `landing.landing.update`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
@@ -5151,6 +2343,8 @@ pub async fn update(
 }
 
 /// Parameters of `landing.landing.update`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/methods/landing-landing-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
     pub fields: UpdateRequestFields,
@@ -5160,80 +2354,21 @@ pub struct UpdateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<UpdateRequestFields> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            UpdateRequestFields,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
-                    lid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let lid = o.req("lid")?;
+        let additional = o.rest(&["fields", "lid"])?;
+        let fields = o.need(fields, "fields")?;
+        let lid = o.need(lid, "lid")?;
+        Ok(Self { fields, lid, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestFields {
@@ -5269,210 +2404,59 @@ pub struct UpdateRequestFields {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequestFields, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<i64>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<i64>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ADDITIONAL_FIELDS" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ADDITIONAL_FIELDS"),
-                                );
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "CODE" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CODE"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_PUBLIC" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_PUBLIC"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DELETED" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("DELETED"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "FOLDER" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FOLDER"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "FOLDER_ID" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("FOLDER_ID"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SITEMAP" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SITEMAP"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SITE_ID" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SITE_ID"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TITLE" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TPL_ID" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TPL_ID"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "XML_ID" => {
-                            if __f11.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("XML_ID"));
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequestFields {
-                    additional_fields: __f0.unwrap_or_default(),
-                    code: __f1.unwrap_or_default(),
-                    date_public: __f2.unwrap_or_default(),
-                    deleted: __f3.unwrap_or_default(),
-                    description: __f4.unwrap_or_default(),
-                    folder: __f5.unwrap_or_default(),
-                    folder_id: __f6.unwrap_or_default(),
-                    sitemap: __f7.unwrap_or_default(),
-                    site_id: __f8.unwrap_or_default(),
-                    title: __f9.unwrap_or_default(),
-                    tpl_id: __f10.unwrap_or_default(),
-                    xml_id: __f11.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_fields = o.opt("ADDITIONAL_FIELDS")?;
+        let code = o.opt("CODE")?;
+        let date_public = o.opt("DATE_PUBLIC")?;
+        let deleted = o.opt("DELETED")?;
+        let description = o.opt("DESCRIPTION")?;
+        let folder = o.opt("FOLDER")?;
+        let folder_id = o.opt("FOLDER_ID")?;
+        let sitemap = o.opt("SITEMAP")?;
+        let site_id = o.opt("SITE_ID")?;
+        let title = o.opt("TITLE")?;
+        let tpl_id = o.opt("TPL_ID")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADDITIONAL_FIELDS",
+                    "CODE",
+                    "DATE_PUBLIC",
+                    "DELETED",
+                    "DESCRIPTION",
+                    "FOLDER",
+                    "FOLDER_ID",
+                    "SITEMAP",
+                    "SITE_ID",
+                    "TITLE",
+                    "TPL_ID",
+                    "XML_ID",
+                ],
+            )?;
+        Ok(Self {
+            additional_fields,
+            code,
+            date_public,
+            deleted,
+            description,
+            folder,
+            folder_id,
+            sitemap,
+            site_id,
+            title,
+            tpl_id,
+            xml_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 /// The `result` of `landing.landing.update`.
 pub type UpdateResponse = bool;

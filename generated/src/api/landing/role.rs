@@ -12,6 +12,8 @@
 /// Calls `landing.role.enable`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/landing-role-enable.html>.
 pub async fn enable(
     client: &::bitrix24_runtime::Client,
     request: &EnableRequest,
@@ -20,6 +22,8 @@ pub async fn enable(
 }
 
 /// Parameters of `landing.role.enable`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/landing-role-enable.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct EnableRequest {
     pub mode: bool,
@@ -30,77 +34,20 @@ pub struct EnableRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for EnableRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = EnableRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct EnableRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<EnableRequest, A::Error> {
-                let mut __f0: Option<bool> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "mode" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("mode"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<bool>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(EnableRequest {
-                    mode: __f0.ok_or_else(|| ::serde::de::Error::missing_field("mode"))?,
-                    scope: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for EnableRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let mode = o.req("mode")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["mode", "scope"])?;
+        let mode = o.need(mode, "mode")?;
+        Ok(Self { mode, scope, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for EnableRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(EnableRequest);
 
 /// The `result` of `landing.role.enable`.
 pub type EnableResponse = bool;
@@ -121,6 +68,8 @@ impl ::bitrix24_runtime::Method for EnableRequest {
 /// Calls `landing.role.getList`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/role-model/landing-role-get-list.html>.
 pub async fn get_list(
     client: &::bitrix24_runtime::Client,
     request: &GetListRequest,
@@ -129,6 +78,8 @@ pub async fn get_list(
 }
 
 /// Parameters of `landing.role.getList`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/role-model/landing-role-get-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetListRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -138,64 +89,18 @@ pub struct GetListRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetListRequest, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "scope" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetListRequest {
-                    scope: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["scope"])?;
+        Ok(Self { scope, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetListRequest);
 
 /// The `result` of `landing.role.getList`.
 pub type GetListResponse = Vec<GetListResponseItem>;
@@ -213,90 +118,25 @@ pub struct GetListResponseItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetListResponseItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetListResponseItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetListResponseItem, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TITLE" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "XML_ID" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("XML_ID"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetListResponseItem {
-                    id: __f0.unwrap_or_default(),
-                    title: __f1.unwrap_or_default(),
-                    xml_id: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetListResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let title = o.opt("TITLE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o.rest(&["ID", "TITLE", "XML_ID"])?;
+        Ok(Self {
+            id,
+            title,
+            xml_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetListResponseItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetListResponseItem);
 
 impl ::bitrix24_runtime::Method for GetListRequest {
     const NAME: &'static str = "landing.role.getList";
@@ -313,6 +153,8 @@ impl ::bitrix24_runtime::Method for GetListRequest {
 /// Calls `landing.role.getRights`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/role-model/landing-role-get-rights.html>.
 pub async fn get_rights(
     client: &::bitrix24_runtime::Client,
     request: &GetRightsRequest,
@@ -321,6 +163,8 @@ pub async fn get_rights(
 }
 
 /// Parameters of `landing.role.getRights`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/role-model/landing-role-get-rights.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRightsRequest {
     pub id: i64,
@@ -331,83 +175,27 @@ pub struct GetRightsRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRightsRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRightsRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRightsRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRightsRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRightsRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    scope: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRightsRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["id", "scope"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self { id, scope, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRightsRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRightsRequest);
 
 /// The `result` of `landing.role.getRights`.
 pub type GetRightsResponse = Vec<GetRightsResponseItem>;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRightsResponseItem {
+    /// Wire name "0".
     #[serde(rename = "0", skip_serializing_if = "Option::is_none")]
     pub _0: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
@@ -415,66 +203,18 @@ pub struct GetRightsResponseItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRightsResponseItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRightsResponseItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRightsResponseItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRightsResponseItem, A::Error> {
-                let mut __f0: Option<Option<Vec<String>>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "0" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("0"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRightsResponseItem {
-                    _0: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRightsResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let _0 = o.opt("0")?;
+        let additional = o.rest(&["0"])?;
+        Ok(Self { _0, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRightsResponseItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRightsResponseItem);
 
 impl ::bitrix24_runtime::Method for GetRightsRequest {
     const NAME: &'static str = "landing.role.getRights";
@@ -493,6 +233,8 @@ impl ::bitrix24_runtime::Method for GetRightsRequest {
 /// Calls `landing.role.isEnabled`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/landing-role-is-enabled.html>.
 pub async fn is_enabled(
     client: &::bitrix24_runtime::Client,
     request: &IsEnabledRequest,
@@ -501,6 +243,8 @@ pub async fn is_enabled(
 }
 
 /// Parameters of `landing.role.isEnabled`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/landing-role-is-enabled.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct IsEnabledRequest {
     /// Keys not declared in the spec, kept as received.
@@ -508,47 +252,17 @@ pub struct IsEnabledRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for IsEnabledRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = IsEnabledRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct IsEnabledRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<IsEnabledRequest, A::Error> {
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<::serde_json::Value>()?;
-                    __extra.insert(key, value);
-                }
-                Ok(IsEnabledRequest {
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for IsEnabledRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for IsEnabledRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(IsEnabledRequest);
 
 /// The `result` of `landing.role.isEnabled`.
 pub type IsEnabledResponse = bool;
@@ -568,6 +282,8 @@ impl ::bitrix24_runtime::Method for IsEnabledRequest {
 /// Calls `landing.role.setAccessCodes`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/role-model/landing-role-set-access-codes.html>.
 pub async fn set_access_codes(
     client: &::bitrix24_runtime::Client,
     request: &SetAccessCodesRequest,
@@ -576,6 +292,8 @@ pub async fn set_access_codes(
 }
 
 /// Parameters of `landing.role.setAccessCodes`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/role-model/landing-role-set-access-codes.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SetAccessCodesRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -588,92 +306,26 @@ pub struct SetAccessCodesRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SetAccessCodesRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SetAccessCodesRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SetAccessCodesRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetAccessCodesRequest, A::Error> {
-                let mut __f0: Option<Option<Vec<String>>> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "codes" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("codes"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SetAccessCodesRequest {
-                    codes: __f0.unwrap_or_default(),
-                    id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    scope: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SetAccessCodesRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let codes = o.opt("codes")?;
+        let id = o.req("id")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["codes", "id", "scope"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self {
+            codes,
+            id,
+            scope,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SetAccessCodesRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SetAccessCodesRequest);
 
 /// The `result` of `landing.role.setAccessCodes`.
 pub type SetAccessCodesResponse = bool;
@@ -696,6 +348,8 @@ impl ::bitrix24_runtime::Method for SetAccessCodesRequest {
 /// Calls `landing.role.setRights`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/role-model/landing-role-set-rights.html>.
 pub async fn set_rights(
     client: &::bitrix24_runtime::Client,
     request: &SetRightsRequest,
@@ -704,126 +358,49 @@ pub async fn set_rights(
 }
 
 /// Parameters of `landing.role.setRights`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/rights/role-model/landing-role-set-rights.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SetRightsRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub additional: Option<Vec<String>>,
+    /// Wire name "additional".
+    #[serde(rename = "additional", skip_serializing_if = "Option::is_none")]
+    pub additional_2: Option<Vec<String>>,
     pub id: i64,
     pub rights: SetRightsRequestRights,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
-    pub additional_2: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl<'de> ::serde::Deserialize<'de> for SetRightsRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SetRightsRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SetRightsRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetRightsRequest, A::Error> {
-                let mut __f0: Option<Option<Vec<String>>> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<SetRightsRequestRights> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "additional" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("additional"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "rights" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("rights"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            SetRightsRequestRights,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SetRightsRequest {
-                    additional: __f0.unwrap_or_default(),
-                    id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    rights: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("rights"))?,
-                    scope: __f3.unwrap_or_default(),
-                    additional_2: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl ::bitrix24_runtime::loose::Loose for SetRightsRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_2 = o.opt("additional")?;
+        let id = o.req("id")?;
+        let rights = o.req("rights")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["additional", "id", "rights", "scope"])?;
+        let id = o.need(id, "id")?;
+        let rights = o.need(rights, "rights")?;
+        Ok(Self {
+            additional_2,
+            id,
+            rights,
+            scope,
+            additional,
+        })
     }
 }
 
+::bitrix24_runtime::loose_deserialize!(SetRightsRequest);
+
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SetRightsRequestRights {
+    /// Wire name "0".
     #[serde(rename = "0", skip_serializing_if = "Option::is_none")]
     pub _0: Option<Vec<String>>,
     /// Keys not declared in the spec, kept as received.
@@ -831,66 +408,18 @@ pub struct SetRightsRequestRights {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SetRightsRequestRights {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SetRightsRequestRights;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SetRightsRequestRights")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetRightsRequestRights, A::Error> {
-                let mut __f0: Option<Option<Vec<String>>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "0" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("0"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SetRightsRequestRights {
-                    _0: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SetRightsRequestRights {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let _0 = o.opt("0")?;
+        let additional = o.rest(&["0"])?;
+        Ok(Self { _0, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SetRightsRequestRights {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SetRightsRequestRights);
 
 /// The `result` of `landing.role.setRights`.
 pub type SetRightsResponse = bool;

@@ -11,6 +11,8 @@
 /// Calls `landing.syspage.deleteForLanding`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/special-pages/landing-syspage-delete-for-landing.html>.
 pub async fn delete_for_landing(
     client: &::bitrix24_runtime::Client,
     request: &DeleteForLandingRequest,
@@ -19,6 +21,8 @@ pub async fn delete_for_landing(
 }
 
 /// Parameters of `landing.syspage.deleteForLanding`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/special-pages/landing-syspage-delete-for-landing.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteForLandingRequest {
     pub id: i64,
@@ -29,77 +33,20 @@ pub struct DeleteForLandingRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteForLandingRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteForLandingRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteForLandingRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteForLandingRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteForLandingRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    scope: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteForLandingRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["id", "scope"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self { id, scope, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeleteForLandingRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteForLandingRequest);
 
 /// The `result` of `landing.syspage.deleteForLanding`.
 pub type DeleteForLandingResponse = bool;
@@ -115,6 +62,8 @@ impl ::bitrix24_runtime::Method for DeleteForLandingRequest {
 /// Calls `landing.syspage.deleteForSite`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/special-pages/landing-syspage-delete-for-site.html>.
 pub async fn delete_for_site(
     client: &::bitrix24_runtime::Client,
     request: &DeleteForSiteRequest,
@@ -123,6 +72,8 @@ pub async fn delete_for_site(
 }
 
 /// Parameters of `landing.syspage.deleteForSite`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/special-pages/landing-syspage-delete-for-site.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteForSiteRequest {
     pub id: i64,
@@ -131,64 +82,19 @@ pub struct DeleteForSiteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteForSiteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteForSiteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteForSiteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteForSiteRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteForSiteRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteForSiteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeleteForSiteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteForSiteRequest);
 
 /// The `result` of `landing.syspage.deleteForSite`.
 pub type DeleteForSiteResponse = bool;
@@ -204,6 +110,8 @@ impl ::bitrix24_runtime::Method for DeleteForSiteRequest {
 /// Calls `landing.syspage.get`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/special-pages/landing-syspage-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -212,6 +120,8 @@ pub async fn get(
 }
 
 /// Parameters of `landing.syspage.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/special-pages/landing-syspage-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -222,77 +132,20 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "active" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("active"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    active: __f0.unwrap_or_default(),
-                    id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["active", "id"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self { active, id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `landing.syspage.get`.
 pub type GetResponse = ::serde_json::Value;
@@ -313,6 +166,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 /// Calls `landing.syspage.getSpecialPage`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/special-pages/landing-syspage-get-special-page.html>.
 pub async fn get_special_page(
     client: &::bitrix24_runtime::Client,
     request: &GetSpecialPageRequest,
@@ -321,187 +176,46 @@ pub async fn get_special_page(
 }
 
 /// Parameters of `landing.syspage.getSpecialPage`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/special-pages/landing-syspage-get-special-page.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetSpecialPageRequest {
-    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
-    pub additional: ::serde_json::Value,
+    /// Wire name "additional".
+    #[serde(rename = "additional", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub additional_2: ::serde_json::Value,
     #[serde(rename = "siteId")]
     pub site_id: i64,
+    /// Wire name "type".
     #[serde(rename = "type")]
     pub type_: GetSpecialPageRequestType,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
-    pub additional_2: ::std::collections::BTreeMap<String, ::serde_json::Value>,
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetSpecialPageRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetSpecialPageRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetSpecialPageRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetSpecialPageRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<GetSpecialPageRequestType> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "additional" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("additional"),
-                                );
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "siteId" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("siteId"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "type" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("type"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            GetSpecialPageRequestType,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetSpecialPageRequest {
-                    additional: __f0.unwrap_or_default(),
-                    site_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("siteId"))?,
-                    type_: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
-                    additional_2: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl ::bitrix24_runtime::loose::Loose for GetSpecialPageRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_2 = o.opt("additional")?;
+        let site_id = o.req("siteId")?;
+        let type_ = o.req("type")?;
+        let additional = o.rest(&["additional", "siteId", "type"])?;
+        let site_id = o.need(site_id, "siteId")?;
+        let type_ = o.need(type_, "type")?;
+        Ok(Self {
+            additional_2,
+            site_id,
+            type_,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetSpecialPageRequestType {
-    /// The value "mainpage".
-    Mainpage,
-    /// The value "catalog".
-    Catalog,
-    /// The value "personal".
-    Personal,
-    /// The value "cart".
-    Cart,
-    /// The value "order".
-    Order,
-    /// The value "payment".
-    Payment,
-    /// The value "compare".
-    Compare,
-    /// The value "feedback".
-    Feedback,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(GetSpecialPageRequest);
 
-impl GetSpecialPageRequestType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Mainpage => "mainpage",
-            Self::Catalog => "catalog",
-            Self::Personal => "personal",
-            Self::Cart => "cart",
-            Self::Order => "order",
-            Self::Payment => "payment",
-            Self::Compare => "compare",
-            Self::Feedback => "feedback",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetSpecialPageRequestType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetSpecialPageRequestType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetSpecialPageRequestType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "mainpage" => Self::Mainpage,
-                "catalog" => Self::Catalog,
-                "personal" => Self::Personal,
-                "cart" => Self::Cart,
-                "order" => Self::Order,
-                "payment" => Self::Payment,
-                "compare" => Self::Compare,
-                "feedback" => Self::Feedback,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetSpecialPageRequestType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetSpecialPageRequestType = super::super::enums::MainpageCatalogPersonalEtc;
 
 /// The `result` of `landing.syspage.getSpecialPage`.
 pub type GetSpecialPageResponse = String;
@@ -522,6 +236,8 @@ impl ::bitrix24_runtime::Method for GetSpecialPageRequest {
 /// Calls `landing.syspage.set`.
 ///
 /// Scope `landing`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/special-pages/landing-syspage-set.html>.
 pub async fn set(
     client: &::bitrix24_runtime::Client,
     request: &SetRequest,
@@ -530,11 +246,14 @@ pub async fn set(
 }
 
 /// Parameters of `landing.syspage.set`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/landing/page/special-pages/landing-syspage-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SetRequest {
     pub id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lid: Option<i64>,
+    /// Wire name "type".
     #[serde(rename = "type")]
     pub type_: SetRequestType,
     /// Keys not declared in the spec, kept as received.
@@ -542,174 +261,24 @@ pub struct SetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<SetRequestType> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "lid" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lid"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "type" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("type"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<SetRequestType>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SetRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    lid: __f1.unwrap_or_default(),
-                    type_: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for SetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let lid = o.opt("lid")?;
+        let type_ = o.req("type")?;
+        let additional = o.rest(&["id", "lid", "type"])?;
+        let id = o.need(id, "id")?;
+        let type_ = o.need(type_, "type")?;
+        Ok(Self { id, lid, type_, additional })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum SetRequestType {
-    /// The value "mainpage".
-    Mainpage,
-    /// The value "catalog".
-    Catalog,
-    /// The value "personal".
-    Personal,
-    /// The value "cart".
-    Cart,
-    /// The value "order".
-    Order,
-    /// The value "payment".
-    Payment,
-    /// The value "compare".
-    Compare,
-    /// The value "feedback".
-    Feedback,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(SetRequest);
 
-impl SetRequestType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Mainpage => "mainpage",
-            Self::Catalog => "catalog",
-            Self::Personal => "personal",
-            Self::Cart => "cart",
-            Self::Order => "order",
-            Self::Payment => "payment",
-            Self::Compare => "compare",
-            Self::Feedback => "feedback",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for SetRequestType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for SetRequestType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for SetRequestType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "mainpage" => Self::Mainpage,
-                "catalog" => Self::Catalog,
-                "personal" => Self::Personal,
-                "cart" => Self::Cart,
-                "order" => Self::Order,
-                "payment" => Self::Payment,
-                "compare" => Self::Compare,
-                "feedback" => Self::Feedback,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for SetRequestType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type SetRequestType = super::super::enums::MainpageCatalogPersonalEtc;
 
 /// The `result` of `landing.syspage.set`.
 pub type SetResponse = bool;

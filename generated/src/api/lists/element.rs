@@ -13,6 +13,8 @@ pub mod get;
 /// Calls `lists.element.add`.
 ///
 /// Scope `lists`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/elements/lists-element-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
     request: &AddRequest,
@@ -21,6 +23,8 @@ pub async fn add(
 }
 
 /// Parameters of `lists.element.add`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/elements/lists-element-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     #[serde(rename = "ELEMENT_CODE")]
@@ -42,169 +46,49 @@ pub struct AddRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<Vec<AddRequestFieldsItem>> = None;
-                let mut __f2: Option<String> = None;
-                let mut __f3: Option<i64> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<AddRequestIblockTypeId> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ELEMENT_CODE" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ELEMENT_CODE"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "FIELDS" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FIELDS"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Vec<AddRequestFieldsItem>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "IBLOCK_CODE" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IBLOCK_CODE"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "IBLOCK_ID" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IBLOCK_ID"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "IBLOCK_SECTION_ID" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IBLOCK_SECTION_ID"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IBLOCK_TYPE_ID" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IBLOCK_TYPE_ID"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            AddRequestIblockTypeId,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "LIST_ELEMENT_URL" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LIST_ELEMENT_URL"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    element_code: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "ELEMENT_CODE",
-                        ))?,
-                    fields: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("FIELDS"))?,
-                    iblock_code: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "IBLOCK_CODE",
-                        ))?,
-                    iblock_id: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field("IBLOCK_ID"))?,
-                    iblock_section_id: __f4.unwrap_or_default(),
-                    iblock_type_id: __f5
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "IBLOCK_TYPE_ID",
-                        ))?,
-                    list_element_url: __f6.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let element_code = o.req("ELEMENT_CODE")?;
+        let fields = o.req("FIELDS")?;
+        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_id = o.req("IBLOCK_ID")?;
+        let iblock_section_id = o.opt("IBLOCK_SECTION_ID")?;
+        let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
+        let list_element_url = o.opt("LIST_ELEMENT_URL")?;
+        let additional = o
+            .rest(
+                &[
+                    "ELEMENT_CODE",
+                    "FIELDS",
+                    "IBLOCK_CODE",
+                    "IBLOCK_ID",
+                    "IBLOCK_SECTION_ID",
+                    "IBLOCK_TYPE_ID",
+                    "LIST_ELEMENT_URL",
+                ],
+            )?;
+        let element_code = o.need(element_code, "ELEMENT_CODE")?;
+        let fields = o.need(fields, "FIELDS")?;
+        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
+        let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
+        let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
+        Ok(Self {
+            element_code,
+            fields,
+            iblock_code,
+            iblock_id,
+            iblock_section_id,
+            iblock_type_id,
+            list_element_url,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestFieldsItem {
@@ -220,137 +104,26 @@ pub struct AddRequestFieldsItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestFieldsItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestFieldsItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestFieldsItem, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "NAME" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "PROPERTY_PropertyId" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PROPERTY_PropertyId"),
-                                );
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequestFieldsItem {
-                    name: __f0.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
-                    property_property_id: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.req("NAME")?;
+        let property_property_id = o.opt("PROPERTY_PropertyId")?;
+        let additional = o.rest(&["NAME", "PROPERTY_PropertyId"])?;
+        let name = o.need(name, "NAME")?;
+        Ok(Self {
+            name,
+            property_property_id,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestIblockTypeId {
-    /// The value "lists".
-    Lists,
-    /// The value "bitrix_processes".
-    BitrixProcesses,
-    /// The value "lists_socnet".
-    ListsSocnet,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsItem);
 
-impl AddRequestIblockTypeId {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Lists => "lists",
-            Self::BitrixProcesses => "bitrix_processes",
-            Self::ListsSocnet => "lists_socnet",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestIblockTypeId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestIblockTypeId {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestIblockTypeId {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "lists" => Self::Lists,
-                "bitrix_processes" => Self::BitrixProcesses,
-                "lists_socnet" => Self::ListsSocnet,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestIblockTypeId {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type AddRequestIblockTypeId = super::super::enums::ListsBitrixProcessesListsSocnet;
 
 /// The `result` of `lists.element.add`.
 pub type AddResponse = i64;
@@ -373,6 +146,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 /// Calls `lists.element.delete`.
 ///
 /// Scope `lists`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/elements/lists-element-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
@@ -381,6 +156,8 @@ pub async fn delete(
 }
 
 /// Parameters of `lists.element.delete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/elements/lists-element-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     #[serde(rename = "ELEMENT_CODE")]
@@ -398,202 +175,45 @@ pub struct DeleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<String> = None;
-                let mut __f3: Option<i64> = None;
-                let mut __f4: Option<DeleteRequestIblockTypeId> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ELEMENT_CODE" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ELEMENT_CODE"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "ELEMENT_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ELEMENT_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "IBLOCK_CODE" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IBLOCK_CODE"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "IBLOCK_ID" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IBLOCK_ID"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "IBLOCK_TYPE_ID" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IBLOCK_TYPE_ID"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            DeleteRequestIblockTypeId,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteRequest {
-                    element_code: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "ELEMENT_CODE",
-                        ))?,
-                    element_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("ELEMENT_ID"))?,
-                    iblock_code: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "IBLOCK_CODE",
-                        ))?,
-                    iblock_id: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field("IBLOCK_ID"))?,
-                    iblock_type_id: __f4
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "IBLOCK_TYPE_ID",
-                        ))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let element_code = o.req("ELEMENT_CODE")?;
+        let element_id = o.req("ELEMENT_ID")?;
+        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_id = o.req("IBLOCK_ID")?;
+        let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ELEMENT_CODE",
+                    "ELEMENT_ID",
+                    "IBLOCK_CODE",
+                    "IBLOCK_ID",
+                    "IBLOCK_TYPE_ID",
+                ],
+            )?;
+        let element_code = o.need(element_code, "ELEMENT_CODE")?;
+        let element_id = o.need(element_id, "ELEMENT_ID")?;
+        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
+        let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
+        let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
+        Ok(Self {
+            element_code,
+            element_id,
+            iblock_code,
+            iblock_id,
+            iblock_type_id,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum DeleteRequestIblockTypeId {
-    /// The value "lists".
-    Lists,
-    /// The value "bitrix_processes".
-    BitrixProcesses,
-    /// The value "lists_socnet".
-    ListsSocnet,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
-impl DeleteRequestIblockTypeId {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Lists => "lists",
-            Self::BitrixProcesses => "bitrix_processes",
-            Self::ListsSocnet => "lists_socnet",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for DeleteRequestIblockTypeId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for DeleteRequestIblockTypeId {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for DeleteRequestIblockTypeId {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "lists" => Self::Lists,
-                "bitrix_processes" => Self::BitrixProcesses,
-                "lists_socnet" => Self::ListsSocnet,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for DeleteRequestIblockTypeId {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type DeleteRequestIblockTypeId = super::super::enums::ListsBitrixProcessesListsSocnet;
 
 /// The `result` of `lists.element.delete`.
 pub type DeleteResponse = bool;
@@ -617,6 +237,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 /// Scope `lists`; at most 2 calls per second.
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/elements/lists-element-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -625,6 +247,8 @@ pub async fn get(
 }
 
 /// Parameters of `lists.element.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/elements/lists-element-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     #[serde(rename = "ELEMENT_CODE", skip_serializing_if = "Option::is_none")]
@@ -653,237 +277,55 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<String> = None;
-                let mut __f5: Option<i64> = None;
-                let mut __f6: Option<GetRequestIblockTypeId> = None;
-                let mut __f7: Option<::serde_json::Value> = None;
-                let mut __f8: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ELEMENT_CODE" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ELEMENT_CODE"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ELEMENT_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ELEMENT_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ELEMENT_ORDER" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ELEMENT_ORDER"),
-                                );
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "FILTER" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FILTER"));
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "IBLOCK_CODE" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IBLOCK_CODE"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "IBLOCK_ID" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IBLOCK_ID"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "IBLOCK_TYPE_ID" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IBLOCK_TYPE_ID"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            GetRequestIblockTypeId,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "SELECT" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SELECT"));
-                            }
-                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "start" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("start"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    element_code: __f0.unwrap_or_default(),
-                    element_id: __f1.unwrap_or_default(),
-                    element_order: __f2.unwrap_or_default(),
-                    filter: __f3.unwrap_or_default(),
-                    iblock_code: __f4
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "IBLOCK_CODE",
-                        ))?,
-                    iblock_id: __f5
-                        .ok_or_else(|| ::serde::de::Error::missing_field("IBLOCK_ID"))?,
-                    iblock_type_id: __f6
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "IBLOCK_TYPE_ID",
-                        ))?,
-                    select: __f7.unwrap_or_default(),
-                    start: __f8.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let element_code = o.opt("ELEMENT_CODE")?;
+        let element_id = o.opt("ELEMENT_ID")?;
+        let element_order = o.opt("ELEMENT_ORDER")?;
+        let filter = o.opt("FILTER")?;
+        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_id = o.req("IBLOCK_ID")?;
+        let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
+        let select = o.opt("SELECT")?;
+        let start = o.opt("start")?;
+        let additional = o
+            .rest(
+                &[
+                    "ELEMENT_CODE",
+                    "ELEMENT_ID",
+                    "ELEMENT_ORDER",
+                    "FILTER",
+                    "IBLOCK_CODE",
+                    "IBLOCK_ID",
+                    "IBLOCK_TYPE_ID",
+                    "SELECT",
+                    "start",
+                ],
+            )?;
+        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
+        let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
+        let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
+        Ok(Self {
+            element_code,
+            element_id,
+            element_order,
+            filter,
+            iblock_code,
+            iblock_id,
+            iblock_type_id,
+            select,
+            start,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestIblockTypeId {
-    /// The value "lists".
-    Lists,
-    /// The value "bitrix_processes".
-    BitrixProcesses,
-    /// The value "lists_socnet".
-    ListsSocnet,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
-impl GetRequestIblockTypeId {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Lists => "lists",
-            Self::BitrixProcesses => "bitrix_processes",
-            Self::ListsSocnet => "lists_socnet",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestIblockTypeId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestIblockTypeId {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestIblockTypeId {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "lists" => Self::Lists,
-                "bitrix_processes" => Self::BitrixProcesses,
-                "lists_socnet" => Self::ListsSocnet,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestIblockTypeId {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetRequestIblockTypeId = super::super::enums::ListsBitrixProcessesListsSocnet;
 
 /// The `result` of `lists.element.get`.
 pub type GetResponse = ::serde_json::Value;
@@ -903,6 +345,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 /// Calls `lists.element.update`.
 ///
 /// Scope `lists`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/elements/lists-element-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
@@ -911,6 +355,8 @@ pub async fn update(
 }
 
 /// Parameters of `lists.element.update`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/elements/lists-element-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
     #[serde(rename = "ELEMENT_CODE")]
@@ -930,155 +376,47 @@ pub struct UpdateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Vec<UpdateRequestFieldsItem>> = None;
-                let mut __f3: Option<String> = None;
-                let mut __f4: Option<i64> = None;
-                let mut __f5: Option<UpdateRequestIblockTypeId> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ELEMENT_CODE" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ELEMENT_CODE"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "ELEMENT_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ELEMENT_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "FIELDS" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FIELDS"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Vec<UpdateRequestFieldsItem>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "IBLOCK_CODE" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IBLOCK_CODE"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "IBLOCK_ID" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IBLOCK_ID"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "IBLOCK_TYPE_ID" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IBLOCK_TYPE_ID"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            UpdateRequestIblockTypeId,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequest {
-                    element_code: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "ELEMENT_CODE",
-                        ))?,
-                    element_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("ELEMENT_ID"))?,
-                    fields: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("FIELDS"))?,
-                    iblock_code: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "IBLOCK_CODE",
-                        ))?,
-                    iblock_id: __f4
-                        .ok_or_else(|| ::serde::de::Error::missing_field("IBLOCK_ID"))?,
-                    iblock_type_id: __f5
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "IBLOCK_TYPE_ID",
-                        ))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let element_code = o.req("ELEMENT_CODE")?;
+        let element_id = o.req("ELEMENT_ID")?;
+        let fields = o.req("FIELDS")?;
+        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_id = o.req("IBLOCK_ID")?;
+        let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ELEMENT_CODE",
+                    "ELEMENT_ID",
+                    "FIELDS",
+                    "IBLOCK_CODE",
+                    "IBLOCK_ID",
+                    "IBLOCK_TYPE_ID",
+                ],
+            )?;
+        let element_code = o.need(element_code, "ELEMENT_CODE")?;
+        let element_id = o.need(element_id, "ELEMENT_ID")?;
+        let fields = o.need(fields, "FIELDS")?;
+        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
+        let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
+        let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
+        Ok(Self {
+            element_code,
+            element_id,
+            fields,
+            iblock_code,
+            iblock_id,
+            iblock_type_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequestFieldsItem {
@@ -1094,137 +432,26 @@ pub struct UpdateRequestFieldsItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequestFieldsItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequestFieldsItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequestFieldsItem, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "NAME" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "PROPERTY_PropertyId" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PROPERTY_PropertyId"),
-                                );
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequestFieldsItem {
-                    name: __f0.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
-                    property_property_id: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.req("NAME")?;
+        let property_property_id = o.opt("PROPERTY_PropertyId")?;
+        let additional = o.rest(&["NAME", "PROPERTY_PropertyId"])?;
+        let name = o.need(name, "NAME")?;
+        Ok(Self {
+            name,
+            property_property_id,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestIblockTypeId {
-    /// The value "lists".
-    Lists,
-    /// The value "bitrix_processes".
-    BitrixProcesses,
-    /// The value "lists_socnet".
-    ListsSocnet,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFieldsItem);
 
-impl UpdateRequestIblockTypeId {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Lists => "lists",
-            Self::BitrixProcesses => "bitrix_processes",
-            Self::ListsSocnet => "lists_socnet",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UpdateRequestIblockTypeId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestIblockTypeId {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestIblockTypeId {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "lists" => Self::Lists,
-                "bitrix_processes" => Self::BitrixProcesses,
-                "lists_socnet" => Self::ListsSocnet,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestIblockTypeId {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type UpdateRequestIblockTypeId = super::super::enums::ListsBitrixProcessesListsSocnet;
 
 /// The `result` of `lists.element.update`.
 pub type UpdateResponse = bool;

@@ -11,6 +11,8 @@ pub mod user;
 /// Calls `log.blogcomment.add`.
 ///
 /// Scope `log`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/blogcomment/log-blogcomment-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
     request: &AddRequest,
@@ -19,6 +21,8 @@ pub async fn add(
 }
 
 /// Parameters of `log.blogcomment.add`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/blogcomment/log-blogcomment-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     #[serde(rename = "FILES", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -34,99 +38,29 @@ pub struct AddRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<String> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "FILES" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FILES"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "POST_ID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("POST_ID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "TEXT" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TEXT"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_ID" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    files: __f0.unwrap_or_default(),
-                    post_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("POST_ID"))?,
-                    text: __f2.ok_or_else(|| ::serde::de::Error::missing_field("TEXT"))?,
-                    user_id: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let files = o.opt("FILES")?;
+        let post_id = o.req("POST_ID")?;
+        let text = o.req("TEXT")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o.rest(&["FILES", "POST_ID", "TEXT", "USER_ID"])?;
+        let post_id = o.need(post_id, "POST_ID")?;
+        let text = o.need(text, "TEXT")?;
+        Ok(Self {
+            files,
+            post_id,
+            text,
+            user_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 /// The `result` of `log.blogcomment.add`.
 pub type AddResponse = i64;
@@ -142,6 +76,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 /// Calls `log.blogcomment.delete`.
 ///
 /// Scope `log`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/blogcomment/log-blogcomment-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
@@ -150,6 +86,8 @@ pub async fn delete(
 }
 
 /// Parameters of `log.blogcomment.delete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/blogcomment/log-blogcomment-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     #[serde(rename = "COMMENT_ID")]
@@ -161,80 +99,24 @@ pub struct DeleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "COMMENT_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("COMMENT_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_ID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteRequest {
-                    comment_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("COMMENT_ID"))?,
-                    user_id: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let comment_id = o.req("COMMENT_ID")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o.rest(&["COMMENT_ID", "USER_ID"])?;
+        let comment_id = o.need(comment_id, "COMMENT_ID")?;
+        Ok(Self {
+            comment_id,
+            user_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `log.blogcomment.delete`.
 pub type DeleteResponse = bool;

@@ -14,6 +14,8 @@ pub mod getusers;
 /// Calls `log.blogpost.add`.
 ///
 /// Scope `log`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/log-blogpost-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
     request: &AddRequest,
@@ -22,6 +24,8 @@ pub async fn add(
 }
 
 /// Parameters of `log.blogpost.add`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/log-blogpost-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     #[serde(rename = "BACKGROUND_CODE", skip_serializing_if = "Option::is_none")]
@@ -55,337 +59,68 @@ pub struct AddRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<Option<AddRequestImportant>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<AddRequestParsePreview>> = None;
-                let mut __f6: Option<String> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<::serde_json::Value> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<::serde_json::Value> = None;
-                let mut __f12: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "BACKGROUND_CODE" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("BACKGROUND_CODE"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DEST" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("DEST"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "FILES" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FILES"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "IMPORTANT" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IMPORTANT"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestImportant>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "IMPORTANT_DATE_END" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IMPORTANT_DATE_END"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PARSE_PREVIEW" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PARSE_PREVIEW"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestParsePreview>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "POST_MESSAGE" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("POST_MESSAGE"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "POST_TITLE" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("POST_TITLE"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SITE_ID" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SITE_ID"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SPERM" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SPERM"));
-                            }
-                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "TAGS" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TAGS"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_" => {
-                            if __f11.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("UF_"));
-                            }
-                            __f11 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "USER_ID" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    background_code: __f0.unwrap_or_default(),
-                    dest: __f1.unwrap_or_default(),
-                    files: __f2.unwrap_or_default(),
-                    important: __f3.unwrap_or_default(),
-                    important_date_end: __f4.unwrap_or_default(),
-                    parse_preview: __f5.unwrap_or_default(),
-                    post_message: __f6
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "POST_MESSAGE",
-                        ))?,
-                    post_title: __f7.unwrap_or_default(),
-                    site_id: __f8.unwrap_or_default(),
-                    sperm: __f9.unwrap_or_default(),
-                    tags: __f10.unwrap_or_default(),
-                    uf: __f11.ok_or_else(|| ::serde::de::Error::missing_field("UF_"))?,
-                    user_id: __f12.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let background_code = o.opt("BACKGROUND_CODE")?;
+        let dest = o.opt("DEST")?;
+        let files = o.opt("FILES")?;
+        let important = o.opt("IMPORTANT")?;
+        let important_date_end = o.opt("IMPORTANT_DATE_END")?;
+        let parse_preview = o.opt("PARSE_PREVIEW")?;
+        let post_message = o.req("POST_MESSAGE")?;
+        let post_title = o.opt("POST_TITLE")?;
+        let site_id = o.opt("SITE_ID")?;
+        let sperm = o.opt("SPERM")?;
+        let tags = o.opt("TAGS")?;
+        let uf = o.req("UF_")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "BACKGROUND_CODE",
+                    "DEST",
+                    "FILES",
+                    "IMPORTANT",
+                    "IMPORTANT_DATE_END",
+                    "PARSE_PREVIEW",
+                    "POST_MESSAGE",
+                    "POST_TITLE",
+                    "SITE_ID",
+                    "SPERM",
+                    "TAGS",
+                    "UF_",
+                    "USER_ID",
+                ],
+            )?;
+        let post_message = o.need(post_message, "POST_MESSAGE")?;
+        let uf = o.need(uf, "UF_")?;
+        Ok(Self {
+            background_code,
+            dest,
+            files,
+            important,
+            important_date_end,
+            parse_preview,
+            post_message,
+            post_title,
+            site_id,
+            sperm,
+            tags,
+            uf,
+            user_id,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestImportant {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-impl AddRequestImportant {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type AddRequestImportant = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for AddRequestImportant {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestImportant {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestImportant {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestImportant {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestParsePreview {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestParsePreview {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestParsePreview {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestParsePreview {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestParsePreview {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestParsePreview {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type AddRequestParsePreview = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `log.blogpost.add`.
 pub type AddResponse = i64;
@@ -405,6 +140,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 /// Calls `log.blogpost.delete`.
 ///
 /// Scope `log`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/log-blogpost-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
@@ -413,6 +150,8 @@ pub async fn delete(
 }
 
 /// Parameters of `log.blogpost.delete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/log-blogpost-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     #[serde(rename = "POST_ID")]
@@ -422,65 +161,19 @@ pub struct DeleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "POST_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("POST_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteRequest {
-                    post_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("POST_ID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let post_id = o.req("POST_ID")?;
+        let additional = o.rest(&["POST_ID"])?;
+        let post_id = o.need(post_id, "POST_ID")?;
+        Ok(Self { post_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `log.blogpost.delete`.
 pub type DeleteResponse = bool;
@@ -498,6 +191,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 /// Scope `log`; at most 2 calls per second.
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/log-blogpost-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -506,6 +201,8 @@ pub async fn get(
 }
 
 /// Parameters of `log.blogpost.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/log-blogpost-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequest {
     #[serde(rename = "FIRST_ID", skip_serializing_if = "Option::is_none")]
@@ -529,156 +226,47 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<::serde_json::Value> = None;
-                let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "FIRST_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FIRST_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LAST_ID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LAST_ID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LIMIT" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LIMIT"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LOG_DATE_FROM" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LOG_DATE_FROM"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LOG_DATE_TO" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LOG_DATE_TO"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LOG_RIGHTS" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LOG_RIGHTS"),
-                                );
-                            }
-                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "POST_ID" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("POST_ID"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "start" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("start"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    first_id: __f0.unwrap_or_default(),
-                    last_id: __f1.unwrap_or_default(),
-                    limit: __f2.unwrap_or_default(),
-                    log_date_from: __f3.unwrap_or_default(),
-                    log_date_to: __f4.unwrap_or_default(),
-                    log_rights: __f5.unwrap_or_default(),
-                    post_id: __f6.unwrap_or_default(),
-                    start: __f7.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let first_id = o.opt("FIRST_ID")?;
+        let last_id = o.opt("LAST_ID")?;
+        let limit = o.opt("LIMIT")?;
+        let log_date_from = o.opt("LOG_DATE_FROM")?;
+        let log_date_to = o.opt("LOG_DATE_TO")?;
+        let log_rights = o.opt("LOG_RIGHTS")?;
+        let post_id = o.opt("POST_ID")?;
+        let start = o.opt("start")?;
+        let additional = o
+            .rest(
+                &[
+                    "FIRST_ID",
+                    "LAST_ID",
+                    "LIMIT",
+                    "LOG_DATE_FROM",
+                    "LOG_DATE_TO",
+                    "LOG_RIGHTS",
+                    "POST_ID",
+                    "start",
+                ],
+            )?;
+        Ok(Self {
+            first_id,
+            last_id,
+            limit,
+            log_date_from,
+            log_date_to,
+            log_rights,
+            post_id,
+            start,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `log.blogpost.get`.
 pub type GetResponse = ::serde_json::Value;
@@ -693,6 +281,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 /// Calls `log.blogpost.share`.
 ///
 /// Scope `log`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/log-blogpost-share.html>.
 pub async fn share(
     client: &::bitrix24_runtime::Client,
     request: &ShareRequest,
@@ -701,6 +291,8 @@ pub async fn share(
 }
 
 /// Parameters of `log.blogpost.share`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/log-blogpost-share.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ShareRequest {
     #[serde(rename = "DEST")]
@@ -714,86 +306,27 @@ pub struct ShareRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ShareRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ShareRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ShareRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ShareRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "DEST" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("DEST"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "POST_ID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("POST_ID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_ID" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ShareRequest {
-                    dest: __f0.ok_or_else(|| ::serde::de::Error::missing_field("DEST"))?,
-                    post_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("POST_ID"))?,
-                    user_id: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ShareRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let dest = o.req("DEST")?;
+        let post_id = o.req("POST_ID")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o.rest(&["DEST", "POST_ID", "USER_ID"])?;
+        let dest = o.need(dest, "DEST")?;
+        let post_id = o.need(post_id, "POST_ID")?;
+        Ok(Self {
+            dest,
+            post_id,
+            user_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ShareRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ShareRequest);
 
 /// The `result` of `log.blogpost.share`.
 pub type ShareResponse = bool;
@@ -808,6 +341,8 @@ impl ::bitrix24_runtime::Method for ShareRequest {
 /// Calls `log.blogpost.update`.
 ///
 /// Scope `log`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/log-blogpost-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
@@ -816,6 +351,8 @@ pub async fn update(
 }
 
 /// Parameters of `log.blogpost.update`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/log-blogpost-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
     #[serde(rename = "DEST", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -845,244 +382,60 @@ pub struct UpdateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<Option<UpdateRequestImportant>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<i64> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<::serde_json::Value> = None;
-                let mut __f9: Option<::serde_json::Value> = None;
-                let mut __f10: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "DEST" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("DEST"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "FILES" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FILES"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "IMPORTANT" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IMPORTANT"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestImportant>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "IMPORTANT_DATE_END" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IMPORTANT_DATE_END"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "POST_ID" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("POST_ID"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "POST_MESSAGE" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("POST_MESSAGE"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "POST_TITLE" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("POST_TITLE"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SITE_ID" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SITE_ID"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SPERM" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SPERM"));
-                            }
-                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "UF_" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("UF_"));
-                            }
-                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "USER_ID" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequest {
-                    dest: __f0.unwrap_or_default(),
-                    files: __f1.unwrap_or_default(),
-                    important: __f2.unwrap_or_default(),
-                    important_date_end: __f3.unwrap_or_default(),
-                    post_id: __f4
-                        .ok_or_else(|| ::serde::de::Error::missing_field("POST_ID"))?,
-                    post_message: __f5.unwrap_or_default(),
-                    post_title: __f6.unwrap_or_default(),
-                    site_id: __f7.unwrap_or_default(),
-                    sperm: __f8.unwrap_or_default(),
-                    uf: __f9.ok_or_else(|| ::serde::de::Error::missing_field("UF_"))?,
-                    user_id: __f10.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let dest = o.opt("DEST")?;
+        let files = o.opt("FILES")?;
+        let important = o.opt("IMPORTANT")?;
+        let important_date_end = o.opt("IMPORTANT_DATE_END")?;
+        let post_id = o.req("POST_ID")?;
+        let post_message = o.opt("POST_MESSAGE")?;
+        let post_title = o.opt("POST_TITLE")?;
+        let site_id = o.opt("SITE_ID")?;
+        let sperm = o.opt("SPERM")?;
+        let uf = o.req("UF_")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "DEST",
+                    "FILES",
+                    "IMPORTANT",
+                    "IMPORTANT_DATE_END",
+                    "POST_ID",
+                    "POST_MESSAGE",
+                    "POST_TITLE",
+                    "SITE_ID",
+                    "SPERM",
+                    "UF_",
+                    "USER_ID",
+                ],
+            )?;
+        let post_id = o.need(post_id, "POST_ID")?;
+        let uf = o.need(uf, "UF_")?;
+        Ok(Self {
+            dest,
+            files,
+            important,
+            important_date_end,
+            post_id,
+            post_message,
+            post_title,
+            site_id,
+            sperm,
+            uf,
+            user_id,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestImportant {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-impl UpdateRequestImportant {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UpdateRequestImportant {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestImportant {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestImportant {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestImportant {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type UpdateRequestImportant = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `log.blogpost.update`.
 pub type UpdateResponse = i64;

@@ -22,6 +22,8 @@ pub mod field;
 /// Calls `mail.message.createcalendarevent`.
 ///
 /// Scope `mail`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-createcalendarevent.html>.
 pub async fn createcalendarevent(
     client: &::bitrix24_runtime::Client,
     request: &CreatecalendareventRequest,
@@ -30,6 +32,8 @@ pub async fn createcalendarevent(
 }
 
 /// Parameters of `mail.message.createcalendarevent`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-createcalendarevent.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct CreatecalendareventRequest {
     #[serde(rename = "dateFrom")]
@@ -47,123 +51,33 @@ pub struct CreatecalendareventRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for CreatecalendareventRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = CreatecalendareventRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreatecalendareventRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreatecalendareventRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<String> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<i64> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "dateFrom" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("dateFrom"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "dateTo" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("dateTo"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "description" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("description"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "messageId" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("messageId"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(CreatecalendareventRequest {
-                    date_from: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("dateFrom"))?,
-                    date_to: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("dateTo"))?,
-                    description: __f2.unwrap_or_default(),
-                    message_id: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field("messageId"))?,
-                    name: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for CreatecalendareventRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_from = o.req("dateFrom")?;
+        let date_to = o.req("dateTo")?;
+        let description = o.opt("description")?;
+        let message_id = o.req("messageId")?;
+        let name = o.opt("name")?;
+        let additional = o
+            .rest(&["dateFrom", "dateTo", "description", "messageId", "name"])?;
+        let date_from = o.need(date_from, "dateFrom")?;
+        let date_to = o.need(date_to, "dateTo")?;
+        let message_id = o.need(message_id, "messageId")?;
+        Ok(Self {
+            date_from,
+            date_to,
+            description,
+            message_id,
+            name,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for CreatecalendareventRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(CreatecalendareventRequest);
 
 /// The `result` of `mail.message.createcalendarevent`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -179,92 +93,25 @@ pub struct CreatecalendareventResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for CreatecalendareventResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = CreatecalendareventResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreatecalendareventResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreatecalendareventResponse, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "eventId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("eventId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "messageId" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("messageId"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "success" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("success"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(CreatecalendareventResponse {
-                    event_id: __f0.unwrap_or_default(),
-                    message_id: __f1.unwrap_or_default(),
-                    success: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for CreatecalendareventResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let event_id = o.opt("eventId")?;
+        let message_id = o.opt("messageId")?;
+        let success = o.opt("success")?;
+        let additional = o.rest(&["eventId", "messageId", "success"])?;
+        Ok(Self {
+            event_id,
+            message_id,
+            success,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for CreatecalendareventResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(CreatecalendareventResponse);
 
 impl ::bitrix24_runtime::Method for CreatecalendareventRequest {
     const NAME: &'static str = "mail.message.createcalendarevent";
@@ -281,6 +128,8 @@ impl ::bitrix24_runtime::Method for CreatecalendareventRequest {
 /// Calls `mail.message.createchat`.
 ///
 /// Scope `mail`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-createchat.html>.
 pub async fn createchat(
     client: &::bitrix24_runtime::Client,
     request: &CreatechatRequest,
@@ -289,6 +138,8 @@ pub async fn createchat(
 }
 
 /// Parameters of `mail.message.createchat`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-createchat.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct CreatechatRequest {
     #[serde(rename = "messageId")]
@@ -298,67 +149,19 @@ pub struct CreatechatRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for CreatechatRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = CreatechatRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreatechatRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreatechatRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "messageId" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("messageId"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(CreatechatRequest {
-                    message_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("messageId"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for CreatechatRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let message_id = o.req("messageId")?;
+        let additional = o.rest(&["messageId"])?;
+        let message_id = o.need(message_id, "messageId")?;
+        Ok(Self { message_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for CreatechatRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(CreatechatRequest);
 
 /// The `result` of `mail.message.createchat`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -376,105 +179,27 @@ pub struct CreatechatResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for CreatechatResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = CreatechatResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreatechatResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreatechatResponse, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<bool>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "chatId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("chatId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "existing" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("existing"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "messageId" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("messageId"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "success" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("success"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(CreatechatResponse {
-                    chat_id: __f0.unwrap_or_default(),
-                    existing: __f1.unwrap_or_default(),
-                    message_id: __f2.unwrap_or_default(),
-                    success: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for CreatechatResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.opt("chatId")?;
+        let existing = o.opt("existing")?;
+        let message_id = o.opt("messageId")?;
+        let success = o.opt("success")?;
+        let additional = o.rest(&["chatId", "existing", "messageId", "success"])?;
+        Ok(Self {
+            chat_id,
+            existing,
+            message_id,
+            success,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for CreatechatResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(CreatechatResponse);
 
 impl ::bitrix24_runtime::Method for CreatechatRequest {
     const NAME: &'static str = "mail.message.createchat";
@@ -491,6 +216,8 @@ impl ::bitrix24_runtime::Method for CreatechatRequest {
 /// Calls `mail.message.createcrmactivity`.
 ///
 /// Scope `mail`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-createcrmactivity.html>.
 pub async fn createcrmactivity(
     client: &::bitrix24_runtime::Client,
     request: &CreatecrmactivityRequest,
@@ -499,6 +226,8 @@ pub async fn createcrmactivity(
 }
 
 /// Parameters of `mail.message.createcrmactivity`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-createcrmactivity.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct CreatecrmactivityRequest {
     #[serde(rename = "messageId")]
@@ -508,67 +237,19 @@ pub struct CreatecrmactivityRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for CreatecrmactivityRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = CreatecrmactivityRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreatecrmactivityRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreatecrmactivityRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "messageId" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("messageId"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(CreatecrmactivityRequest {
-                    message_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("messageId"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for CreatecrmactivityRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let message_id = o.req("messageId")?;
+        let additional = o.rest(&["messageId"])?;
+        let message_id = o.need(message_id, "messageId")?;
+        Ok(Self { message_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for CreatecrmactivityRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(CreatecrmactivityRequest);
 
 /// The `result` of `mail.message.createcrmactivity`.
 pub type CreatecrmactivityResponse = bool;
@@ -588,6 +269,8 @@ impl ::bitrix24_runtime::Method for CreatecrmactivityRequest {
 /// Calls `mail.message.createfeedpost`.
 ///
 /// Scope `mail`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-createfeedpost.html>.
 pub async fn createfeedpost(
     client: &::bitrix24_runtime::Client,
     request: &CreatefeedpostRequest,
@@ -596,6 +279,8 @@ pub async fn createfeedpost(
 }
 
 /// Parameters of `mail.message.createfeedpost`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-createfeedpost.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct CreatefeedpostRequest {
     #[serde(rename = "messageId")]
@@ -607,80 +292,24 @@ pub struct CreatefeedpostRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for CreatefeedpostRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = CreatefeedpostRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreatefeedpostRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreatefeedpostRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "messageId" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("messageId"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "title" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("title"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(CreatefeedpostRequest {
-                    message_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("messageId"))?,
-                    title: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for CreatefeedpostRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let message_id = o.req("messageId")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["messageId", "title"])?;
+        let message_id = o.need(message_id, "messageId")?;
+        Ok(Self {
+            message_id,
+            title,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for CreatefeedpostRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(CreatefeedpostRequest);
 
 /// The `result` of `mail.message.createfeedpost`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -696,92 +325,25 @@ pub struct CreatefeedpostResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for CreatefeedpostResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = CreatefeedpostResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreatefeedpostResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreatefeedpostResponse, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "messageId" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("messageId"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "postId" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("postId"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "success" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("success"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(CreatefeedpostResponse {
-                    message_id: __f0.unwrap_or_default(),
-                    post_id: __f1.unwrap_or_default(),
-                    success: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for CreatefeedpostResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let message_id = o.opt("messageId")?;
+        let post_id = o.opt("postId")?;
+        let success = o.opt("success")?;
+        let additional = o.rest(&["messageId", "postId", "success"])?;
+        Ok(Self {
+            message_id,
+            post_id,
+            success,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for CreatefeedpostResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(CreatefeedpostResponse);
 
 impl ::bitrix24_runtime::Method for CreatefeedpostRequest {
     const NAME: &'static str = "mail.message.createfeedpost";
@@ -798,6 +360,8 @@ impl ::bitrix24_runtime::Method for CreatefeedpostRequest {
 /// Calls `mail.message.createtask`.
 ///
 /// Scope `mail`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-createtask.html>.
 pub async fn createtask(
     client: &::bitrix24_runtime::Client,
     request: &CreatetaskRequest,
@@ -806,6 +370,8 @@ pub async fn createtask(
 }
 
 /// Parameters of `mail.message.createtask`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-createtask.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct CreatetaskRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -821,110 +387,29 @@ pub struct CreatetaskRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for CreatetaskRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = CreatetaskRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreatetaskRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreatetaskRequest, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "description" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("description"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "messageId" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("messageId"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "responsibleId" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("responsibleId"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "title" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("title"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(CreatetaskRequest {
-                    description: __f0.unwrap_or_default(),
-                    message_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("messageId"))?,
-                    responsible_id: __f2.unwrap_or_default(),
-                    title: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for CreatetaskRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let message_id = o.req("messageId")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(&["description", "messageId", "responsibleId", "title"])?;
+        let message_id = o.need(message_id, "messageId")?;
+        Ok(Self {
+            description,
+            message_id,
+            responsible_id,
+            title,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for CreatetaskRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(CreatetaskRequest);
 
 /// The `result` of `mail.message.createtask`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -940,92 +425,25 @@ pub struct CreatetaskResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for CreatetaskResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = CreatetaskResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreatetaskResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreatetaskResponse, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<bool>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "messageId" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("messageId"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "success" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("success"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "taskId" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("taskId"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(CreatetaskResponse {
-                    message_id: __f0.unwrap_or_default(),
-                    success: __f1.unwrap_or_default(),
-                    task_id: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for CreatetaskResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let message_id = o.opt("messageId")?;
+        let success = o.opt("success")?;
+        let task_id = o.opt("taskId")?;
+        let additional = o.rest(&["messageId", "success", "taskId"])?;
+        Ok(Self {
+            message_id,
+            success,
+            task_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for CreatetaskResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(CreatetaskResponse);
 
 impl ::bitrix24_runtime::Method for CreatetaskRequest {
     const NAME: &'static str = "mail.message.createtask";
@@ -1042,6 +460,8 @@ impl ::bitrix24_runtime::Method for CreatetaskRequest {
 /// Calls `mail.message.forward`.
 ///
 /// Scope `mail`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-forward.html>.
 pub async fn forward(
     client: &::bitrix24_runtime::Client,
     request: &ForwardRequest,
@@ -1050,6 +470,8 @@ pub async fn forward(
 }
 
 /// Parameters of `mail.message.forward`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-forward.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ForwardRequest {
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
@@ -1067,133 +489,39 @@ pub struct ForwardRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ForwardRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ForwardRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ForwardRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ForwardRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<String> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<i64> = None;
-                let mut __f4: Option<String> = None;
-                let mut __f5: Option<String> = None;
-                let mut __f6: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "bcc" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("bcc"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "body" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("body"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "cc" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("cc"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "forwardMessageId" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("forwardMessageId"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "from" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("from"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "subject" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("subject"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "to" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("to"));
-                            }
-                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ForwardRequest {
-                    bcc: __f0.unwrap_or_default(),
-                    body: __f1.ok_or_else(|| ::serde::de::Error::missing_field("body"))?,
-                    cc: __f2.unwrap_or_default(),
-                    forward_message_id: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "forwardMessageId",
-                        ))?,
-                    from: __f4.ok_or_else(|| ::serde::de::Error::missing_field("from"))?,
-                    subject: __f5
-                        .ok_or_else(|| ::serde::de::Error::missing_field("subject"))?,
-                    to: __f6.ok_or_else(|| ::serde::de::Error::missing_field("to"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ForwardRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bcc = o.opt("bcc")?;
+        let body = o.req("body")?;
+        let cc = o.opt("cc")?;
+        let forward_message_id = o.req("forwardMessageId")?;
+        let from = o.req("from")?;
+        let subject = o.req("subject")?;
+        let to = o.req("to")?;
+        let additional = o
+            .rest(&["bcc", "body", "cc", "forwardMessageId", "from", "subject", "to"])?;
+        let body = o.need(body, "body")?;
+        let forward_message_id = o.need(forward_message_id, "forwardMessageId")?;
+        let from = o.need(from, "from")?;
+        let subject = o.need(subject, "subject")?;
+        let to = o.need(to, "to")?;
+        Ok(Self {
+            bcc,
+            body,
+            cc,
+            forward_message_id,
+            from,
+            subject,
+            to,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ForwardRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ForwardRequest);
 
 /// The `result` of `mail.message.forward`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1207,79 +535,19 @@ pub struct ForwardResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ForwardResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ForwardResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ForwardResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ForwardResponse, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<Vec<String>>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "success" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("success"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "to" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("to"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ForwardResponse {
-                    success: __f0.unwrap_or_default(),
-                    to: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ForwardResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let success = o.opt("success")?;
+        let to = o.opt("to")?;
+        let additional = o.rest(&["success", "to"])?;
+        Ok(Self { success, to, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ForwardResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ForwardResponse);
 
 impl ::bitrix24_runtime::Method for ForwardRequest {
     const NAME: &'static str = "mail.message.forward";
@@ -1296,6 +564,8 @@ impl ::bitrix24_runtime::Method for ForwardRequest {
 /// Calls `mail.message.get`.
 ///
 /// Scope `mail`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -1304,6 +574,8 @@ pub async fn get(
 }
 
 /// Parameters of `mail.message.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: i64,
@@ -1314,72 +586,20 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "select" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("select"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    select: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let select = o.opt("select")?;
+        let additional = o.rest(&["id", "select"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self { id, select, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `mail.message.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1391,66 +611,18 @@ pub struct GetResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponse, A::Error> {
-                let mut __f0: Option<Option<GetResponseItem>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "item" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("item"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseItem>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponse {
-                    item: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let item = o.opt("item")?;
+        let additional = o.rest(&["item"])?;
+        Ok(Self { item, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseItem {
@@ -1485,223 +657,62 @@ pub struct GetResponseItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponseItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponseItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponseItem, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<bool>> = None;
-                let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<Option<bool>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<i64>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "bindings" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("bindings"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "body" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("body"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "cc" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("cc"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "date" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("date"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "from" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("from"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "hasAttachments" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("hasAttachments"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "isSeen" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("isSeen"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "mailboxEmail" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("mailboxEmail"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "mailboxId" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("mailboxId"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "subject" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("subject"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "to" => {
-                            if __f11.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("to"));
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "url" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("url"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponseItem {
-                    bindings: __f0.unwrap_or_default(),
-                    body: __f1.unwrap_or_default(),
-                    cc: __f2.unwrap_or_default(),
-                    date: __f3.unwrap_or_default(),
-                    from: __f4.unwrap_or_default(),
-                    has_attachments: __f5.unwrap_or_default(),
-                    id: __f6.unwrap_or_default(),
-                    is_seen: __f7.unwrap_or_default(),
-                    mailbox_email: __f8.unwrap_or_default(),
-                    mailbox_id: __f9.unwrap_or_default(),
-                    subject: __f10.unwrap_or_default(),
-                    to: __f11.unwrap_or_default(),
-                    url: __f12.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bindings = o.opt("bindings")?;
+        let body = o.opt("body")?;
+        let cc = o.opt("cc")?;
+        let date = o.opt("date")?;
+        let from = o.opt("from")?;
+        let has_attachments = o.opt("hasAttachments")?;
+        let id = o.opt("id")?;
+        let is_seen = o.opt("isSeen")?;
+        let mailbox_email = o.opt("mailboxEmail")?;
+        let mailbox_id = o.opt("mailboxId")?;
+        let subject = o.opt("subject")?;
+        let to = o.opt("to")?;
+        let url = o.opt("url")?;
+        let additional = o
+            .rest(
+                &[
+                    "bindings",
+                    "body",
+                    "cc",
+                    "date",
+                    "from",
+                    "hasAttachments",
+                    "id",
+                    "isSeen",
+                    "mailboxEmail",
+                    "mailboxId",
+                    "subject",
+                    "to",
+                    "url",
+                ],
+            )?;
+        Ok(Self {
+            bindings,
+            body,
+            cc,
+            date,
+            from,
+            has_attachments,
+            id,
+            is_seen,
+            mailbox_email,
+            mailbox_id,
+            subject,
+            to,
+            url,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "mail.message.get";
@@ -1719,6 +730,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 /// Calls `mail.message.list`.
 ///
 /// Scope `mail`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
     request: &ListRequest,
@@ -1727,6 +740,8 @@ pub async fn list(
 }
 
 /// Parameters of `mail.message.list`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
     #[serde(rename = "dateFrom", skip_serializing_if = "Option::is_none")]
@@ -1750,158 +765,47 @@ pub struct ListRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<bool>> = None;
-                let mut __f4: Option<Option<bool>> = None;
-                let mut __f5: Option<Option<i64>> = None;
-                let mut __f6: Option<::serde_json::Value> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "dateFrom" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("dateFrom"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dateTo" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("dateTo"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "folder" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("folder"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "hasAttachments" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("hasAttachments"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "isSeen" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("isSeen"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "mailboxId" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("mailboxId"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "pagination" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("pagination"),
-                                );
-                            }
-                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "searchQuery" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("searchQuery"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListRequest {
-                    date_from: __f0.unwrap_or_default(),
-                    date_to: __f1.unwrap_or_default(),
-                    folder: __f2.unwrap_or_default(),
-                    has_attachments: __f3.unwrap_or_default(),
-                    is_seen: __f4.unwrap_or_default(),
-                    mailbox_id: __f5.unwrap_or_default(),
-                    pagination: __f6.unwrap_or_default(),
-                    search_query: __f7.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_from = o.opt("dateFrom")?;
+        let date_to = o.opt("dateTo")?;
+        let folder = o.opt("folder")?;
+        let has_attachments = o.opt("hasAttachments")?;
+        let is_seen = o.opt("isSeen")?;
+        let mailbox_id = o.opt("mailboxId")?;
+        let pagination = o.opt("pagination")?;
+        let search_query = o.opt("searchQuery")?;
+        let additional = o
+            .rest(
+                &[
+                    "dateFrom",
+                    "dateTo",
+                    "folder",
+                    "hasAttachments",
+                    "isSeen",
+                    "mailboxId",
+                    "pagination",
+                    "searchQuery",
+                ],
+            )?;
+        Ok(Self {
+            date_from,
+            date_to,
+            folder,
+            has_attachments,
+            is_seen,
+            mailbox_id,
+            pagination,
+            search_query,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `mail.message.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1913,68 +817,18 @@ pub struct ListResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                > = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "items" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("items"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListResponse {
-                    items: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let items = o.opt("items")?;
+        let additional = o.rest(&["items"])?;
+        Ok(Self { items, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "mail.message.list";
@@ -1992,6 +846,8 @@ impl ::bitrix24_runtime::Method for ListRequest {
 /// Calls `mail.message.movetofolder`.
 ///
 /// Scope `mail`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-movetofolder.html>.
 pub async fn movetofolder(
     client: &::bitrix24_runtime::Client,
     request: &MovetofolderRequest,
@@ -2000,6 +856,8 @@ pub async fn movetofolder(
 }
 
 /// Parameters of `mail.message.movetofolder`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-movetofolder.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct MovetofolderRequest {
     pub action: MovetofolderRequestAction,
@@ -2012,154 +870,29 @@ pub struct MovetofolderRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for MovetofolderRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = MovetofolderRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MovetofolderRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<MovetofolderRequest, A::Error> {
-                let mut __f0: Option<MovetofolderRequestAction> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "action" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("action"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            MovetofolderRequestAction,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "folder" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("folder"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "messageIds" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("messageIds"),
-                                );
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(MovetofolderRequest {
-                    action: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("action"))?,
-                    folder: __f1.unwrap_or_default(),
-                    message_ids: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("messageIds"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for MovetofolderRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action = o.req("action")?;
+        let folder = o.opt("folder")?;
+        let message_ids = o.req("messageIds")?;
+        let additional = o.rest(&["action", "folder", "messageIds"])?;
+        let action = o.need(action, "action")?;
+        let message_ids = o.need(message_ids, "messageIds")?;
+        Ok(Self {
+            action,
+            folder,
+            message_ids,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum MovetofolderRequestAction {
-    /// The value "move".
-    Move,
-    /// The value "spam".
-    Spam,
-    /// The value "delete".
-    Delete,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(MovetofolderRequest);
 
-impl MovetofolderRequestAction {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Move => "move",
-            Self::Spam => "spam",
-            Self::Delete => "delete",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for MovetofolderRequestAction {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for MovetofolderRequestAction {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for MovetofolderRequestAction {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "move" => Self::Move,
-                "spam" => Self::Spam,
-                "delete" => Self::Delete,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for MovetofolderRequestAction {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type MovetofolderRequestAction = super::super::enums::MoveSpamDelete;
 
 /// The `result` of `mail.message.movetofolder`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2175,92 +908,25 @@ pub struct MovetofolderResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for MovetofolderResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = MovetofolderResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MovetofolderResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<MovetofolderResponse, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "action" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("action"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "movedCount" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("movedCount"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "success" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("success"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(MovetofolderResponse {
-                    action: __f0.unwrap_or_default(),
-                    moved_count: __f1.unwrap_or_default(),
-                    success: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for MovetofolderResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action = o.opt("action")?;
+        let moved_count = o.opt("movedCount")?;
+        let success = o.opt("success")?;
+        let additional = o.rest(&["action", "movedCount", "success"])?;
+        Ok(Self {
+            action,
+            moved_count,
+            success,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for MovetofolderResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(MovetofolderResponse);
 
 impl ::bitrix24_runtime::Method for MovetofolderRequest {
     const NAME: &'static str = "mail.message.movetofolder";
@@ -2277,6 +943,8 @@ impl ::bitrix24_runtime::Method for MovetofolderRequest {
 /// Calls `mail.message.removecrmactivity`.
 ///
 /// Scope `mail`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-removecrmactivity.html>.
 pub async fn removecrmactivity(
     client: &::bitrix24_runtime::Client,
     request: &RemovecrmactivityRequest,
@@ -2285,6 +953,8 @@ pub async fn removecrmactivity(
 }
 
 /// Parameters of `mail.message.removecrmactivity`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-removecrmactivity.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct RemovecrmactivityRequest {
     #[serde(rename = "messageId")]
@@ -2294,67 +964,19 @@ pub struct RemovecrmactivityRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for RemovecrmactivityRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = RemovecrmactivityRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RemovecrmactivityRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RemovecrmactivityRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "messageId" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("messageId"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(RemovecrmactivityRequest {
-                    message_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("messageId"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for RemovecrmactivityRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let message_id = o.req("messageId")?;
+        let additional = o.rest(&["messageId"])?;
+        let message_id = o.need(message_id, "messageId")?;
+        Ok(Self { message_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for RemovecrmactivityRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(RemovecrmactivityRequest);
 
 /// The `result` of `mail.message.removecrmactivity`.
 pub type RemovecrmactivityResponse = bool;
@@ -2374,6 +996,8 @@ impl ::bitrix24_runtime::Method for RemovecrmactivityRequest {
 /// Calls `mail.message.reply`.
 ///
 /// Scope `mail`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-reply.html>.
 pub async fn reply(
     client: &::bitrix24_runtime::Client,
     request: &ReplyRequest,
@@ -2382,6 +1006,8 @@ pub async fn reply(
 }
 
 /// Parameters of `mail.message.reply`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-reply.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ReplyRequest {
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
@@ -2399,133 +1025,39 @@ pub struct ReplyRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ReplyRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ReplyRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ReplyRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ReplyRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<String> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<String> = None;
-                let mut __f4: Option<i64> = None;
-                let mut __f5: Option<String> = None;
-                let mut __f6: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "bcc" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("bcc"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "body" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("body"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "cc" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("cc"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "from" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("from"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "replyToMessageId" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("replyToMessageId"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "subject" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("subject"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "to" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("to"));
-                            }
-                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ReplyRequest {
-                    bcc: __f0.unwrap_or_default(),
-                    body: __f1.ok_or_else(|| ::serde::de::Error::missing_field("body"))?,
-                    cc: __f2.unwrap_or_default(),
-                    from: __f3.ok_or_else(|| ::serde::de::Error::missing_field("from"))?,
-                    reply_to_message_id: __f4
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "replyToMessageId",
-                        ))?,
-                    subject: __f5
-                        .ok_or_else(|| ::serde::de::Error::missing_field("subject"))?,
-                    to: __f6.ok_or_else(|| ::serde::de::Error::missing_field("to"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ReplyRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bcc = o.opt("bcc")?;
+        let body = o.req("body")?;
+        let cc = o.opt("cc")?;
+        let from = o.req("from")?;
+        let reply_to_message_id = o.req("replyToMessageId")?;
+        let subject = o.req("subject")?;
+        let to = o.req("to")?;
+        let additional = o
+            .rest(&["bcc", "body", "cc", "from", "replyToMessageId", "subject", "to"])?;
+        let body = o.need(body, "body")?;
+        let from = o.need(from, "from")?;
+        let reply_to_message_id = o.need(reply_to_message_id, "replyToMessageId")?;
+        let subject = o.need(subject, "subject")?;
+        let to = o.need(to, "to")?;
+        Ok(Self {
+            bcc,
+            body,
+            cc,
+            from,
+            reply_to_message_id,
+            subject,
+            to,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ReplyRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ReplyRequest);
 
 /// The `result` of `mail.message.reply`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2539,79 +1071,19 @@ pub struct ReplyResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ReplyResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ReplyResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ReplyResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ReplyResponse, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<Vec<String>>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "success" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("success"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "to" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("to"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ReplyResponse {
-                    success: __f0.unwrap_or_default(),
-                    to: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ReplyResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let success = o.opt("success")?;
+        let to = o.opt("to")?;
+        let additional = o.rest(&["success", "to"])?;
+        Ok(Self { success, to, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ReplyResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ReplyResponse);
 
 impl ::bitrix24_runtime::Method for ReplyRequest {
     const NAME: &'static str = "mail.message.reply";
@@ -2628,6 +1100,8 @@ impl ::bitrix24_runtime::Method for ReplyRequest {
 /// Calls `mail.message.send`.
 ///
 /// Scope `mail`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-send.html>.
 pub async fn send(
     client: &::bitrix24_runtime::Client,
     request: &SendRequest,
@@ -2636,6 +1110,8 @@ pub async fn send(
 }
 
 /// Parameters of `mail.message.send`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-send.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SendRequest {
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
@@ -2651,115 +1127,35 @@ pub struct SendRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SendRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SendRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SendRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SendRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<String> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<String> = None;
-                let mut __f4: Option<String> = None;
-                let mut __f5: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "bcc" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("bcc"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "body" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("body"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "cc" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("cc"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "from" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("from"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "subject" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("subject"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "to" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("to"));
-                            }
-                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SendRequest {
-                    bcc: __f0.unwrap_or_default(),
-                    body: __f1.ok_or_else(|| ::serde::de::Error::missing_field("body"))?,
-                    cc: __f2.unwrap_or_default(),
-                    from: __f3.ok_or_else(|| ::serde::de::Error::missing_field("from"))?,
-                    subject: __f4
-                        .ok_or_else(|| ::serde::de::Error::missing_field("subject"))?,
-                    to: __f5.ok_or_else(|| ::serde::de::Error::missing_field("to"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SendRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bcc = o.opt("bcc")?;
+        let body = o.req("body")?;
+        let cc = o.opt("cc")?;
+        let from = o.req("from")?;
+        let subject = o.req("subject")?;
+        let to = o.req("to")?;
+        let additional = o.rest(&["bcc", "body", "cc", "from", "subject", "to"])?;
+        let body = o.need(body, "body")?;
+        let from = o.need(from, "from")?;
+        let subject = o.need(subject, "subject")?;
+        let to = o.need(to, "to")?;
+        Ok(Self {
+            bcc,
+            body,
+            cc,
+            from,
+            subject,
+            to,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SendRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SendRequest);
 
 /// The `result` of `mail.message.send`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2773,79 +1169,19 @@ pub struct SendResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SendResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SendResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SendResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SendResponse, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<Vec<String>>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "success" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("success"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "to" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("to"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SendResponse {
-                    success: __f0.unwrap_or_default(),
-                    to: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SendResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let success = o.opt("success")?;
+        let to = o.opt("to")?;
+        let additional = o.rest(&["success", "to"])?;
+        Ok(Self { success, to, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SendResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SendResponse);
 
 impl ::bitrix24_runtime::Method for SendRequest {
     const NAME: &'static str = "mail.message.send";
@@ -2862,6 +1198,8 @@ impl ::bitrix24_runtime::Method for SendRequest {
 /// Calls `mail.message.thread`.
 ///
 /// Scope `mail`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-thread.html>.
 pub async fn thread(
     client: &::bitrix24_runtime::Client,
     request: &ThreadRequest,
@@ -2870,6 +1208,8 @@ pub async fn thread(
 }
 
 /// Parameters of `mail.message.thread`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/mail/message/mail-message-thread.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ThreadRequest {
     pub id: i64,
@@ -2880,77 +1220,20 @@ pub struct ThreadRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ThreadRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ThreadRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ThreadRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ThreadRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "limit" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("limit"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ThreadRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    limit: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ThreadRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let limit = o.opt("limit")?;
+        let additional = o.rest(&["id", "limit"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self { id, limit, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ThreadRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ThreadRequest);
 
 /// The `result` of `mail.message.thread`.
 pub type ThreadResponse = ::serde_json::Value;

@@ -9,6 +9,8 @@
 /// Calls `rpa.fields.getSettings`.
 ///
 /// Scope `rpa`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/fields/rpa-fields-get-settings.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn get_settings(
     client: &::bitrix24_runtime::Client,
@@ -18,6 +20,8 @@ pub async fn get_settings(
 }
 
 /// Parameters of `rpa.fields.getSettings`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/fields/rpa-fields-get-settings.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetSettingsRequest {
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
@@ -29,78 +33,24 @@ pub struct GetSettingsRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetSettingsRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetSettingsRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetSettingsRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetSettingsRequest, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "stageId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("stageId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "typeId" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("typeId"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetSettingsRequest {
-                    stage_id: __f0.unwrap_or_default(),
-                    type_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("typeId"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetSettingsRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let stage_id = o.opt("stageId")?;
+        let type_id = o.req("typeId")?;
+        let additional = o.rest(&["stageId", "typeId"])?;
+        let type_id = o.need(type_id, "typeId")?;
+        Ok(Self {
+            stage_id,
+            type_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetSettingsRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetSettingsRequest);
 
 /// The `result` of `rpa.fields.getSettings`.
 pub type GetSettingsResponse = ::serde_json::Value;
@@ -115,6 +65,8 @@ impl ::bitrix24_runtime::Method for GetSettingsRequest {
 /// Calls `rpa.fields.setSettings`.
 ///
 /// Scope `rpa`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/fields/rpa-fields-set-settings.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn set_settings(
     client: &::bitrix24_runtime::Client,
@@ -124,6 +76,8 @@ pub async fn set_settings(
 }
 
 /// Parameters of `rpa.fields.setSettings`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/fields/rpa-fields-set-settings.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SetSettingsRequest {
     pub fields: ::serde_json::Value,
@@ -136,87 +90,27 @@ pub struct SetSettingsRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SetSettingsRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SetSettingsRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SetSettingsRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetSettingsRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "stageId" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("stageId"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "typeId" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("typeId"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SetSettingsRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
-                    stage_id: __f1.unwrap_or_default(),
-                    type_id: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("typeId"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SetSettingsRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let stage_id = o.opt("stageId")?;
+        let type_id = o.req("typeId")?;
+        let additional = o.rest(&["fields", "stageId", "typeId"])?;
+        let fields = o.need(fields, "fields")?;
+        let type_id = o.need(type_id, "typeId")?;
+        Ok(Self {
+            fields,
+            stage_id,
+            type_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SetSettingsRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SetSettingsRequest);
 
 /// The `result` of `rpa.fields.setSettings`.
 pub type SetSettingsResponse = ::serde_json::Value;
@@ -231,6 +125,8 @@ impl ::bitrix24_runtime::Method for SetSettingsRequest {
 /// Calls `rpa.fields.setVisibilitySettings`.
 ///
 /// Scope `rpa`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/fields/rpa-fields-set-visibility-settings.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn set_visibility_settings(
     client: &::bitrix24_runtime::Client,
@@ -240,6 +136,8 @@ pub async fn set_visibility_settings(
 }
 
 /// Parameters of `rpa.fields.setVisibilitySettings`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/fields/rpa-fields-set-visibility-settings.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SetVisibilitySettingsRequest {
     pub fields: ::serde_json::Value,
@@ -253,103 +151,30 @@ pub struct SetVisibilitySettingsRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SetVisibilitySettingsRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SetVisibilitySettingsRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SetVisibilitySettingsRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetVisibilitySettingsRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __f3: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "stageId" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("stageId"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "typeId" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("typeId"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "visibility" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("visibility"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SetVisibilitySettingsRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
-                    stage_id: __f1.unwrap_or_default(),
-                    type_id: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("typeId"))?,
-                    visibility: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field("visibility"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SetVisibilitySettingsRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let stage_id = o.opt("stageId")?;
+        let type_id = o.req("typeId")?;
+        let visibility = o.req("visibility")?;
+        let additional = o.rest(&["fields", "stageId", "typeId", "visibility"])?;
+        let fields = o.need(fields, "fields")?;
+        let type_id = o.need(type_id, "typeId")?;
+        let visibility = o.need(visibility, "visibility")?;
+        Ok(Self {
+            fields,
+            stage_id,
+            type_id,
+            visibility,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SetVisibilitySettingsRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SetVisibilitySettingsRequest);
 
 /// The `result` of `rpa.fields.setVisibilitySettings`.
 pub type SetVisibilitySettingsResponse = ::serde_json::Value;

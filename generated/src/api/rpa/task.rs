@@ -9,6 +9,8 @@
 /// Calls `rpa.task.addUser`.
 ///
 /// Scope `rpa`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/task/rpa-task-add-user.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn add_user(
     client: &::bitrix24_runtime::Client,
@@ -18,6 +20,8 @@ pub async fn add_user(
 }
 
 /// Parameters of `rpa.task.addUser`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/task/rpa-task-add-user.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddUserRequest {
     #[serde(rename = "robotName", skip_serializing_if = "Option::is_none")]
@@ -33,107 +37,27 @@ pub struct AddUserRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddUserRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddUserRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddUserRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddUserRequest, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "robotName" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("robotName"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "stageId" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("stageId"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "typeId" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("typeId"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "userValue" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("userValue"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddUserRequest {
-                    robot_name: __f0.unwrap_or_default(),
-                    stage_id: __f1.unwrap_or_default(),
-                    type_id: __f2.unwrap_or_default(),
-                    user_value: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddUserRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let robot_name = o.opt("robotName")?;
+        let stage_id = o.opt("stageId")?;
+        let type_id = o.opt("typeId")?;
+        let user_value = o.opt("userValue")?;
+        let additional = o.rest(&["robotName", "stageId", "typeId", "userValue"])?;
+        Ok(Self {
+            robot_name,
+            stage_id,
+            type_id,
+            user_value,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddUserRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddUserRequest);
 
 /// The `result` of `rpa.task.addUser`.
 pub type AddUserResponse = ::serde_json::Value;
@@ -148,6 +72,8 @@ impl ::bitrix24_runtime::Method for AddUserRequest {
 /// Calls `rpa.task.delete`.
 ///
 /// Scope `rpa`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/task/rpa-task-delete.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -157,6 +83,8 @@ pub async fn delete(
 }
 
 /// Parameters of `rpa.task.delete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/task/rpa-task-delete.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct DeleteRequest {
     #[serde(rename = "robotName", skip_serializing_if = "Option::is_none")]
@@ -170,92 +98,25 @@ pub struct DeleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "robotName" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("robotName"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "stageId" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("stageId"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "typeId" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("typeId"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteRequest {
-                    robot_name: __f0.unwrap_or_default(),
-                    stage_id: __f1.unwrap_or_default(),
-                    type_id: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let robot_name = o.opt("robotName")?;
+        let stage_id = o.opt("stageId")?;
+        let type_id = o.opt("typeId")?;
+        let additional = o.rest(&["robotName", "stageId", "typeId"])?;
+        Ok(Self {
+            robot_name,
+            stage_id,
+            type_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `rpa.task.delete`.
 pub type DeleteResponse = ::serde_json::Value;
@@ -270,6 +131,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 /// Calls `rpa.task.do`.
 ///
 /// Scope `rpa`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/task/rpa-task-do.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn do_(
     client: &::bitrix24_runtime::Client,
@@ -279,6 +142,8 @@ pub async fn do_(
 }
 
 /// Parameters of `rpa.task.do`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/outdated/rpa/task/rpa-task-do.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct DoRequest {
     /// Keys not declared in the spec, kept as received.
@@ -286,45 +151,17 @@ pub struct DoRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DoRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DoRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DoRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DoRequest, A::Error> {
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<::serde_json::Value>()?;
-                    __extra.insert(key, value);
-                }
-                Ok(DoRequest { additional: __extra })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DoRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DoRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DoRequest);
 
 /// The `result` of `rpa.task.do`.
 pub type DoResponse = ::serde_json::Value;

@@ -11,6 +11,8 @@
 /// Calls `sale.propertyvalue.delete`.
 ///
 /// Scope `sale`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/property-value/sale-property-value-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
@@ -19,6 +21,8 @@ pub async fn delete(
 }
 
 /// Parameters of `sale.propertyvalue.delete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/property-value/sale-property-value-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: ::serde_json::Value,
@@ -27,59 +31,19 @@ pub struct DeleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `sale.propertyvalue.delete`.
 pub type DeleteResponse = bool;
@@ -100,6 +64,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 /// Calls `sale.propertyvalue.get`.
 ///
 /// Scope `sale`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/property-value/sale-property-value-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -108,6 +74,8 @@ pub async fn get(
 }
 
 /// Parameters of `sale.propertyvalue.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/property-value/sale-property-value-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: ::serde_json::Value,
@@ -116,59 +84,19 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `sale.propertyvalue.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -180,68 +108,18 @@ pub struct GetResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponse, A::Error> {
-                let mut __f0: Option<Option<GetResponsePropertyValue>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "propertyValue" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("propertyValue"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponsePropertyValue>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponse {
-                    property_value: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let property_value = o.opt("propertyValue")?;
+        let additional = o.rest(&["propertyValue"])?;
+        Ok(Self { property_value, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponsePropertyValue {
@@ -260,118 +138,29 @@ pub struct GetResponsePropertyValue {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponsePropertyValue {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponsePropertyValue;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponsePropertyValue")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponsePropertyValue, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "code" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "orderPropsId" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("orderPropsId"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "value" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("value"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponsePropertyValue {
-                    code: __f0.unwrap_or_default(),
-                    id: __f1.unwrap_or_default(),
-                    name: __f2.unwrap_or_default(),
-                    order_props_id: __f3.unwrap_or_default(),
-                    value: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponsePropertyValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let order_props_id = o.opt("orderPropsId")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["code", "id", "name", "orderPropsId", "value"])?;
+        Ok(Self {
+            code,
+            id,
+            name,
+            order_props_id,
+            value,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponsePropertyValue {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponsePropertyValue);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sale.propertyvalue.get";
@@ -389,6 +178,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 /// Calls `sale.propertyvalue.getfields`.
 ///
 /// Scope `sale`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/property-value/sale-property-value-get-fields.html>.
 pub async fn getfields(
     client: &::bitrix24_runtime::Client,
     request: &GetfieldsRequest,
@@ -397,6 +188,8 @@ pub async fn getfields(
 }
 
 /// Parameters of `sale.propertyvalue.getfields`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/property-value/sale-property-value-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetfieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -404,47 +197,17 @@ pub struct GetfieldsRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetfieldsRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetfieldsRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetfieldsRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetfieldsRequest, A::Error> {
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<::serde_json::Value>()?;
-                    __extra.insert(key, value);
-                }
-                Ok(GetfieldsRequest {
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetfieldsRequest);
 
 /// The `result` of `sale.propertyvalue.getfields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -456,68 +219,18 @@ pub struct GetfieldsResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetfieldsResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetfieldsResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetfieldsResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetfieldsResponse, A::Error> {
-                let mut __f0: Option<Option<GetfieldsResponsePropertyValue>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "propertyValue" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("propertyValue"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetfieldsResponsePropertyValue>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetfieldsResponse {
-                    property_value: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let property_value = o.opt("propertyValue")?;
+        let additional = o.rest(&["propertyValue"])?;
+        Ok(Self { property_value, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetfieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetfieldsResponsePropertyValue {
@@ -540,174 +253,44 @@ pub struct GetfieldsResponsePropertyValue {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetfieldsResponsePropertyValue {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetfieldsResponsePropertyValue;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetfieldsResponsePropertyValue")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetfieldsResponsePropertyValue, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f3: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f4: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f5: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f6: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "code" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "orderId" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("orderId"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "orderPropsId" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("orderPropsId"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "orderPropsXmlId" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("orderPropsXmlId"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "value" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("value"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetfieldsResponsePropertyValue {
-                    code: __f0.unwrap_or_default(),
-                    id: __f1.unwrap_or_default(),
-                    name: __f2.unwrap_or_default(),
-                    order_id: __f3.unwrap_or_default(),
-                    order_props_id: __f4.unwrap_or_default(),
-                    order_props_xml_id: __f5.unwrap_or_default(),
-                    value: __f6.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetfieldsResponsePropertyValue {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let order_id = o.opt("orderId")?;
+        let order_props_id = o.opt("orderPropsId")?;
+        let order_props_xml_id = o.opt("orderPropsXmlId")?;
+        let value = o.opt("value")?;
+        let additional = o
+            .rest(
+                &[
+                    "code",
+                    "id",
+                    "name",
+                    "orderId",
+                    "orderPropsId",
+                    "orderPropsXmlId",
+                    "value",
+                ],
+            )?;
+        Ok(Self {
+            code,
+            id,
+            name,
+            order_id,
+            order_props_id,
+            order_props_xml_id,
+            value,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetfieldsResponsePropertyValue {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetfieldsResponsePropertyValue);
 
 impl ::bitrix24_runtime::Method for GetfieldsRequest {
     const NAME: &'static str = "sale.propertyvalue.getfields";
@@ -722,6 +305,8 @@ impl ::bitrix24_runtime::Method for GetfieldsRequest {
 /// Scope `sale`; at most 2 calls per second.
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/property-value/sale-property-value-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
     request: &ListRequest,
@@ -730,6 +315,8 @@ pub async fn list(
 }
 
 /// Parameters of `sale.propertyvalue.list`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/property-value/sale-property-value-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
@@ -745,88 +332,27 @@ pub struct ListRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "filter" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("filter"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "order" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("order"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "select" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("select"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "start" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("start"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListRequest {
-                    filter: __f0.unwrap_or_default(),
-                    order: __f1.unwrap_or_default(),
-                    select: __f2.unwrap_or_default(),
-                    start: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
+        Ok(Self {
+            filter,
+            order,
+            select,
+            start,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `sale.propertyvalue.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -838,70 +364,21 @@ pub struct ListResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                > = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "propertyValues" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("propertyValues"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListResponse {
-                    property_values: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let property_values = o.opt("propertyValues")?;
+        let additional = o.rest(&["propertyValues"])?;
+        Ok(Self {
+            property_values,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.propertyvalue.list";
@@ -923,6 +400,8 @@ impl ::std::iter::IntoIterator for ListResponse {
 /// Calls `sale.propertyvalue.modify`.
 ///
 /// Scope `sale`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/property-value/sale-property-value-modify.html>.
 pub async fn modify(
     client: &::bitrix24_runtime::Client,
     request: &ModifyRequest,
@@ -931,6 +410,8 @@ pub async fn modify(
 }
 
 /// Parameters of `sale.propertyvalue.modify`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/property-value/sale-property-value-modify.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ModifyRequest {
     pub fields: ModifyRequestFields,
@@ -939,67 +420,19 @@ pub struct ModifyRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ModifyRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ModifyRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ModifyRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ModifyRequest, A::Error> {
-                let mut __f0: Option<ModifyRequestFields> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            ModifyRequestFields,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ModifyRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ModifyRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
+        Ok(Self { fields, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ModifyRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ModifyRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ModifyRequestFields {
@@ -1009,67 +442,19 @@ pub struct ModifyRequestFields {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ModifyRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ModifyRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ModifyRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ModifyRequestFields, A::Error> {
-                let mut __f0: Option<ModifyRequestFieldsOrder> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "order" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("order"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            ModifyRequestFieldsOrder,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ModifyRequestFields {
-                    order: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("order"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ModifyRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let order = o.req("order")?;
+        let additional = o.rest(&["order"])?;
+        let order = o.need(order, "order")?;
+        Ok(Self { order, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ModifyRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ModifyRequestFields);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ModifyRequestFieldsOrder {
@@ -1081,79 +466,25 @@ pub struct ModifyRequestFieldsOrder {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ModifyRequestFieldsOrder {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ModifyRequestFieldsOrder;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ModifyRequestFieldsOrder")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ModifyRequestFieldsOrder, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<Vec<::serde_json::Value>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "propertyValues" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("propertyValues"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ModifyRequestFieldsOrder {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    property_values: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "propertyValues",
-                        ))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ModifyRequestFieldsOrder {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let property_values = o.req("propertyValues")?;
+        let additional = o.rest(&["id", "propertyValues"])?;
+        let id = o.need(id, "id")?;
+        let property_values = o.need(property_values, "propertyValues")?;
+        Ok(Self {
+            id,
+            property_values,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ModifyRequestFieldsOrder {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ModifyRequestFieldsOrder);
 
 /// The `result` of `sale.propertyvalue.modify`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1165,70 +496,21 @@ pub struct ModifyResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ModifyResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ModifyResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ModifyResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ModifyResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                > = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "propertyValues" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("propertyValues"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ModifyResponse {
-                    property_values: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ModifyResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let property_values = o.opt("propertyValues")?;
+        let additional = o.rest(&["propertyValues"])?;
+        Ok(Self {
+            property_values,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ModifyResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ModifyResponse);
 
 impl ::bitrix24_runtime::Method for ModifyRequest {
     const NAME: &'static str = "sale.propertyvalue.modify";

@@ -12,6 +12,8 @@
 /// Calls `sale.shipment.add`.
 ///
 /// Scope `sale`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
     request: &AddRequest,
@@ -20,6 +22,8 @@ pub async fn add(
 }
 
 /// Parameters of `sale.shipment.add`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     pub fields: AddRequestFields,
@@ -28,67 +32,19 @@ pub struct AddRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<AddRequestFields> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            AddRequestFields,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
+        Ok(Self { fields, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestFields {
@@ -126,344 +82,70 @@ pub struct AddRequestFields {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestFields, A::Error> {
-                let mut __f0: Option<AddRequestFieldsAllowDelivery> = None;
-                let mut __f1: Option<Option<f64>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<AddRequestFieldsDeducted> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<::serde_json::Value> = None;
-                let mut __f8: Option<::serde_json::Value> = None;
-                let mut __f9: Option<::serde_json::Value> = None;
-                let mut __f10: Option<::serde_json::Value> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "allowDelivery" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("allowDelivery"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            AddRequestFieldsAllowDelivery,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "basePriceDelivery" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("basePriceDelivery"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "comments" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("comments"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "companyId" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("companyId"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "deducted" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("deducted"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            AddRequestFieldsDeducted,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "deliveryDocDate" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("deliveryDocDate"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "deliveryDocNum" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("deliveryDocNum"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "deliveryId" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("deliveryId"),
-                                );
-                            }
-                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "orderId" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("orderId"));
-                            }
-                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "responsibleId" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("responsibleId"),
-                                );
-                            }
-                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "statusId" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("statusId"));
-                            }
-                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "trackingNumber" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("trackingNumber"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "xmlId" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("xmlId"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequestFields {
-                    allow_delivery: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "allowDelivery",
-                        ))?,
-                    base_price_delivery: __f1.unwrap_or_default(),
-                    comments: __f2.unwrap_or_default(),
-                    company_id: __f3.unwrap_or_default(),
-                    deducted: __f4
-                        .ok_or_else(|| ::serde::de::Error::missing_field("deducted"))?,
-                    delivery_doc_date: __f5.unwrap_or_default(),
-                    delivery_doc_num: __f6.unwrap_or_default(),
-                    delivery_id: __f7
-                        .ok_or_else(|| ::serde::de::Error::missing_field("deliveryId"))?,
-                    order_id: __f8
-                        .ok_or_else(|| ::serde::de::Error::missing_field("orderId"))?,
-                    responsible_id: __f9.unwrap_or_default(),
-                    status_id: __f10.unwrap_or_default(),
-                    tracking_number: __f11.unwrap_or_default(),
-                    xml_id: __f12.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let allow_delivery = o.req("allowDelivery")?;
+        let base_price_delivery = o.opt("basePriceDelivery")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let deducted = o.req("deducted")?;
+        let delivery_doc_date = o.opt("deliveryDocDate")?;
+        let delivery_doc_num = o.opt("deliveryDocNum")?;
+        let delivery_id = o.req("deliveryId")?;
+        let order_id = o.req("orderId")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let status_id = o.opt("statusId")?;
+        let tracking_number = o.opt("trackingNumber")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "allowDelivery",
+                    "basePriceDelivery",
+                    "comments",
+                    "companyId",
+                    "deducted",
+                    "deliveryDocDate",
+                    "deliveryDocNum",
+                    "deliveryId",
+                    "orderId",
+                    "responsibleId",
+                    "statusId",
+                    "trackingNumber",
+                    "xmlId",
+                ],
+            )?;
+        let allow_delivery = o.need(allow_delivery, "allowDelivery")?;
+        let deducted = o.need(deducted, "deducted")?;
+        let delivery_id = o.need(delivery_id, "deliveryId")?;
+        let order_id = o.need(order_id, "orderId")?;
+        Ok(Self {
+            allow_delivery,
+            base_price_delivery,
+            comments,
+            company_id,
+            deducted,
+            delivery_doc_date,
+            delivery_doc_num,
+            delivery_id,
+            order_id,
+            responsible_id,
+            status_id,
+            tracking_number,
+            xml_id,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestFieldsAllowDelivery {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
-impl AddRequestFieldsAllowDelivery {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type AddRequestFieldsAllowDelivery = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for AddRequestFieldsAllowDelivery {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestFieldsAllowDelivery {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsAllowDelivery {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsAllowDelivery {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestFieldsDeducted {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestFieldsDeducted {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestFieldsDeducted {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestFieldsDeducted {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsDeducted {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsDeducted {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type AddRequestFieldsDeducted = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sale.shipment.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -475,66 +157,18 @@ pub struct AddResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddResponse, A::Error> {
-                let mut __f0: Option<Option<AddResponseShipment>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "shipment" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("shipment"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddResponseShipment>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddResponse {
-                    shipment: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let shipment = o.opt("shipment")?;
+        let additional = o.rest(&["shipment"])?;
+        Ok(Self { shipment, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddResponseShipment {
@@ -605,498 +239,116 @@ pub struct AddResponseShipment {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddResponseShipment {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddResponseShipment;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddResponseShipment")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddResponseShipment, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<f64>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<i64>> = None;
-                let mut __f15: Option<Option<String>> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __f17: Option<Option<i64>> = None;
-                let mut __f18: Option<Option<i64>> = None;
-                let mut __f19: Option<Option<i64>> = None;
-                let mut __f20: Option<Option<i64>> = None;
-                let mut __f21: Option<Option<String>> = None;
-                let mut __f22: Option<Option<i64>> = None;
-                let mut __f23: Option<Option<f64>> = None;
-                let mut __f24: Option<Option<i64>> = None;
-                let mut __f25: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f26: Option<Option<String>> = None;
-                let mut __f27: Option<Option<String>> = None;
-                let mut __f28: Option<Option<String>> = None;
-                let mut __f29: Option<Option<String>> = None;
-                let mut __f30: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "accountNumber" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("accountNumber"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "allowDelivery" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("allowDelivery"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "basePriceDelivery" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("basePriceDelivery"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "canceled" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("canceled"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "comments" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("comments"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "currency" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("currency"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "customPriceDelivery" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("customPriceDelivery"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dateAllowDelivery" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateAllowDelivery"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dateDeducted" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateDeducted"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dateInsert" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateInsert"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dateResponsibleId" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateResponsibleId"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "deducted" => {
-                            if __f11.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("deducted"));
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "deliveryDocDate" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("deliveryDocDate"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "deliveryDocNum" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("deliveryDocNum"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "deliveryId" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("deliveryId"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "deliveryName" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("deliveryName"),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "deliveryXmlId" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("deliveryXmlId"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "empAllowDeliveryId" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("empAllowDeliveryId"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "empDeductedId" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("empDeductedId"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "empResponsibleId" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("empResponsibleId"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f20.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "marked" => {
-                            if __f21.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("marked"));
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "orderId" => {
-                            if __f22.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("orderId"));
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "priceDelivery" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("priceDelivery"),
-                                );
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "responsibleId" => {
-                            if __f24.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("responsibleId"),
-                                );
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "shipmentItems" => {
-                            if __f25.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("shipmentItems"),
-                                );
-                            }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "statusId" => {
-                            if __f26.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("statusId"));
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "statusXmlId" => {
-                            if __f27.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("statusXmlId"),
-                                );
-                            }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "system" => {
-                            if __f28.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("system"));
-                            }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "trackingNumber" => {
-                            if __f29.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("trackingNumber"),
-                                );
-                            }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "xmlId" => {
-                            if __f30.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("xmlId"));
-                            }
-                            __f30 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddResponseShipment {
-                    account_number: __f0.unwrap_or_default(),
-                    allow_delivery: __f1.unwrap_or_default(),
-                    base_price_delivery: __f2.unwrap_or_default(),
-                    canceled: __f3.unwrap_or_default(),
-                    comments: __f4.unwrap_or_default(),
-                    currency: __f5.unwrap_or_default(),
-                    custom_price_delivery: __f6.unwrap_or_default(),
-                    date_allow_delivery: __f7.unwrap_or_default(),
-                    date_deducted: __f8.unwrap_or_default(),
-                    date_insert: __f9.unwrap_or_default(),
-                    date_responsible_id: __f10.unwrap_or_default(),
-                    deducted: __f11.unwrap_or_default(),
-                    delivery_doc_date: __f12.unwrap_or_default(),
-                    delivery_doc_num: __f13.unwrap_or_default(),
-                    delivery_id: __f14.unwrap_or_default(),
-                    delivery_name: __f15.unwrap_or_default(),
-                    delivery_xml_id: __f16.unwrap_or_default(),
-                    emp_allow_delivery_id: __f17.unwrap_or_default(),
-                    emp_deducted_id: __f18.unwrap_or_default(),
-                    emp_responsible_id: __f19.unwrap_or_default(),
-                    id: __f20.unwrap_or_default(),
-                    marked: __f21.unwrap_or_default(),
-                    order_id: __f22.unwrap_or_default(),
-                    price_delivery: __f23.unwrap_or_default(),
-                    responsible_id: __f24.unwrap_or_default(),
-                    shipment_items: __f25.unwrap_or_default(),
-                    status_id: __f26.unwrap_or_default(),
-                    status_xml_id: __f27.unwrap_or_default(),
-                    system: __f28.unwrap_or_default(),
-                    tracking_number: __f29.unwrap_or_default(),
-                    xml_id: __f30.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddResponseShipment {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let account_number = o.opt("accountNumber")?;
+        let allow_delivery = o.opt("allowDelivery")?;
+        let base_price_delivery = o.opt("basePriceDelivery")?;
+        let canceled = o.opt("canceled")?;
+        let comments = o.opt("comments")?;
+        let currency = o.opt("currency")?;
+        let custom_price_delivery = o.opt("customPriceDelivery")?;
+        let date_allow_delivery = o.opt("dateAllowDelivery")?;
+        let date_deducted = o.opt("dateDeducted")?;
+        let date_insert = o.opt("dateInsert")?;
+        let date_responsible_id = o.opt("dateResponsibleId")?;
+        let deducted = o.opt("deducted")?;
+        let delivery_doc_date = o.opt("deliveryDocDate")?;
+        let delivery_doc_num = o.opt("deliveryDocNum")?;
+        let delivery_id = o.opt("deliveryId")?;
+        let delivery_name = o.opt("deliveryName")?;
+        let delivery_xml_id = o.opt("deliveryXmlId")?;
+        let emp_allow_delivery_id = o.opt("empAllowDeliveryId")?;
+        let emp_deducted_id = o.opt("empDeductedId")?;
+        let emp_responsible_id = o.opt("empResponsibleId")?;
+        let id = o.opt("id")?;
+        let marked = o.opt("marked")?;
+        let order_id = o.opt("orderId")?;
+        let price_delivery = o.opt("priceDelivery")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let shipment_items = o.opt("shipmentItems")?;
+        let status_id = o.opt("statusId")?;
+        let status_xml_id = o.opt("statusXmlId")?;
+        let system = o.opt("system")?;
+        let tracking_number = o.opt("trackingNumber")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accountNumber",
+                    "allowDelivery",
+                    "basePriceDelivery",
+                    "canceled",
+                    "comments",
+                    "currency",
+                    "customPriceDelivery",
+                    "dateAllowDelivery",
+                    "dateDeducted",
+                    "dateInsert",
+                    "dateResponsibleId",
+                    "deducted",
+                    "deliveryDocDate",
+                    "deliveryDocNum",
+                    "deliveryId",
+                    "deliveryName",
+                    "deliveryXmlId",
+                    "empAllowDeliveryId",
+                    "empDeductedId",
+                    "empResponsibleId",
+                    "id",
+                    "marked",
+                    "orderId",
+                    "priceDelivery",
+                    "responsibleId",
+                    "shipmentItems",
+                    "statusId",
+                    "statusXmlId",
+                    "system",
+                    "trackingNumber",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            account_number,
+            allow_delivery,
+            base_price_delivery,
+            canceled,
+            comments,
+            currency,
+            custom_price_delivery,
+            date_allow_delivery,
+            date_deducted,
+            date_insert,
+            date_responsible_id,
+            deducted,
+            delivery_doc_date,
+            delivery_doc_num,
+            delivery_id,
+            delivery_name,
+            delivery_xml_id,
+            emp_allow_delivery_id,
+            emp_deducted_id,
+            emp_responsible_id,
+            id,
+            marked,
+            order_id,
+            price_delivery,
+            responsible_id,
+            shipment_items,
+            status_id,
+            status_xml_id,
+            system,
+            tracking_number,
+            xml_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddResponseShipment {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddResponseShipment);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "sale.shipment.add";
@@ -1115,6 +367,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 /// Calls `sale.shipment.delete`.
 ///
 /// Scope `sale`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
@@ -1123,6 +377,8 @@ pub async fn delete(
 }
 
 /// Parameters of `sale.shipment.delete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: ::serde_json::Value,
@@ -1131,59 +387,19 @@ pub struct DeleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `sale.shipment.delete`.
 pub type DeleteResponse = bool;
@@ -1205,6 +421,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 /// Calls `sale.shipment.get`.
 ///
 /// Scope `sale`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -1213,6 +431,8 @@ pub async fn get(
 }
 
 /// Parameters of `sale.shipment.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: ::serde_json::Value,
@@ -1221,59 +441,19 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `sale.shipment.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1285,66 +465,18 @@ pub struct GetResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponse, A::Error> {
-                let mut __f0: Option<Option<GetResponseShipment>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "shipment" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("shipment"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseShipment>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponse {
-                    shipment: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let shipment = o.opt("shipment")?;
+        let additional = o.rest(&["shipment"])?;
+        Ok(Self { shipment, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseShipment {
@@ -1472,671 +604,161 @@ pub struct GetResponseShipment {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseShipment {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponseShipment;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponseShipment")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponseShipment, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<i64>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<::serde_json::Value> = None;
-                let mut __f9: Option<::serde_json::Value> = None;
-                let mut __f10: Option<::serde_json::Value> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<::serde_json::Value> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<::serde_json::Value> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __f17: Option<Option<i64>> = None;
-                let mut __f18: Option<Option<String>> = None;
-                let mut __f19: Option<Option<String>> = None;
-                let mut __f20: Option<Option<i64>> = None;
-                let mut __f21: Option<::serde_json::Value> = None;
-                let mut __f22: Option<::serde_json::Value> = None;
-                let mut __f23: Option<::serde_json::Value> = None;
-                let mut __f24: Option<::serde_json::Value> = None;
-                let mut __f25: Option<::serde_json::Value> = None;
-                let mut __f26: Option<Option<String>> = None;
-                let mut __f27: Option<Option<i64>> = None;
-                let mut __f28: Option<Option<String>> = None;
-                let mut __f29: Option<Option<String>> = None;
-                let mut __f30: Option<Option<i64>> = None;
-                let mut __f31: Option<Option<i64>> = None;
-                let mut __f32: Option<Option<String>> = None;
-                let mut __f33: Option<Option<String>> = None;
-                let mut __f34: Option<Option<i64>> = None;
-                let mut __f35: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f36: Option<Option<String>> = None;
-                let mut __f37: Option<Option<String>> = None;
-                let mut __f38: Option<Option<String>> = None;
-                let mut __f39: Option<Option<String>> = None;
-                let mut __f40: Option<Option<String>> = None;
-                let mut __f41: Option<Option<String>> = None;
-                let mut __f42: Option<Option<String>> = None;
-                let mut __f43: Option<Option<String>> = None;
-                let mut __f44: Option<Option<String>> = None;
-                let mut __f45: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "accountNumber" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("accountNumber"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "allowDelivery" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("allowDelivery"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "basePriceDelivery" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("basePriceDelivery"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "canceled" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("canceled"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "comments" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("comments"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "companyId" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("companyId"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "currency" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("currency"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "customPriceDelivery" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("customPriceDelivery"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dateAllowDelivery" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateAllowDelivery"),
-                                );
-                            }
-                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "dateCanceled" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateCanceled"),
-                                );
-                            }
-                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "dateDeducted" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateDeducted"),
-                                );
-                            }
-                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "dateInsert" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateInsert"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dateMarked" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateMarked"),
-                                );
-                            }
-                            __f12 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "dateResponsibleId" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateResponsibleId"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "deducted" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("deducted"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "deliveryDocDate" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("deliveryDocDate"),
-                                );
-                            }
-                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "deliveryDocNum" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("deliveryDocNum"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "deliveryId" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("deliveryId"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "deliveryName" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("deliveryName"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "deliveryXmlId" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("deliveryXmlId"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "discountPrice" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("discountPrice"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "empAllowDeliveryId" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("empAllowDeliveryId"),
-                                );
-                            }
-                            __f21 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "empCanceledId" => {
-                            if __f22.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("empCanceledId"),
-                                );
-                            }
-                            __f22 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "empDeductedId" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("empDeductedId"),
-                                );
-                            }
-                            __f23 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "empMarkedId" => {
-                            if __f24.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("empMarkedId"),
-                                );
-                            }
-                            __f24 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "empResponsibleId" => {
-                            if __f25.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("empResponsibleId"),
-                                );
-                            }
-                            __f25 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "externalDelivery" => {
-                            if __f26.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("externalDelivery"),
-                                );
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f27.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "id1c" => {
-                            if __f28.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id1c"));
-                            }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "marked" => {
-                            if __f29.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("marked"));
-                            }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "orderId" => {
-                            if __f30.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("orderId"));
-                            }
-                            __f30 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "priceDelivery" => {
-                            if __f31.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("priceDelivery"),
-                                );
-                            }
-                            __f31 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "reasonMarked" => {
-                            if __f32.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("reasonMarked"),
-                                );
-                            }
-                            __f32 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "reasonUndoDeducted" => {
-                            if __f33.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("reasonUndoDeducted"),
-                                );
-                            }
-                            __f33 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "responsibleId" => {
-                            if __f34.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("responsibleId"),
-                                );
-                            }
-                            __f34 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "shipmentItems" => {
-                            if __f35.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("shipmentItems"),
-                                );
-                            }
-                            __f35 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "statusId" => {
-                            if __f36.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("statusId"));
-                            }
-                            __f36 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "statusXmlId" => {
-                            if __f37.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("statusXmlId"),
-                                );
-                            }
-                            __f37 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "system" => {
-                            if __f38.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("system"));
-                            }
-                            __f38 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "trackingDescription" => {
-                            if __f39.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("trackingDescription"),
-                                );
-                            }
-                            __f39 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "trackingLastCheck" => {
-                            if __f40.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("trackingLastCheck"),
-                                );
-                            }
-                            __f40 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "trackingNumber" => {
-                            if __f41.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("trackingNumber"),
-                                );
-                            }
-                            __f41 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "trackingStatus" => {
-                            if __f42.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("trackingStatus"),
-                                );
-                            }
-                            __f42 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "updated1c" => {
-                            if __f43.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("updated1c"),
-                                );
-                            }
-                            __f43 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "version1c" => {
-                            if __f44.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("version1c"),
-                                );
-                            }
-                            __f44 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "xmlId" => {
-                            if __f45.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("xmlId"));
-                            }
-                            __f45 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponseShipment {
-                    account_number: __f0.unwrap_or_default(),
-                    allow_delivery: __f1.unwrap_or_default(),
-                    base_price_delivery: __f2.unwrap_or_default(),
-                    canceled: __f3.unwrap_or_default(),
-                    comments: __f4.unwrap_or_default(),
-                    company_id: __f5.unwrap_or_default(),
-                    currency: __f6.unwrap_or_default(),
-                    custom_price_delivery: __f7.unwrap_or_default(),
-                    date_allow_delivery: __f8.unwrap_or_default(),
-                    date_canceled: __f9.unwrap_or_default(),
-                    date_deducted: __f10.unwrap_or_default(),
-                    date_insert: __f11.unwrap_or_default(),
-                    date_marked: __f12.unwrap_or_default(),
-                    date_responsible_id: __f13.unwrap_or_default(),
-                    deducted: __f14.unwrap_or_default(),
-                    delivery_doc_date: __f15.unwrap_or_default(),
-                    delivery_doc_num: __f16.unwrap_or_default(),
-                    delivery_id: __f17.unwrap_or_default(),
-                    delivery_name: __f18.unwrap_or_default(),
-                    delivery_xml_id: __f19.unwrap_or_default(),
-                    discount_price: __f20.unwrap_or_default(),
-                    emp_allow_delivery_id: __f21.unwrap_or_default(),
-                    emp_canceled_id: __f22.unwrap_or_default(),
-                    emp_deducted_id: __f23.unwrap_or_default(),
-                    emp_marked_id: __f24.unwrap_or_default(),
-                    emp_responsible_id: __f25.unwrap_or_default(),
-                    external_delivery: __f26.unwrap_or_default(),
-                    id: __f27.unwrap_or_default(),
-                    id1c: __f28.unwrap_or_default(),
-                    marked: __f29.unwrap_or_default(),
-                    order_id: __f30.unwrap_or_default(),
-                    price_delivery: __f31.unwrap_or_default(),
-                    reason_marked: __f32.unwrap_or_default(),
-                    reason_undo_deducted: __f33.unwrap_or_default(),
-                    responsible_id: __f34.unwrap_or_default(),
-                    shipment_items: __f35.unwrap_or_default(),
-                    status_id: __f36.unwrap_or_default(),
-                    status_xml_id: __f37.unwrap_or_default(),
-                    system: __f38.unwrap_or_default(),
-                    tracking_description: __f39.unwrap_or_default(),
-                    tracking_last_check: __f40.unwrap_or_default(),
-                    tracking_number: __f41.unwrap_or_default(),
-                    tracking_status: __f42.unwrap_or_default(),
-                    updated1c: __f43.unwrap_or_default(),
-                    version1c: __f44.unwrap_or_default(),
-                    xml_id: __f45.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponseShipment {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let account_number = o.opt("accountNumber")?;
+        let allow_delivery = o.opt("allowDelivery")?;
+        let base_price_delivery = o.opt("basePriceDelivery")?;
+        let canceled = o.opt("canceled")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let currency = o.opt("currency")?;
+        let custom_price_delivery = o.opt("customPriceDelivery")?;
+        let date_allow_delivery = o.opt("dateAllowDelivery")?;
+        let date_canceled = o.opt("dateCanceled")?;
+        let date_deducted = o.opt("dateDeducted")?;
+        let date_insert = o.opt("dateInsert")?;
+        let date_marked = o.opt("dateMarked")?;
+        let date_responsible_id = o.opt("dateResponsibleId")?;
+        let deducted = o.opt("deducted")?;
+        let delivery_doc_date = o.opt("deliveryDocDate")?;
+        let delivery_doc_num = o.opt("deliveryDocNum")?;
+        let delivery_id = o.opt("deliveryId")?;
+        let delivery_name = o.opt("deliveryName")?;
+        let delivery_xml_id = o.opt("deliveryXmlId")?;
+        let discount_price = o.opt("discountPrice")?;
+        let emp_allow_delivery_id = o.opt("empAllowDeliveryId")?;
+        let emp_canceled_id = o.opt("empCanceledId")?;
+        let emp_deducted_id = o.opt("empDeductedId")?;
+        let emp_marked_id = o.opt("empMarkedId")?;
+        let emp_responsible_id = o.opt("empResponsibleId")?;
+        let external_delivery = o.opt("externalDelivery")?;
+        let id = o.opt("id")?;
+        let id1c = o.opt("id1c")?;
+        let marked = o.opt("marked")?;
+        let order_id = o.opt("orderId")?;
+        let price_delivery = o.opt("priceDelivery")?;
+        let reason_marked = o.opt("reasonMarked")?;
+        let reason_undo_deducted = o.opt("reasonUndoDeducted")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let shipment_items = o.opt("shipmentItems")?;
+        let status_id = o.opt("statusId")?;
+        let status_xml_id = o.opt("statusXmlId")?;
+        let system = o.opt("system")?;
+        let tracking_description = o.opt("trackingDescription")?;
+        let tracking_last_check = o.opt("trackingLastCheck")?;
+        let tracking_number = o.opt("trackingNumber")?;
+        let tracking_status = o.opt("trackingStatus")?;
+        let updated1c = o.opt("updated1c")?;
+        let version1c = o.opt("version1c")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accountNumber",
+                    "allowDelivery",
+                    "basePriceDelivery",
+                    "canceled",
+                    "comments",
+                    "companyId",
+                    "currency",
+                    "customPriceDelivery",
+                    "dateAllowDelivery",
+                    "dateCanceled",
+                    "dateDeducted",
+                    "dateInsert",
+                    "dateMarked",
+                    "dateResponsibleId",
+                    "deducted",
+                    "deliveryDocDate",
+                    "deliveryDocNum",
+                    "deliveryId",
+                    "deliveryName",
+                    "deliveryXmlId",
+                    "discountPrice",
+                    "empAllowDeliveryId",
+                    "empCanceledId",
+                    "empDeductedId",
+                    "empMarkedId",
+                    "empResponsibleId",
+                    "externalDelivery",
+                    "id",
+                    "id1c",
+                    "marked",
+                    "orderId",
+                    "priceDelivery",
+                    "reasonMarked",
+                    "reasonUndoDeducted",
+                    "responsibleId",
+                    "shipmentItems",
+                    "statusId",
+                    "statusXmlId",
+                    "system",
+                    "trackingDescription",
+                    "trackingLastCheck",
+                    "trackingNumber",
+                    "trackingStatus",
+                    "updated1c",
+                    "version1c",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            account_number,
+            allow_delivery,
+            base_price_delivery,
+            canceled,
+            comments,
+            company_id,
+            currency,
+            custom_price_delivery,
+            date_allow_delivery,
+            date_canceled,
+            date_deducted,
+            date_insert,
+            date_marked,
+            date_responsible_id,
+            deducted,
+            delivery_doc_date,
+            delivery_doc_num,
+            delivery_id,
+            delivery_name,
+            delivery_xml_id,
+            discount_price,
+            emp_allow_delivery_id,
+            emp_canceled_id,
+            emp_deducted_id,
+            emp_marked_id,
+            emp_responsible_id,
+            external_delivery,
+            id,
+            id1c,
+            marked,
+            order_id,
+            price_delivery,
+            reason_marked,
+            reason_undo_deducted,
+            responsible_id,
+            shipment_items,
+            status_id,
+            status_xml_id,
+            system,
+            tracking_description,
+            tracking_last_check,
+            tracking_number,
+            tracking_status,
+            updated1c,
+            version1c,
+            xml_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseShipment {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponseShipment);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sale.shipment.get";
@@ -2154,6 +776,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 /// Calls `sale.shipment.getFields`.
 ///
 /// Scope `sale`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-get-fields.html>.
 pub async fn get_fields(
     client: &::bitrix24_runtime::Client,
     request: &GetFieldsRequest,
@@ -2162,6 +786,8 @@ pub async fn get_fields(
 }
 
 /// Parameters of `sale.shipment.getFields`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-get-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetFieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -2169,47 +795,17 @@ pub struct GetFieldsRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetFieldsRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetFieldsRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetFieldsRequest, A::Error> {
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<::serde_json::Value>()?;
-                    __extra.insert(key, value);
-                }
-                Ok(GetFieldsRequest {
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetFieldsRequest);
 
 /// The `result` of `sale.shipment.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2221,66 +817,18 @@ pub struct GetFieldsResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetFieldsResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetFieldsResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetFieldsResponse, A::Error> {
-                let mut __f0: Option<Option<GetFieldsResponseShipment>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "shipment" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("shipment"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetFieldsResponseShipment>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetFieldsResponse {
-                    shipment: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let shipment = o.opt("shipment")?;
+        let additional = o.rest(&["shipment"])?;
+        Ok(Self { shipment, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetFieldsResponseShipment {
@@ -2379,884 +927,158 @@ pub struct GetFieldsResponseShipment {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseShipment {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetFieldsResponseShipment;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetFieldsResponseShipment")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetFieldsResponseShipment, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f3: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f4: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f5: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f6: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f7: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f8: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f9: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f10: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f11: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f12: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f13: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f14: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f15: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f16: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f17: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f18: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f19: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f20: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f21: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f22: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f23: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f24: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f25: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f26: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f27: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f28: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f29: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f30: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f31: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f32: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f33: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f34: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f35: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f36: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f37: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f38: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f39: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f40: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f41: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f42: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f43: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f44: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "accountNumber" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("accountNumber"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "allowDelivery" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("allowDelivery"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "basePriceDelivery" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("basePriceDelivery"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "canceled" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("canceled"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "comments" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("comments"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "companyId" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("companyId"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "currency" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("currency"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "customPriceDelivery" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("customPriceDelivery"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "dateAllowDelivery" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateAllowDelivery"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "dateCanceled" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateCanceled"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "dateDeducted" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateDeducted"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "dateInsert" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateInsert"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "dateMarked" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateMarked"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "dateResponsibleId" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateResponsibleId"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "deducted" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("deducted"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "deliveryDocDate" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("deliveryDocDate"),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "deliveryDocNum" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("deliveryDocNum"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "deliveryId" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("deliveryId"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "deliveryName" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("deliveryName"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "deliveryXmlId" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("deliveryXmlId"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "discountPrice" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("discountPrice"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "empAllowDeliveryId" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("empAllowDeliveryId"),
-                                );
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "empCanceledId" => {
-                            if __f22.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("empCanceledId"),
-                                );
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "empDeductedId" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("empDeductedId"),
-                                );
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "empMarkedId" => {
-                            if __f24.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("empMarkedId"),
-                                );
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "empResponsibleId" => {
-                            if __f25.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("empResponsibleId"),
-                                );
-                            }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "externalDelivery" => {
-                            if __f26.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("externalDelivery"),
-                                );
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f27.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "id1c" => {
-                            if __f28.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id1c"));
-                            }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "marked" => {
-                            if __f29.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("marked"));
-                            }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "orderId" => {
-                            if __f30.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("orderId"));
-                            }
-                            __f30 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "priceDelivery" => {
-                            if __f31.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("priceDelivery"),
-                                );
-                            }
-                            __f31 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "reasonMarked" => {
-                            if __f32.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("reasonMarked"),
-                                );
-                            }
-                            __f32 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "reasonUndoDeducted" => {
-                            if __f33.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("reasonUndoDeducted"),
-                                );
-                            }
-                            __f33 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "responsibleId" => {
-                            if __f34.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("responsibleId"),
-                                );
-                            }
-                            __f34 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "statusId" => {
-                            if __f35.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("statusId"));
-                            }
-                            __f35 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "statusXmlId" => {
-                            if __f36.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("statusXmlId"),
-                                );
-                            }
-                            __f36 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "system" => {
-                            if __f37.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("system"));
-                            }
-                            __f37 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "trackingDescription" => {
-                            if __f38.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("trackingDescription"),
-                                );
-                            }
-                            __f38 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "trackingLastCheck" => {
-                            if __f39.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("trackingLastCheck"),
-                                );
-                            }
-                            __f39 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "trackingNumber" => {
-                            if __f40.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("trackingNumber"),
-                                );
-                            }
-                            __f40 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "trackingStatus" => {
-                            if __f41.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("trackingStatus"),
-                                );
-                            }
-                            __f41 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "updated1c" => {
-                            if __f42.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("updated1c"),
-                                );
-                            }
-                            __f42 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "version1c" => {
-                            if __f43.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("version1c"),
-                                );
-                            }
-                            __f43 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "xmlId" => {
-                            if __f44.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("xmlId"));
-                            }
-                            __f44 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetFieldsResponseShipment {
-                    account_number: __f0.unwrap_or_default(),
-                    allow_delivery: __f1.unwrap_or_default(),
-                    base_price_delivery: __f2.unwrap_or_default(),
-                    canceled: __f3.unwrap_or_default(),
-                    comments: __f4.unwrap_or_default(),
-                    company_id: __f5.unwrap_or_default(),
-                    currency: __f6.unwrap_or_default(),
-                    custom_price_delivery: __f7.unwrap_or_default(),
-                    date_allow_delivery: __f8.unwrap_or_default(),
-                    date_canceled: __f9.unwrap_or_default(),
-                    date_deducted: __f10.unwrap_or_default(),
-                    date_insert: __f11.unwrap_or_default(),
-                    date_marked: __f12.unwrap_or_default(),
-                    date_responsible_id: __f13.unwrap_or_default(),
-                    deducted: __f14.unwrap_or_default(),
-                    delivery_doc_date: __f15.unwrap_or_default(),
-                    delivery_doc_num: __f16.unwrap_or_default(),
-                    delivery_id: __f17.unwrap_or_default(),
-                    delivery_name: __f18.unwrap_or_default(),
-                    delivery_xml_id: __f19.unwrap_or_default(),
-                    discount_price: __f20.unwrap_or_default(),
-                    emp_allow_delivery_id: __f21.unwrap_or_default(),
-                    emp_canceled_id: __f22.unwrap_or_default(),
-                    emp_deducted_id: __f23.unwrap_or_default(),
-                    emp_marked_id: __f24.unwrap_or_default(),
-                    emp_responsible_id: __f25.unwrap_or_default(),
-                    external_delivery: __f26.unwrap_or_default(),
-                    id: __f27.unwrap_or_default(),
-                    id1c: __f28.unwrap_or_default(),
-                    marked: __f29.unwrap_or_default(),
-                    order_id: __f30.unwrap_or_default(),
-                    price_delivery: __f31.unwrap_or_default(),
-                    reason_marked: __f32.unwrap_or_default(),
-                    reason_undo_deducted: __f33.unwrap_or_default(),
-                    responsible_id: __f34.unwrap_or_default(),
-                    status_id: __f35.unwrap_or_default(),
-                    status_xml_id: __f36.unwrap_or_default(),
-                    system: __f37.unwrap_or_default(),
-                    tracking_description: __f38.unwrap_or_default(),
-                    tracking_last_check: __f39.unwrap_or_default(),
-                    tracking_number: __f40.unwrap_or_default(),
-                    tracking_status: __f41.unwrap_or_default(),
-                    updated1c: __f42.unwrap_or_default(),
-                    version1c: __f43.unwrap_or_default(),
-                    xml_id: __f44.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseShipment {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let account_number = o.opt("accountNumber")?;
+        let allow_delivery = o.opt("allowDelivery")?;
+        let base_price_delivery = o.opt("basePriceDelivery")?;
+        let canceled = o.opt("canceled")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let currency = o.opt("currency")?;
+        let custom_price_delivery = o.opt("customPriceDelivery")?;
+        let date_allow_delivery = o.opt("dateAllowDelivery")?;
+        let date_canceled = o.opt("dateCanceled")?;
+        let date_deducted = o.opt("dateDeducted")?;
+        let date_insert = o.opt("dateInsert")?;
+        let date_marked = o.opt("dateMarked")?;
+        let date_responsible_id = o.opt("dateResponsibleId")?;
+        let deducted = o.opt("deducted")?;
+        let delivery_doc_date = o.opt("deliveryDocDate")?;
+        let delivery_doc_num = o.opt("deliveryDocNum")?;
+        let delivery_id = o.opt("deliveryId")?;
+        let delivery_name = o.opt("deliveryName")?;
+        let delivery_xml_id = o.opt("deliveryXmlId")?;
+        let discount_price = o.opt("discountPrice")?;
+        let emp_allow_delivery_id = o.opt("empAllowDeliveryId")?;
+        let emp_canceled_id = o.opt("empCanceledId")?;
+        let emp_deducted_id = o.opt("empDeductedId")?;
+        let emp_marked_id = o.opt("empMarkedId")?;
+        let emp_responsible_id = o.opt("empResponsibleId")?;
+        let external_delivery = o.opt("externalDelivery")?;
+        let id = o.opt("id")?;
+        let id1c = o.opt("id1c")?;
+        let marked = o.opt("marked")?;
+        let order_id = o.opt("orderId")?;
+        let price_delivery = o.opt("priceDelivery")?;
+        let reason_marked = o.opt("reasonMarked")?;
+        let reason_undo_deducted = o.opt("reasonUndoDeducted")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let status_id = o.opt("statusId")?;
+        let status_xml_id = o.opt("statusXmlId")?;
+        let system = o.opt("system")?;
+        let tracking_description = o.opt("trackingDescription")?;
+        let tracking_last_check = o.opt("trackingLastCheck")?;
+        let tracking_number = o.opt("trackingNumber")?;
+        let tracking_status = o.opt("trackingStatus")?;
+        let updated1c = o.opt("updated1c")?;
+        let version1c = o.opt("version1c")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accountNumber",
+                    "allowDelivery",
+                    "basePriceDelivery",
+                    "canceled",
+                    "comments",
+                    "companyId",
+                    "currency",
+                    "customPriceDelivery",
+                    "dateAllowDelivery",
+                    "dateCanceled",
+                    "dateDeducted",
+                    "dateInsert",
+                    "dateMarked",
+                    "dateResponsibleId",
+                    "deducted",
+                    "deliveryDocDate",
+                    "deliveryDocNum",
+                    "deliveryId",
+                    "deliveryName",
+                    "deliveryXmlId",
+                    "discountPrice",
+                    "empAllowDeliveryId",
+                    "empCanceledId",
+                    "empDeductedId",
+                    "empMarkedId",
+                    "empResponsibleId",
+                    "externalDelivery",
+                    "id",
+                    "id1c",
+                    "marked",
+                    "orderId",
+                    "priceDelivery",
+                    "reasonMarked",
+                    "reasonUndoDeducted",
+                    "responsibleId",
+                    "statusId",
+                    "statusXmlId",
+                    "system",
+                    "trackingDescription",
+                    "trackingLastCheck",
+                    "trackingNumber",
+                    "trackingStatus",
+                    "updated1c",
+                    "version1c",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            account_number,
+            allow_delivery,
+            base_price_delivery,
+            canceled,
+            comments,
+            company_id,
+            currency,
+            custom_price_delivery,
+            date_allow_delivery,
+            date_canceled,
+            date_deducted,
+            date_insert,
+            date_marked,
+            date_responsible_id,
+            deducted,
+            delivery_doc_date,
+            delivery_doc_num,
+            delivery_id,
+            delivery_name,
+            delivery_xml_id,
+            discount_price,
+            emp_allow_delivery_id,
+            emp_canceled_id,
+            emp_deducted_id,
+            emp_marked_id,
+            emp_responsible_id,
+            external_delivery,
+            id,
+            id1c,
+            marked,
+            order_id,
+            price_delivery,
+            reason_marked,
+            reason_undo_deducted,
+            responsible_id,
+            status_id,
+            status_xml_id,
+            system,
+            tracking_description,
+            tracking_last_check,
+            tracking_number,
+            tracking_status,
+            updated1c,
+            version1c,
+            xml_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseShipment {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetFieldsResponseShipment);
 
 impl ::bitrix24_runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.shipment.getFields";
@@ -3271,6 +1093,8 @@ impl ::bitrix24_runtime::Method for GetFieldsRequest {
 /// Scope `sale`; at most 2 calls per second.
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
     request: &ListRequest,
@@ -3279,6 +1103,8 @@ pub async fn list(
 }
 
 /// Parameters of `sale.shipment.list`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
@@ -3294,88 +1120,27 @@ pub struct ListRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "filter" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("filter"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "order" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("order"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "select" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("select"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "start" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("start"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListRequest {
-                    filter: __f0.unwrap_or_default(),
-                    order: __f1.unwrap_or_default(),
-                    select: __f2.unwrap_or_default(),
-                    start: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
+        Ok(Self {
+            filter,
+            order,
+            select,
+            start,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `sale.shipment.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -3387,70 +1152,18 @@ pub struct ListResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                > = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "shipments" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("shipments"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListResponse {
-                    shipments: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let shipments = o.opt("shipments")?;
+        let additional = o.rest(&["shipments"])?;
+        Ok(Self { shipments, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "sale.shipment.list";
@@ -3472,6 +1185,8 @@ impl ::std::iter::IntoIterator for ListResponse {
 /// Calls `sale.shipment.update`.
 ///
 /// Scope `sale`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
@@ -3480,6 +1195,8 @@ pub async fn update(
 }
 
 /// Parameters of `sale.shipment.update`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/shipment/sale-shipment-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
     pub fields: UpdateRequestFields,
@@ -3489,75 +1206,21 @@ pub struct UpdateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<UpdateRequestFields> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            UpdateRequestFields,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
-                    id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
+        Ok(Self { fields, id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequestFields {
@@ -3595,350 +1258,69 @@ pub struct UpdateRequestFields {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequestFields, A::Error> {
-                let mut __f0: Option<UpdateRequestFieldsAllowDelivery> = None;
-                let mut __f1: Option<Option<f64>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<UpdateRequestFieldsDeducted> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<::serde_json::Value> = None;
-                let mut __f8: Option<Option<f64>> = None;
-                let mut __f9: Option<::serde_json::Value> = None;
-                let mut __f10: Option<::serde_json::Value> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "allowDelivery" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("allowDelivery"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            UpdateRequestFieldsAllowDelivery,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "basePriceDelivery" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("basePriceDelivery"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "comments" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("comments"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "companyId" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("companyId"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "deducted" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("deducted"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            UpdateRequestFieldsDeducted,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "deliveryDocDate" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("deliveryDocDate"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "deliveryDocNum" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("deliveryDocNum"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "deliveryId" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("deliveryId"),
-                                );
-                            }
-                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "priceDelivery" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("priceDelivery"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "responsibleId" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("responsibleId"),
-                                );
-                            }
-                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "statusId" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("statusId"));
-                            }
-                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "trackingNumber" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("trackingNumber"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "xmlId" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("xmlId"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequestFields {
-                    allow_delivery: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "allowDelivery",
-                        ))?,
-                    base_price_delivery: __f1.unwrap_or_default(),
-                    comments: __f2.unwrap_or_default(),
-                    company_id: __f3.unwrap_or_default(),
-                    deducted: __f4
-                        .ok_or_else(|| ::serde::de::Error::missing_field("deducted"))?,
-                    delivery_doc_date: __f5.unwrap_or_default(),
-                    delivery_doc_num: __f6.unwrap_or_default(),
-                    delivery_id: __f7
-                        .ok_or_else(|| ::serde::de::Error::missing_field("deliveryId"))?,
-                    price_delivery: __f8.unwrap_or_default(),
-                    responsible_id: __f9.unwrap_or_default(),
-                    status_id: __f10.unwrap_or_default(),
-                    tracking_number: __f11.unwrap_or_default(),
-                    xml_id: __f12.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let allow_delivery = o.req("allowDelivery")?;
+        let base_price_delivery = o.opt("basePriceDelivery")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let deducted = o.req("deducted")?;
+        let delivery_doc_date = o.opt("deliveryDocDate")?;
+        let delivery_doc_num = o.opt("deliveryDocNum")?;
+        let delivery_id = o.req("deliveryId")?;
+        let price_delivery = o.opt("priceDelivery")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let status_id = o.opt("statusId")?;
+        let tracking_number = o.opt("trackingNumber")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "allowDelivery",
+                    "basePriceDelivery",
+                    "comments",
+                    "companyId",
+                    "deducted",
+                    "deliveryDocDate",
+                    "deliveryDocNum",
+                    "deliveryId",
+                    "priceDelivery",
+                    "responsibleId",
+                    "statusId",
+                    "trackingNumber",
+                    "xmlId",
+                ],
+            )?;
+        let allow_delivery = o.need(allow_delivery, "allowDelivery")?;
+        let deducted = o.need(deducted, "deducted")?;
+        let delivery_id = o.need(delivery_id, "deliveryId")?;
+        Ok(Self {
+            allow_delivery,
+            base_price_delivery,
+            comments,
+            company_id,
+            deducted,
+            delivery_doc_date,
+            delivery_doc_num,
+            delivery_id,
+            price_delivery,
+            responsible_id,
+            status_id,
+            tracking_number,
+            xml_id,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestFieldsAllowDelivery {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
-impl UpdateRequestFieldsAllowDelivery {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type UpdateRequestFieldsAllowDelivery = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for UpdateRequestFieldsAllowDelivery {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestFieldsAllowDelivery {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsAllowDelivery {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsAllowDelivery {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestFieldsDeducted {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl UpdateRequestFieldsDeducted {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UpdateRequestFieldsDeducted {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestFieldsDeducted {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsDeducted {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsDeducted {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type UpdateRequestFieldsDeducted = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sale.shipment.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -3950,66 +1332,18 @@ pub struct UpdateResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateResponse, A::Error> {
-                let mut __f0: Option<Option<UpdateResponseShipment>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "shipment" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("shipment"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateResponseShipment>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateResponse {
-                    shipment: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let shipment = o.opt("shipment")?;
+        let additional = o.rest(&["shipment"])?;
+        Ok(Self { shipment, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateResponseShipment {
@@ -4119,696 +1453,161 @@ pub struct UpdateResponseShipment {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateResponseShipment {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateResponseShipment;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateResponseShipment")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateResponseShipment, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<f64>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<::serde_json::Value> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<::serde_json::Value> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<::serde_json::Value> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<String>> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __f17: Option<Option<i64>> = None;
-                let mut __f18: Option<Option<String>> = None;
-                let mut __f19: Option<Option<String>> = None;
-                let mut __f20: Option<Option<i64>> = None;
-                let mut __f21: Option<Option<i64>> = None;
-                let mut __f22: Option<::serde_json::Value> = None;
-                let mut __f23: Option<Option<i64>> = None;
-                let mut __f24: Option<::serde_json::Value> = None;
-                let mut __f25: Option<Option<i64>> = None;
-                let mut __f26: Option<Option<String>> = None;
-                let mut __f27: Option<Option<i64>> = None;
-                let mut __f28: Option<Option<String>> = None;
-                let mut __f29: Option<Option<String>> = None;
-                let mut __f30: Option<Option<i64>> = None;
-                let mut __f31: Option<Option<f64>> = None;
-                let mut __f32: Option<Option<String>> = None;
-                let mut __f33: Option<Option<String>> = None;
-                let mut __f34: Option<Option<i64>> = None;
-                let mut __f35: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f36: Option<Option<String>> = None;
-                let mut __f37: Option<Option<String>> = None;
-                let mut __f38: Option<Option<String>> = None;
-                let mut __f39: Option<Option<String>> = None;
-                let mut __f40: Option<Option<String>> = None;
-                let mut __f41: Option<Option<String>> = None;
-                let mut __f42: Option<Option<String>> = None;
-                let mut __f43: Option<Option<String>> = None;
-                let mut __f44: Option<Option<String>> = None;
-                let mut __f45: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "accountNumber" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("accountNumber"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "allowDelivery" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("allowDelivery"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "basePriceDelivery" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("basePriceDelivery"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "canceled" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("canceled"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "comments" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("comments"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "companyId" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("companyId"),
-                                );
-                            }
-                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "currency" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("currency"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "customPriceDelivery" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("customPriceDelivery"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dateAllowDelivery" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateAllowDelivery"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dateCanceled" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateCanceled"),
-                                );
-                            }
-                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "dateDeducted" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateDeducted"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dateInsert" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateInsert"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dateMarked" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateMarked"),
-                                );
-                            }
-                            __f12 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "dateResponsibleId" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateResponsibleId"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "deducted" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("deducted"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "deliveryDocDate" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("deliveryDocDate"),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "deliveryDocNum" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("deliveryDocNum"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "deliveryId" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("deliveryId"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "deliveryName" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("deliveryName"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "deliveryXmlId" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("deliveryXmlId"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "discountPrice" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("discountPrice"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "empAllowDeliveryId" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("empAllowDeliveryId"),
-                                );
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "empCanceledId" => {
-                            if __f22.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("empCanceledId"),
-                                );
-                            }
-                            __f22 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "empDeductedId" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("empDeductedId"),
-                                );
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "empMarkedId" => {
-                            if __f24.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("empMarkedId"),
-                                );
-                            }
-                            __f24 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "empResponsibleId" => {
-                            if __f25.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("empResponsibleId"),
-                                );
-                            }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "externalDelivery" => {
-                            if __f26.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("externalDelivery"),
-                                );
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f27.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "id1c" => {
-                            if __f28.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id1c"));
-                            }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "marked" => {
-                            if __f29.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("marked"));
-                            }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "orderId" => {
-                            if __f30.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("orderId"));
-                            }
-                            __f30 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "priceDelivery" => {
-                            if __f31.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("priceDelivery"),
-                                );
-                            }
-                            __f31 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "reasonMarked" => {
-                            if __f32.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("reasonMarked"),
-                                );
-                            }
-                            __f32 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "reasonUndoDeducted" => {
-                            if __f33.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("reasonUndoDeducted"),
-                                );
-                            }
-                            __f33 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "responsibleId" => {
-                            if __f34.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("responsibleId"),
-                                );
-                            }
-                            __f34 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "shipmentItems" => {
-                            if __f35.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("shipmentItems"),
-                                );
-                            }
-                            __f35 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "statusId" => {
-                            if __f36.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("statusId"));
-                            }
-                            __f36 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "statusXmlId" => {
-                            if __f37.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("statusXmlId"),
-                                );
-                            }
-                            __f37 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "system" => {
-                            if __f38.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("system"));
-                            }
-                            __f38 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "trackingDescription" => {
-                            if __f39.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("trackingDescription"),
-                                );
-                            }
-                            __f39 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "trackingLastCheck" => {
-                            if __f40.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("trackingLastCheck"),
-                                );
-                            }
-                            __f40 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "trackingNumber" => {
-                            if __f41.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("trackingNumber"),
-                                );
-                            }
-                            __f41 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "trackingStatus" => {
-                            if __f42.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("trackingStatus"),
-                                );
-                            }
-                            __f42 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "updated1c" => {
-                            if __f43.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("updated1c"),
-                                );
-                            }
-                            __f43 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "version1c" => {
-                            if __f44.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("version1c"),
-                                );
-                            }
-                            __f44 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "xmlId" => {
-                            if __f45.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("xmlId"));
-                            }
-                            __f45 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateResponseShipment {
-                    account_number: __f0.unwrap_or_default(),
-                    allow_delivery: __f1.unwrap_or_default(),
-                    base_price_delivery: __f2.unwrap_or_default(),
-                    canceled: __f3.unwrap_or_default(),
-                    comments: __f4.unwrap_or_default(),
-                    company_id: __f5.unwrap_or_default(),
-                    currency: __f6.unwrap_or_default(),
-                    custom_price_delivery: __f7.unwrap_or_default(),
-                    date_allow_delivery: __f8.unwrap_or_default(),
-                    date_canceled: __f9.unwrap_or_default(),
-                    date_deducted: __f10.unwrap_or_default(),
-                    date_insert: __f11.unwrap_or_default(),
-                    date_marked: __f12.unwrap_or_default(),
-                    date_responsible_id: __f13.unwrap_or_default(),
-                    deducted: __f14.unwrap_or_default(),
-                    delivery_doc_date: __f15.unwrap_or_default(),
-                    delivery_doc_num: __f16.unwrap_or_default(),
-                    delivery_id: __f17.unwrap_or_default(),
-                    delivery_name: __f18.unwrap_or_default(),
-                    delivery_xml_id: __f19.unwrap_or_default(),
-                    discount_price: __f20.unwrap_or_default(),
-                    emp_allow_delivery_id: __f21.unwrap_or_default(),
-                    emp_canceled_id: __f22.unwrap_or_default(),
-                    emp_deducted_id: __f23.unwrap_or_default(),
-                    emp_marked_id: __f24.unwrap_or_default(),
-                    emp_responsible_id: __f25.unwrap_or_default(),
-                    external_delivery: __f26.unwrap_or_default(),
-                    id: __f27.unwrap_or_default(),
-                    id1c: __f28.unwrap_or_default(),
-                    marked: __f29.unwrap_or_default(),
-                    order_id: __f30.unwrap_or_default(),
-                    price_delivery: __f31.unwrap_or_default(),
-                    reason_marked: __f32.unwrap_or_default(),
-                    reason_undo_deducted: __f33.unwrap_or_default(),
-                    responsible_id: __f34.unwrap_or_default(),
-                    shipment_items: __f35.unwrap_or_default(),
-                    status_id: __f36.unwrap_or_default(),
-                    status_xml_id: __f37.unwrap_or_default(),
-                    system: __f38.unwrap_or_default(),
-                    tracking_description: __f39.unwrap_or_default(),
-                    tracking_last_check: __f40.unwrap_or_default(),
-                    tracking_number: __f41.unwrap_or_default(),
-                    tracking_status: __f42.unwrap_or_default(),
-                    updated1c: __f43.unwrap_or_default(),
-                    version1c: __f44.unwrap_or_default(),
-                    xml_id: __f45.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateResponseShipment {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let account_number = o.opt("accountNumber")?;
+        let allow_delivery = o.opt("allowDelivery")?;
+        let base_price_delivery = o.opt("basePriceDelivery")?;
+        let canceled = o.opt("canceled")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let currency = o.opt("currency")?;
+        let custom_price_delivery = o.opt("customPriceDelivery")?;
+        let date_allow_delivery = o.opt("dateAllowDelivery")?;
+        let date_canceled = o.opt("dateCanceled")?;
+        let date_deducted = o.opt("dateDeducted")?;
+        let date_insert = o.opt("dateInsert")?;
+        let date_marked = o.opt("dateMarked")?;
+        let date_responsible_id = o.opt("dateResponsibleId")?;
+        let deducted = o.opt("deducted")?;
+        let delivery_doc_date = o.opt("deliveryDocDate")?;
+        let delivery_doc_num = o.opt("deliveryDocNum")?;
+        let delivery_id = o.opt("deliveryId")?;
+        let delivery_name = o.opt("deliveryName")?;
+        let delivery_xml_id = o.opt("deliveryXmlId")?;
+        let discount_price = o.opt("discountPrice")?;
+        let emp_allow_delivery_id = o.opt("empAllowDeliveryId")?;
+        let emp_canceled_id = o.opt("empCanceledId")?;
+        let emp_deducted_id = o.opt("empDeductedId")?;
+        let emp_marked_id = o.opt("empMarkedId")?;
+        let emp_responsible_id = o.opt("empResponsibleId")?;
+        let external_delivery = o.opt("externalDelivery")?;
+        let id = o.opt("id")?;
+        let id1c = o.opt("id1c")?;
+        let marked = o.opt("marked")?;
+        let order_id = o.opt("orderId")?;
+        let price_delivery = o.opt("priceDelivery")?;
+        let reason_marked = o.opt("reasonMarked")?;
+        let reason_undo_deducted = o.opt("reasonUndoDeducted")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let shipment_items = o.opt("shipmentItems")?;
+        let status_id = o.opt("statusId")?;
+        let status_xml_id = o.opt("statusXmlId")?;
+        let system = o.opt("system")?;
+        let tracking_description = o.opt("trackingDescription")?;
+        let tracking_last_check = o.opt("trackingLastCheck")?;
+        let tracking_number = o.opt("trackingNumber")?;
+        let tracking_status = o.opt("trackingStatus")?;
+        let updated1c = o.opt("updated1c")?;
+        let version1c = o.opt("version1c")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accountNumber",
+                    "allowDelivery",
+                    "basePriceDelivery",
+                    "canceled",
+                    "comments",
+                    "companyId",
+                    "currency",
+                    "customPriceDelivery",
+                    "dateAllowDelivery",
+                    "dateCanceled",
+                    "dateDeducted",
+                    "dateInsert",
+                    "dateMarked",
+                    "dateResponsibleId",
+                    "deducted",
+                    "deliveryDocDate",
+                    "deliveryDocNum",
+                    "deliveryId",
+                    "deliveryName",
+                    "deliveryXmlId",
+                    "discountPrice",
+                    "empAllowDeliveryId",
+                    "empCanceledId",
+                    "empDeductedId",
+                    "empMarkedId",
+                    "empResponsibleId",
+                    "externalDelivery",
+                    "id",
+                    "id1c",
+                    "marked",
+                    "orderId",
+                    "priceDelivery",
+                    "reasonMarked",
+                    "reasonUndoDeducted",
+                    "responsibleId",
+                    "shipmentItems",
+                    "statusId",
+                    "statusXmlId",
+                    "system",
+                    "trackingDescription",
+                    "trackingLastCheck",
+                    "trackingNumber",
+                    "trackingStatus",
+                    "updated1c",
+                    "version1c",
+                    "xmlId",
+                ],
+            )?;
+        Ok(Self {
+            account_number,
+            allow_delivery,
+            base_price_delivery,
+            canceled,
+            comments,
+            company_id,
+            currency,
+            custom_price_delivery,
+            date_allow_delivery,
+            date_canceled,
+            date_deducted,
+            date_insert,
+            date_marked,
+            date_responsible_id,
+            deducted,
+            delivery_doc_date,
+            delivery_doc_num,
+            delivery_id,
+            delivery_name,
+            delivery_xml_id,
+            discount_price,
+            emp_allow_delivery_id,
+            emp_canceled_id,
+            emp_deducted_id,
+            emp_marked_id,
+            emp_responsible_id,
+            external_delivery,
+            id,
+            id1c,
+            marked,
+            order_id,
+            price_delivery,
+            reason_marked,
+            reason_undo_deducted,
+            responsible_id,
+            shipment_items,
+            status_id,
+            status_xml_id,
+            system,
+            tracking_description,
+            tracking_last_check,
+            tracking_number,
+            tracking_status,
+            updated1c,
+            version1c,
+            xml_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateResponseShipment {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateResponseShipment);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.shipment.update";

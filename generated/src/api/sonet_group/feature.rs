@@ -7,6 +7,8 @@
 /// Calls `sonet_group.feature.access`.
 ///
 /// Scope `sonet`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-feature-access.html>.
 pub async fn access(
     client: &::bitrix24_runtime::Client,
     request: &AccessRequest,
@@ -15,6 +17,8 @@ pub async fn access(
 }
 
 /// Parameters of `sonet_group.feature.access`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-feature-access.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AccessRequest {
     #[serde(rename = "FEATURE")]
@@ -28,168 +32,30 @@ pub struct AccessRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AccessRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AccessRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AccessRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AccessRequest, A::Error> {
-                let mut __f0: Option<AccessRequestFeature> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "FEATURE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FEATURE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            AccessRequestFeature,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "GROUP_ID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("GROUP_ID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "OPERATION" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("OPERATION"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AccessRequest {
-                    feature: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("FEATURE"))?,
-                    group_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("GROUP_ID"))?,
-                    operation: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("OPERATION"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for AccessRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let feature = o.req("FEATURE")?;
+        let group_id = o.req("GROUP_ID")?;
+        let operation = o.req("OPERATION")?;
+        let additional = o.rest(&["FEATURE", "GROUP_ID", "OPERATION"])?;
+        let feature = o.need(feature, "FEATURE")?;
+        let group_id = o.need(group_id, "GROUP_ID")?;
+        let operation = o.need(operation, "OPERATION")?;
+        Ok(Self {
+            feature,
+            group_id,
+            operation,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AccessRequestFeature {
-    /// The value "photo".
-    Photo,
-    /// The value "calendar".
-    Calendar,
-    /// The value "tasks".
-    Tasks,
-    /// The value "files".
-    Files,
-    /// The value "blog".
-    Blog,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(AccessRequest);
 
-impl AccessRequestFeature {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Photo => "photo",
-            Self::Calendar => "calendar",
-            Self::Tasks => "tasks",
-            Self::Files => "files",
-            Self::Blog => "blog",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AccessRequestFeature {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AccessRequestFeature {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AccessRequestFeature {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "photo" => Self::Photo,
-                "calendar" => Self::Calendar,
-                "tasks" => Self::Tasks,
-                "files" => Self::Files,
-                "blog" => Self::Blog,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AccessRequestFeature {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type AccessRequestFeature = super::super::enums::PhotoCalendarTasksEtc;
 
 /// The `result` of `sonet_group.feature.access`.
 pub type AccessResponse = bool;

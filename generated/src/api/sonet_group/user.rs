@@ -13,6 +13,8 @@
 /// Calls `sonet_group.user.add`.
 ///
 /// Scope `sonet`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
     request: &AddRequest,
@@ -21,6 +23,8 @@ pub async fn add(
 }
 
 /// Parameters of `sonet_group.user.add`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     #[serde(rename = "GROUP_ID")]
@@ -32,74 +36,25 @@ pub struct AddRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "GROUP_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("GROUP_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_ID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    group_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("GROUP_ID"))?,
-                    user_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let group_id = o.req("GROUP_ID")?;
+        let user_id = o.req("USER_ID")?;
+        let additional = o.rest(&["GROUP_ID", "USER_ID"])?;
+        let group_id = o.need(group_id, "GROUP_ID")?;
+        let user_id = o.need(user_id, "USER_ID")?;
+        Ok(Self {
+            group_id,
+            user_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 /// The `result` of `sonet_group.user.add`.
 pub type AddResponse = ::serde_json::Value;
@@ -114,6 +69,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 /// Calls `sonet_group.user.delete`.
 ///
 /// Scope `sonet`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
@@ -122,6 +79,8 @@ pub async fn delete(
 }
 
 /// Parameters of `sonet_group.user.delete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     #[serde(rename = "GROUP_ID")]
@@ -133,74 +92,25 @@ pub struct DeleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "GROUP_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("GROUP_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_ID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteRequest {
-                    group_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("GROUP_ID"))?,
-                    user_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let group_id = o.req("GROUP_ID")?;
+        let user_id = o.req("USER_ID")?;
+        let additional = o.rest(&["GROUP_ID", "USER_ID"])?;
+        let group_id = o.need(group_id, "GROUP_ID")?;
+        let user_id = o.need(user_id, "USER_ID")?;
+        Ok(Self {
+            group_id,
+            user_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `sonet_group.user.delete`.
 pub type DeleteResponse = ::serde_json::Value;
@@ -215,6 +125,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 /// Calls `sonet_group.user.get`.
 ///
 /// Scope `sonet`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -223,6 +135,8 @@ pub async fn get(
 }
 
 /// Parameters of `sonet_group.user.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     #[serde(rename = "ID")]
@@ -232,64 +146,19 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("ID")?;
+        let additional = o.rest(&["ID"])?;
+        let id = o.need(id, "ID")?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `sonet_group.user.get`.
 pub type GetResponse = ::serde_json::Value;
@@ -304,6 +173,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 /// Calls `sonet_group.user.groups`.
 ///
 /// Scope `sonet`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-user-groups.html>.
 pub async fn groups(
     client: &::bitrix24_runtime::Client,
     request: &GroupsRequest,
@@ -312,6 +183,8 @@ pub async fn groups(
 }
 
 /// Parameters of `sonet_group.user.groups`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/sonet-group-user-groups.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GroupsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -319,47 +192,17 @@ pub struct GroupsRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GroupsRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GroupsRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GroupsRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GroupsRequest, A::Error> {
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<::serde_json::Value>()?;
-                    __extra.insert(key, value);
-                }
-                Ok(GroupsRequest {
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GroupsRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GroupsRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GroupsRequest);
 
 /// The `result` of `sonet_group.user.groups`.
 pub type GroupsResponse = ::serde_json::Value;
@@ -374,6 +217,8 @@ impl ::bitrix24_runtime::Method for GroupsRequest {
 /// Calls `sonet_group.user.invite`.
 ///
 /// Scope `sonet`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-invite.html>.
 pub async fn invite(
     client: &::bitrix24_runtime::Client,
     request: &InviteRequest,
@@ -382,6 +227,8 @@ pub async fn invite(
 }
 
 /// Parameters of `sonet_group.user.invite`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-invite.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct InviteRequest {
     #[serde(rename = "GROUP_ID")]
@@ -395,87 +242,27 @@ pub struct InviteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for InviteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = InviteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct InviteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<InviteRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "GROUP_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("GROUP_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "MESSAGE" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("MESSAGE"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_ID" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(InviteRequest {
-                    group_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("GROUP_ID"))?,
-                    message: __f1.unwrap_or_default(),
-                    user_id: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for InviteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let group_id = o.req("GROUP_ID")?;
+        let message = o.opt("MESSAGE")?;
+        let user_id = o.req("USER_ID")?;
+        let additional = o.rest(&["GROUP_ID", "MESSAGE", "USER_ID"])?;
+        let group_id = o.need(group_id, "GROUP_ID")?;
+        let user_id = o.need(user_id, "USER_ID")?;
+        Ok(Self {
+            group_id,
+            message,
+            user_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for InviteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(InviteRequest);
 
 /// The `result` of `sonet_group.user.invite`.
 pub type InviteResponse = ::serde_json::Value;
@@ -490,6 +277,8 @@ impl ::bitrix24_runtime::Method for InviteRequest {
 /// Calls `sonet_group.user.request`.
 ///
 /// Scope `sonet`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-request.html>.
 pub async fn request(
     client: &::bitrix24_runtime::Client,
     request: &RequestRequest,
@@ -498,6 +287,8 @@ pub async fn request(
 }
 
 /// Parameters of `sonet_group.user.request`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-request.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct RequestRequest {
     #[serde(rename = "GROUP_ID")]
@@ -509,78 +300,24 @@ pub struct RequestRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for RequestRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = RequestRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RequestRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RequestRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "GROUP_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("GROUP_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "MESSAGE" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("MESSAGE"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(RequestRequest {
-                    group_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("GROUP_ID"))?,
-                    message: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for RequestRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let group_id = o.req("GROUP_ID")?;
+        let message = o.opt("MESSAGE")?;
+        let additional = o.rest(&["GROUP_ID", "MESSAGE"])?;
+        let group_id = o.need(group_id, "GROUP_ID")?;
+        Ok(Self {
+            group_id,
+            message,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for RequestRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(RequestRequest);
 
 /// The `result` of `sonet_group.user.request`.
 pub type RequestResponse = bool;
@@ -595,6 +332,8 @@ impl ::bitrix24_runtime::Method for RequestRequest {
 /// Calls `sonet_group.user.update`.
 ///
 /// Scope `sonet`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
@@ -603,6 +342,8 @@ pub async fn update(
 }
 
 /// Parameters of `sonet_group.user.update`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sonet-group/members/sonet-group-user-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
     #[serde(rename = "GROUP_ID")]
@@ -616,148 +357,30 @@ pub struct UpdateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<UpdateRequestRole> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "GROUP_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("GROUP_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "ROLE" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ROLE"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            UpdateRequestRole,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_ID" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequest {
-                    group_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("GROUP_ID"))?,
-                    role: __f1.ok_or_else(|| ::serde::de::Error::missing_field("ROLE"))?,
-                    user_id: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let group_id = o.req("GROUP_ID")?;
+        let role = o.req("ROLE")?;
+        let user_id = o.req("USER_ID")?;
+        let additional = o.rest(&["GROUP_ID", "ROLE", "USER_ID"])?;
+        let group_id = o.need(group_id, "GROUP_ID")?;
+        let role = o.need(role, "ROLE")?;
+        let user_id = o.need(user_id, "USER_ID")?;
+        Ok(Self {
+            group_id,
+            role,
+            user_id,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestRole {
-    /// The value "E".
-    E,
-    /// The value "K".
-    K,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-impl UpdateRequestRole {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::E => "E",
-            Self::K => "K",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UpdateRequestRole {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestRole {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestRole {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "E" => Self::E,
-                "K" => Self::K,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestRole {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type UpdateRequestRole = super::super::enums::EK;
 
 /// The `result` of `sonet_group.user.update`.
 pub type UpdateResponse = ::serde_json::Value;

@@ -16,6 +16,8 @@
 /// Calls `task.checklistitem.add`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
     request: &AddRequest,
@@ -24,6 +26,8 @@ pub async fn add(
 }
 
 /// Parameters of `task.checklistitem.add`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     #[serde(rename = "FIELDS")]
@@ -35,81 +39,21 @@ pub struct AddRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<AddRequestFields> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "FIELDS" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FIELDS"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            AddRequestFields,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "TASKID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASKID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("FIELDS"))?,
-                    taskid: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("TASKID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("FIELDS")?;
+        let taskid = o.req("TASKID")?;
+        let additional = o.rest(&["FIELDS", "TASKID"])?;
+        let fields = o.need(fields, "FIELDS")?;
+        let taskid = o.need(taskid, "TASKID")?;
+        Ok(Self { fields, taskid, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestFields {
@@ -130,133 +74,42 @@ pub struct AddRequestFields {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestFields, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<bool>> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "IS_COMPLETE" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IS_COMPLETE"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IS_IMPORTANT" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IS_IMPORTANT"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MEMBERS" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("MEMBERS"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "PARENT_ID" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PARENT_ID"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SORT_INDEX" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SORT_INDEX"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TITLE" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequestFields {
-                    is_complete: __f0.unwrap_or_default(),
-                    is_important: __f1.unwrap_or_default(),
-                    members: __f2.unwrap_or_default(),
-                    parent_id: __f3.unwrap_or_default(),
-                    sort_index: __f4.unwrap_or_default(),
-                    title: __f5
-                        .ok_or_else(|| ::serde::de::Error::missing_field("TITLE"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_complete = o.opt("IS_COMPLETE")?;
+        let is_important = o.opt("IS_IMPORTANT")?;
+        let members = o.opt("MEMBERS")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let sort_index = o.opt("SORT_INDEX")?;
+        let title = o.req("TITLE")?;
+        let additional = o
+            .rest(
+                &[
+                    "IS_COMPLETE",
+                    "IS_IMPORTANT",
+                    "MEMBERS",
+                    "PARENT_ID",
+                    "SORT_INDEX",
+                    "TITLE",
+                ],
+            )?;
+        let title = o.need(title, "TITLE")?;
+        Ok(Self {
+            is_complete,
+            is_important,
+            members,
+            parent_id,
+            sort_index,
+            title,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 /// The `result` of `task.checklistitem.add`.
 pub type AddResponse = i64;
@@ -272,6 +125,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 /// Calls `task.checklistitem.complete`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-complete.html>.
 pub async fn complete(
     client: &::bitrix24_runtime::Client,
     request: &CompleteRequest,
@@ -280,6 +135,8 @@ pub async fn complete(
 }
 
 /// Parameters of `task.checklistitem.complete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-complete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct CompleteRequest {
     #[serde(rename = "ITEMID")]
@@ -291,79 +148,21 @@ pub struct CompleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for CompleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = CompleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CompleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CompleteRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ITEMID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ITEMID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "TASKID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASKID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(CompleteRequest {
-                    itemid: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("ITEMID"))?,
-                    taskid: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("TASKID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let itemid = o.req("ITEMID")?;
+        let taskid = o.req("TASKID")?;
+        let additional = o.rest(&["ITEMID", "TASKID"])?;
+        let itemid = o.need(itemid, "ITEMID")?;
+        let taskid = o.need(taskid, "TASKID")?;
+        Ok(Self { itemid, taskid, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(CompleteRequest);
 
 /// The `result` of `task.checklistitem.complete`.
 pub type CompleteResponse = bool;
@@ -379,6 +178,8 @@ impl ::bitrix24_runtime::Method for CompleteRequest {
 /// Calls `task.checklistitem.delete`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
@@ -387,6 +188,8 @@ pub async fn delete(
 }
 
 /// Parameters of `task.checklistitem.delete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     #[serde(rename = "ITEMID")]
@@ -398,79 +201,21 @@ pub struct DeleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ITEMID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ITEMID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "TASKID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASKID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteRequest {
-                    itemid: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("ITEMID"))?,
-                    taskid: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("TASKID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let itemid = o.req("ITEMID")?;
+        let taskid = o.req("TASKID")?;
+        let additional = o.rest(&["ITEMID", "TASKID"])?;
+        let itemid = o.need(itemid, "ITEMID")?;
+        let taskid = o.need(taskid, "TASKID")?;
+        Ok(Self { itemid, taskid, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `task.checklistitem.delete`.
 pub type DeleteResponse = bool;
@@ -486,6 +231,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 /// Calls `task.checklistitem.get`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -494,6 +241,8 @@ pub async fn get(
 }
 
 /// Parameters of `task.checklistitem.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     #[serde(rename = "ITEMID")]
@@ -505,79 +254,21 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ITEMID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ITEMID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "TASKID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASKID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    itemid: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("ITEMID"))?,
-                    taskid: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("TASKID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let itemid = o.req("ITEMID")?;
+        let taskid = o.req("TASKID")?;
+        let additional = o.rest(&["ITEMID", "TASKID"])?;
+        let itemid = o.need(itemid, "ITEMID")?;
+        let taskid = o.need(taskid, "TASKID")?;
+        Ok(Self { itemid, taskid, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `task.checklistitem.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -611,227 +302,59 @@ pub struct GetResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponse, A::Error> {
-                let mut __f0: Option<Option<GetResponseAttachments>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<bool>> = None;
-                let mut __f4: Option<Option<bool>> = None;
-                let mut __f5: Option<Option<Vec<GetResponseMembersItem>>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ATTACHMENTS" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ATTACHMENTS"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseAttachments>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CREATED_BY" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CREATED_BY"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IS_COMPLETE" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IS_COMPLETE"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IS_IMPORTANT" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IS_IMPORTANT"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MEMBERS" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("MEMBERS"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<GetResponseMembersItem>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "PARENT_ID" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PARENT_ID"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SORT_INDEX" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SORT_INDEX"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TASK_ID" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASK_ID"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TITLE" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TOGGLED_BY" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TOGGLED_BY"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TOGGLED_DATE" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TOGGLED_DATE"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponse {
-                    attachments: __f0.unwrap_or_default(),
-                    created_by: __f1.unwrap_or_default(),
-                    id: __f2.unwrap_or_default(),
-                    is_complete: __f3.unwrap_or_default(),
-                    is_important: __f4.unwrap_or_default(),
-                    members: __f5.unwrap_or_default(),
-                    parent_id: __f6.unwrap_or_default(),
-                    sort_index: __f7.unwrap_or_default(),
-                    task_id: __f8.unwrap_or_default(),
-                    title: __f9.unwrap_or_default(),
-                    toggled_by: __f10.unwrap_or_default(),
-                    toggled_date: __f11.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attachments = o.opt("ATTACHMENTS")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let id = o.opt("ID")?;
+        let is_complete = o.opt("IS_COMPLETE")?;
+        let is_important = o.opt("IS_IMPORTANT")?;
+        let members = o.opt("MEMBERS")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let sort_index = o.opt("SORT_INDEX")?;
+        let task_id = o.opt("TASK_ID")?;
+        let title = o.opt("TITLE")?;
+        let toggled_by = o.opt("TOGGLED_BY")?;
+        let toggled_date = o.opt("TOGGLED_DATE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ATTACHMENTS",
+                    "CREATED_BY",
+                    "ID",
+                    "IS_COMPLETE",
+                    "IS_IMPORTANT",
+                    "MEMBERS",
+                    "PARENT_ID",
+                    "SORT_INDEX",
+                    "TASK_ID",
+                    "TITLE",
+                    "TOGGLED_BY",
+                    "TOGGLED_DATE",
+                ],
+            )?;
+        Ok(Self {
+            attachments,
+            created_by,
+            id,
+            is_complete,
+            is_important,
+            members,
+            parent_id,
+            sort_index,
+            task_id,
+            title,
+            toggled_by,
+            toggled_date,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseAttachments {
@@ -852,133 +375,34 @@ pub struct GetResponseAttachments {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseAttachments {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponseAttachments;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponseAttachments")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponseAttachments, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ATTACHMENT_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ATTACHMENT_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DOWNLOAD_URL" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DOWNLOAD_URL"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "FILE_ID" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FILE_ID"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SIZE" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SIZE"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "VIEW_URL" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("VIEW_URL"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponseAttachments {
-                    attachment_id: __f0.unwrap_or_default(),
-                    download_url: __f1.unwrap_or_default(),
-                    file_id: __f2.unwrap_or_default(),
-                    name: __f3.unwrap_or_default(),
-                    size: __f4.unwrap_or_default(),
-                    view_url: __f5.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponseAttachments {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attachment_id = o.opt("ATTACHMENT_ID")?;
+        let download_url = o.opt("DOWNLOAD_URL")?;
+        let file_id = o.opt("FILE_ID")?;
+        let name = o.opt("NAME")?;
+        let size = o.opt("SIZE")?;
+        let view_url = o.opt("VIEW_URL")?;
+        let additional = o
+            .rest(
+                &["ATTACHMENT_ID", "DOWNLOAD_URL", "FILE_ID", "NAME", "SIZE", "VIEW_URL"],
+            )?;
+        Ok(Self {
+            attachment_id,
+            download_url,
+            file_id,
+            name,
+            size,
+            view_url,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseAttachments {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponseAttachments);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseMembersItem {
@@ -994,6 +418,7 @@ pub struct GetResponseMembersItem {
     pub personal_gender: Option<GetResponseMembersItemPersonalGender>,
     #[serde(rename = "PERSONAL_PHOTO", skip_serializing_if = "Option::is_none")]
     pub personal_photo: Option<String>,
+    /// Wire name "TYPE".
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<GetResponseMembersItemType>,
     /// Keys not declared in the spec, kept as received.
@@ -1001,270 +426,48 @@ pub struct GetResponseMembersItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponseMembersItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponseMembersItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponseMembersItem, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<GetResponseMembersItemPersonalGender>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<GetResponseMembersItemType>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IMAGE" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("IMAGE"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IS_COLLABER" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IS_COLLABER"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_GENDER" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_GENDER"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseMembersItemPersonalGender>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_PHOTO" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_PHOTO"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TYPE" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TYPE"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseMembersItemType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponseMembersItem {
-                    id: __f0.unwrap_or_default(),
-                    image: __f1.unwrap_or_default(),
-                    is_collaber: __f2.unwrap_or_default(),
-                    name: __f3.unwrap_or_default(),
-                    personal_gender: __f4.unwrap_or_default(),
-                    personal_photo: __f5.unwrap_or_default(),
-                    type_: __f6.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for GetResponseMembersItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let image = o.opt("IMAGE")?;
+        let is_collaber = o.opt("IS_COLLABER")?;
+        let name = o.opt("NAME")?;
+        let personal_gender = o.opt("PERSONAL_GENDER")?;
+        let personal_photo = o.opt("PERSONAL_PHOTO")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ID",
+                    "IMAGE",
+                    "IS_COLLABER",
+                    "NAME",
+                    "PERSONAL_GENDER",
+                    "PERSONAL_PHOTO",
+                    "TYPE",
+                ],
+            )?;
+        Ok(Self {
+            id,
+            image,
+            is_collaber,
+            name,
+            personal_gender,
+            personal_photo,
+            type_,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseMembersItemPersonalGender {
-    /// The value "M".
-    M,
-    /// The value "F".
-    F,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(GetResponseMembersItem);
 
-impl GetResponseMembersItemPersonalGender {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::M => "M",
-            Self::F => "F",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type GetResponseMembersItemPersonalGender = super::super::enums::MF;
 
-impl ::std::fmt::Display for GetResponseMembersItemPersonalGender {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseMembersItemPersonalGender {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItemPersonalGender {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "M" => Self::M,
-                "F" => Self::F,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseMembersItemPersonalGender {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseMembersItemType {
-    /// The value "A".
-    A,
-    /// The value "U".
-    U,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseMembersItemType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::A => "A",
-            Self::U => "U",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseMembersItemType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseMembersItemType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItemType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "A" => Self::A,
-                "U" => Self::U,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseMembersItemType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetResponseMembersItemType = super::super::enums::AU;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "task.checklistitem.get";
@@ -1277,6 +480,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 /// Calls `task.checklistitem.getlist`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-get-list.html>.
 pub async fn getlist(
     client: &::bitrix24_runtime::Client,
     request: &GetlistRequest,
@@ -1285,6 +490,8 @@ pub async fn getlist(
 }
 
 /// Parameters of `task.checklistitem.getlist`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-get-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetlistRequest {
     #[serde(rename = "ORDER", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -1296,73 +503,20 @@ pub struct GetlistRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetlistRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetlistRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetlistRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ORDER" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ORDER"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "TASKID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASKID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetlistRequest {
-                    order: __f0.unwrap_or_default(),
-                    taskid: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("TASKID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let order = o.opt("ORDER")?;
+        let taskid = o.req("TASKID")?;
+        let additional = o.rest(&["ORDER", "TASKID"])?;
+        let taskid = o.need(taskid, "TASKID")?;
+        Ok(Self { order, taskid, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetlistRequest);
 
 /// The `result` of `task.checklistitem.getlist`.
 pub type GetlistResponse = Vec<GetlistResponseItem>;
@@ -1398,227 +552,59 @@ pub struct GetlistResponseItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetlistResponseItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetlistResponseItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetlistResponseItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetlistResponseItem, A::Error> {
-                let mut __f0: Option<Option<GetlistResponseItemAttachments>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<bool>> = None;
-                let mut __f4: Option<Option<bool>> = None;
-                let mut __f5: Option<Option<Vec<GetlistResponseItemMembersItem>>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ATTACHMENTS" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ATTACHMENTS"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetlistResponseItemAttachments>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CREATED_BY" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CREATED_BY"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IS_COMPLETE" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IS_COMPLETE"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IS_IMPORTANT" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IS_IMPORTANT"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MEMBERS" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("MEMBERS"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<GetlistResponseItemMembersItem>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "PARENT_ID" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PARENT_ID"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SORT_INDEX" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SORT_INDEX"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TASK_ID" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASK_ID"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TITLE" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TOGGLED_BY" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TOGGLED_BY"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TOGGLED_DATE" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TOGGLED_DATE"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetlistResponseItem {
-                    attachments: __f0.unwrap_or_default(),
-                    created_by: __f1.unwrap_or_default(),
-                    id: __f2.unwrap_or_default(),
-                    is_complete: __f3.unwrap_or_default(),
-                    is_important: __f4.unwrap_or_default(),
-                    members: __f5.unwrap_or_default(),
-                    parent_id: __f6.unwrap_or_default(),
-                    sort_index: __f7.unwrap_or_default(),
-                    task_id: __f8.unwrap_or_default(),
-                    title: __f9.unwrap_or_default(),
-                    toggled_by: __f10.unwrap_or_default(),
-                    toggled_date: __f11.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attachments = o.opt("ATTACHMENTS")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let id = o.opt("ID")?;
+        let is_complete = o.opt("IS_COMPLETE")?;
+        let is_important = o.opt("IS_IMPORTANT")?;
+        let members = o.opt("MEMBERS")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let sort_index = o.opt("SORT_INDEX")?;
+        let task_id = o.opt("TASK_ID")?;
+        let title = o.opt("TITLE")?;
+        let toggled_by = o.opt("TOGGLED_BY")?;
+        let toggled_date = o.opt("TOGGLED_DATE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ATTACHMENTS",
+                    "CREATED_BY",
+                    "ID",
+                    "IS_COMPLETE",
+                    "IS_IMPORTANT",
+                    "MEMBERS",
+                    "PARENT_ID",
+                    "SORT_INDEX",
+                    "TASK_ID",
+                    "TITLE",
+                    "TOGGLED_BY",
+                    "TOGGLED_DATE",
+                ],
+            )?;
+        Ok(Self {
+            attachments,
+            created_by,
+            id,
+            is_complete,
+            is_important,
+            members,
+            parent_id,
+            sort_index,
+            task_id,
+            title,
+            toggled_by,
+            toggled_date,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetlistResponseItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetlistResponseItemAttachments {
@@ -1639,133 +625,34 @@ pub struct GetlistResponseItemAttachments {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetlistResponseItemAttachments {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetlistResponseItemAttachments;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetlistResponseItemAttachments")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetlistResponseItemAttachments, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ATTACHMENT_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ATTACHMENT_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DOWNLOAD_URL" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DOWNLOAD_URL"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "FILE_ID" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FILE_ID"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SIZE" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SIZE"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "VIEW_URL" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("VIEW_URL"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetlistResponseItemAttachments {
-                    attachment_id: __f0.unwrap_or_default(),
-                    download_url: __f1.unwrap_or_default(),
-                    file_id: __f2.unwrap_or_default(),
-                    name: __f3.unwrap_or_default(),
-                    size: __f4.unwrap_or_default(),
-                    view_url: __f5.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetlistResponseItemAttachments {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attachment_id = o.opt("ATTACHMENT_ID")?;
+        let download_url = o.opt("DOWNLOAD_URL")?;
+        let file_id = o.opt("FILE_ID")?;
+        let name = o.opt("NAME")?;
+        let size = o.opt("SIZE")?;
+        let view_url = o.opt("VIEW_URL")?;
+        let additional = o
+            .rest(
+                &["ATTACHMENT_ID", "DOWNLOAD_URL", "FILE_ID", "NAME", "SIZE", "VIEW_URL"],
+            )?;
+        Ok(Self {
+            attachment_id,
+            download_url,
+            file_id,
+            name,
+            size,
+            view_url,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetlistResponseItemAttachments {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetlistResponseItemAttachments);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetlistResponseItemMembersItem {
@@ -1781,6 +668,7 @@ pub struct GetlistResponseItemMembersItem {
     pub personal_gender: Option<GetlistResponseItemMembersItemPersonalGender>,
     #[serde(rename = "PERSONAL_PHOTO", skip_serializing_if = "Option::is_none")]
     pub personal_photo: Option<String>,
+    /// Wire name "TYPE".
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<GetlistResponseItemMembersItemType>,
     /// Keys not declared in the spec, kept as received.
@@ -1788,272 +676,48 @@ pub struct GetlistResponseItemMembersItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetlistResponseItemMembersItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetlistResponseItemMembersItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetlistResponseItemMembersItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetlistResponseItemMembersItem, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<
-                    Option<GetlistResponseItemMembersItemPersonalGender>,
-                > = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<GetlistResponseItemMembersItemType>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IMAGE" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("IMAGE"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IS_COLLABER" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IS_COLLABER"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_GENDER" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_GENDER"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetlistResponseItemMembersItemPersonalGender>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSONAL_PHOTO" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSONAL_PHOTO"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TYPE" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TYPE"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetlistResponseItemMembersItemType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetlistResponseItemMembersItem {
-                    id: __f0.unwrap_or_default(),
-                    image: __f1.unwrap_or_default(),
-                    is_collaber: __f2.unwrap_or_default(),
-                    name: __f3.unwrap_or_default(),
-                    personal_gender: __f4.unwrap_or_default(),
-                    personal_photo: __f5.unwrap_or_default(),
-                    type_: __f6.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for GetlistResponseItemMembersItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let image = o.opt("IMAGE")?;
+        let is_collaber = o.opt("IS_COLLABER")?;
+        let name = o.opt("NAME")?;
+        let personal_gender = o.opt("PERSONAL_GENDER")?;
+        let personal_photo = o.opt("PERSONAL_PHOTO")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ID",
+                    "IMAGE",
+                    "IS_COLLABER",
+                    "NAME",
+                    "PERSONAL_GENDER",
+                    "PERSONAL_PHOTO",
+                    "TYPE",
+                ],
+            )?;
+        Ok(Self {
+            id,
+            image,
+            is_collaber,
+            name,
+            personal_gender,
+            personal_photo,
+            type_,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetlistResponseItemMembersItemPersonalGender {
-    /// The value "M".
-    M,
-    /// The value "F".
-    F,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(GetlistResponseItemMembersItem);
 
-impl GetlistResponseItemMembersItemPersonalGender {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::M => "M",
-            Self::F => "F",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type GetlistResponseItemMembersItemPersonalGender = super::super::enums::MF;
 
-impl ::std::fmt::Display for GetlistResponseItemMembersItemPersonalGender {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetlistResponseItemMembersItemPersonalGender {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetlistResponseItemMembersItemPersonalGender {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "M" => Self::M,
-                "F" => Self::F,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetlistResponseItemMembersItemPersonalGender {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetlistResponseItemMembersItemType {
-    /// The value "A".
-    A,
-    /// The value "U".
-    U,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetlistResponseItemMembersItemType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::A => "A",
-            Self::U => "U",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetlistResponseItemMembersItemType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetlistResponseItemMembersItemType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetlistResponseItemMembersItemType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "A" => Self::A,
-                "U" => Self::U,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetlistResponseItemMembersItemType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetlistResponseItemMembersItemType = super::super::enums::AU;
 
 impl ::bitrix24_runtime::Method for GetlistRequest {
     const NAME: &'static str = "task.checklistitem.getlist";
@@ -2066,6 +730,8 @@ impl ::bitrix24_runtime::Method for GetlistRequest {
 /// Calls `task.checklistitem.getmanifest`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-get-manifest.html>.
 pub async fn getmanifest(
     client: &::bitrix24_runtime::Client,
     request: &GetmanifestRequest,
@@ -2074,6 +740,8 @@ pub async fn getmanifest(
 }
 
 /// Parameters of `task.checklistitem.getmanifest`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-get-manifest.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetmanifestRequest {
     /// Keys not declared in the spec, kept as received.
@@ -2081,47 +749,17 @@ pub struct GetmanifestRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetmanifestRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetmanifestRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetmanifestRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetmanifestRequest, A::Error> {
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<::serde_json::Value>()?;
-                    __extra.insert(key, value);
-                }
-                Ok(GetmanifestRequest {
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetmanifestRequest);
 
 /// The `result` of `task.checklistitem.getmanifest`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2159,189 +797,50 @@ pub struct GetmanifestResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetmanifestResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetmanifestResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetmanifestResponse, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<GetmanifestResponseRestAvailableMethods>> = None;
-                let mut __f2: Option<Option<Vec<String>>> = None;
-                let mut __f3: Option<Option<Vec<String>>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<Vec<String>>> = None;
-                let mut __f6: Option<Option<Vec<String>>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "Manifest version" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("Manifest version"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "REST: available methods" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "REST: available methods",
-                                    ),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetmanifestResponseRestAvailableMethods>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "REST: date fields" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("REST: date fields"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "REST: readable checklistitem data fields" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "REST: readable checklistitem data fields",
-                                    ),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "REST: shortname alias to class" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "REST: shortname alias to class",
-                                    ),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "REST: sortable checklistitem data fields" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "REST: sortable checklistitem data fields",
-                                    ),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "REST: writable checklistitem data fields" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "REST: writable checklistitem data fields",
-                                    ),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "Warning" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("Warning"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetmanifestResponse {
-                    manifest_version: __f0.unwrap_or_default(),
-                    rest_available_methods: __f1.unwrap_or_default(),
-                    rest_date_fields: __f2.unwrap_or_default(),
-                    rest_readable_checklistitem_data_fields: __f3.unwrap_or_default(),
-                    rest_shortname_alias_to_class: __f4.unwrap_or_default(),
-                    rest_sortable_checklistitem_data_fields: __f5.unwrap_or_default(),
-                    rest_writable_checklistitem_data_fields: __f6.unwrap_or_default(),
-                    warning: __f7.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let manifest_version = o.opt("Manifest version")?;
+        let rest_available_methods = o.opt("REST: available methods")?;
+        let rest_date_fields = o.opt("REST: date fields")?;
+        let rest_readable_checklistitem_data_fields = o
+            .opt("REST: readable checklistitem data fields")?;
+        let rest_shortname_alias_to_class = o.opt("REST: shortname alias to class")?;
+        let rest_sortable_checklistitem_data_fields = o
+            .opt("REST: sortable checklistitem data fields")?;
+        let rest_writable_checklistitem_data_fields = o
+            .opt("REST: writable checklistitem data fields")?;
+        let warning = o.opt("Warning")?;
+        let additional = o
+            .rest(
+                &[
+                    "Manifest version",
+                    "REST: available methods",
+                    "REST: date fields",
+                    "REST: readable checklistitem data fields",
+                    "REST: shortname alias to class",
+                    "REST: sortable checklistitem data fields",
+                    "REST: writable checklistitem data fields",
+                    "Warning",
+                ],
+            )?;
+        Ok(Self {
+            manifest_version,
+            rest_available_methods,
+            rest_date_fields,
+            rest_readable_checklistitem_data_fields,
+            rest_shortname_alias_to_class,
+            rest_sortable_checklistitem_data_fields,
+            rest_writable_checklistitem_data_fields,
+            warning,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetmanifestResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetmanifestResponseRestAvailableMethods {
@@ -2370,227 +869,53 @@ pub struct GetmanifestResponseRestAvailableMethods {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseRestAvailableMethods {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetmanifestResponseRestAvailableMethods;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetmanifestResponseRestAvailableMethods")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetmanifestResponseRestAvailableMethods, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f3: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f4: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f5: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f6: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f7: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f8: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f9: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "add" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("add"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "complete" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("complete"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "delete" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("delete"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "get" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("get"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "getlist" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("getlist"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "getmanifest" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("getmanifest"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "isactionallowed" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("isactionallowed"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "moveafteritem" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("moveafteritem"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "renew" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("renew"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "update" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("update"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetmanifestResponseRestAvailableMethods {
-                    add: __f0.unwrap_or_default(),
-                    complete: __f1.unwrap_or_default(),
-                    delete: __f2.unwrap_or_default(),
-                    get: __f3.unwrap_or_default(),
-                    getlist: __f4.unwrap_or_default(),
-                    getmanifest: __f5.unwrap_or_default(),
-                    isactionallowed: __f6.unwrap_or_default(),
-                    moveafteritem: __f7.unwrap_or_default(),
-                    renew: __f8.unwrap_or_default(),
-                    update: __f9.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseRestAvailableMethods {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let add = o.opt("add")?;
+        let complete = o.opt("complete")?;
+        let delete = o.opt("delete")?;
+        let get = o.opt("get")?;
+        let getlist = o.opt("getlist")?;
+        let getmanifest = o.opt("getmanifest")?;
+        let isactionallowed = o.opt("isactionallowed")?;
+        let moveafteritem = o.opt("moveafteritem")?;
+        let renew = o.opt("renew")?;
+        let update = o.opt("update")?;
+        let additional = o
+            .rest(
+                &[
+                    "add",
+                    "complete",
+                    "delete",
+                    "get",
+                    "getlist",
+                    "getmanifest",
+                    "isactionallowed",
+                    "moveafteritem",
+                    "renew",
+                    "update",
+                ],
+            )?;
+        Ok(Self {
+            add,
+            complete,
+            delete,
+            get,
+            getlist,
+            getmanifest,
+            isactionallowed,
+            moveafteritem,
+            renew,
+            update,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseRestAvailableMethods {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetmanifestResponseRestAvailableMethods);
 
 impl ::bitrix24_runtime::Method for GetmanifestRequest {
     const NAME: &'static str = "task.checklistitem.getmanifest";
@@ -2602,6 +927,8 @@ impl ::bitrix24_runtime::Method for GetmanifestRequest {
 /// Calls `task.checklistitem.isactionallowed`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-is-action-allowed.html>.
 pub async fn isactionallowed(
     client: &::bitrix24_runtime::Client,
     request: &IsactionallowedRequest,
@@ -2610,6 +937,8 @@ pub async fn isactionallowed(
 }
 
 /// Parameters of `task.checklistitem.isactionallowed`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-is-action-allowed.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct IsactionallowedRequest {
     #[serde(rename = "ACTIONID")]
@@ -2623,160 +952,30 @@ pub struct IsactionallowedRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for IsactionallowedRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = IsactionallowedRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct IsactionallowedRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<IsactionallowedRequest, A::Error> {
-                let mut __f0: Option<IsactionallowedRequestActionid> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ACTIONID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ACTIONID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            IsactionallowedRequestActionid,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "ITEMID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ITEMID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "TASKID" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASKID"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(IsactionallowedRequest {
-                    actionid: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("ACTIONID"))?,
-                    itemid: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("ITEMID"))?,
-                    taskid: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("TASKID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for IsactionallowedRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let actionid = o.req("ACTIONID")?;
+        let itemid = o.req("ITEMID")?;
+        let taskid = o.req("TASKID")?;
+        let additional = o.rest(&["ACTIONID", "ITEMID", "TASKID"])?;
+        let actionid = o.need(actionid, "ACTIONID")?;
+        let itemid = o.need(itemid, "ITEMID")?;
+        let taskid = o.need(taskid, "TASKID")?;
+        Ok(Self {
+            actionid,
+            itemid,
+            taskid,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum IsactionallowedRequestActionid {
-    /// The value 1.
-    V1,
-    /// The value 2.
-    V2,
-    /// The value 3.
-    V3,
-    /// The value 4.
-    V4,
-    /// The value 5.
-    V5,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
+::bitrix24_runtime::loose_deserialize!(IsactionallowedRequest);
 
-impl IsactionallowedRequestActionid {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V1 => 1,
-            Self::V2 => 2,
-            Self::V3 => 3,
-            Self::V4 => 4,
-            Self::V5 => 5,
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::serde::Serialize for IsactionallowedRequestActionid {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for IsactionallowedRequestActionid {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                1 => Self::V1,
-                2 => Self::V2,
-                3 => Self::V3,
-                4 => Self::V4,
-                5 => Self::V5,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for IsactionallowedRequestActionid {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type IsactionallowedRequestActionid = super::super::enums::IntV1V2V3EtcHd3671c35;
 
 /// The `result` of `task.checklistitem.isactionallowed`.
 pub type IsactionallowedResponse = bool;
@@ -2792,6 +991,8 @@ impl ::bitrix24_runtime::Method for IsactionallowedRequest {
 /// Calls `task.checklistitem.moveafteritem`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-move-after-item.html>.
 pub async fn moveafteritem(
     client: &::bitrix24_runtime::Client,
     request: &MoveafteritemRequest,
@@ -2800,6 +1001,8 @@ pub async fn moveafteritem(
 }
 
 /// Parameters of `task.checklistitem.moveafteritem`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-move-after-item.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct MoveafteritemRequest {
     #[serde(rename = "AFTERITEMID")]
@@ -2813,97 +1016,28 @@ pub struct MoveafteritemRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for MoveafteritemRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = MoveafteritemRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MoveafteritemRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<MoveafteritemRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "AFTERITEMID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AFTERITEMID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "ITEMID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ITEMID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "TASKID" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASKID"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(MoveafteritemRequest {
-                    afteritemid: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "AFTERITEMID",
-                        ))?,
-                    itemid: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("ITEMID"))?,
-                    taskid: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("TASKID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for MoveafteritemRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let afteritemid = o.req("AFTERITEMID")?;
+        let itemid = o.req("ITEMID")?;
+        let taskid = o.req("TASKID")?;
+        let additional = o.rest(&["AFTERITEMID", "ITEMID", "TASKID"])?;
+        let afteritemid = o.need(afteritemid, "AFTERITEMID")?;
+        let itemid = o.need(itemid, "ITEMID")?;
+        let taskid = o.need(taskid, "TASKID")?;
+        Ok(Self {
+            afteritemid,
+            itemid,
+            taskid,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for MoveafteritemRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(MoveafteritemRequest);
 
 /// The `result` of `task.checklistitem.moveafteritem`.
 pub type MoveafteritemResponse = ::serde_json::Value;
@@ -2919,6 +1053,8 @@ impl ::bitrix24_runtime::Method for MoveafteritemRequest {
 /// Calls `task.checklistitem.renew`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-renew.html>.
 pub async fn renew(
     client: &::bitrix24_runtime::Client,
     request: &RenewRequest,
@@ -2927,6 +1063,8 @@ pub async fn renew(
 }
 
 /// Parameters of `task.checklistitem.renew`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-renew.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct RenewRequest {
     #[serde(rename = "ITEMID")]
@@ -2938,79 +1076,21 @@ pub struct RenewRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for RenewRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = RenewRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RenewRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RenewRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ITEMID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ITEMID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "TASKID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASKID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(RenewRequest {
-                    itemid: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("ITEMID"))?,
-                    taskid: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("TASKID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for RenewRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let itemid = o.req("ITEMID")?;
+        let taskid = o.req("TASKID")?;
+        let additional = o.rest(&["ITEMID", "TASKID"])?;
+        let itemid = o.need(itemid, "ITEMID")?;
+        let taskid = o.need(taskid, "TASKID")?;
+        Ok(Self { itemid, taskid, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for RenewRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(RenewRequest);
 
 /// The `result` of `task.checklistitem.renew`.
 pub type RenewResponse = bool;
@@ -3026,6 +1106,8 @@ impl ::bitrix24_runtime::Method for RenewRequest {
 /// Calls `task.checklistitem.update`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
@@ -3034,6 +1116,8 @@ pub async fn update(
 }
 
 /// Parameters of `task.checklistitem.update`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/checklist-item/task-checklist-item-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
     #[serde(rename = "FIELDS")]
@@ -3047,95 +1131,28 @@ pub struct UpdateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<UpdateRequestFields> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "FIELDS" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FIELDS"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            UpdateRequestFields,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "ITEMID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ITEMID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "TASKID" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASKID"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("FIELDS"))?,
-                    itemid: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("ITEMID"))?,
-                    taskid: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("TASKID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("FIELDS")?;
+        let itemid = o.req("ITEMID")?;
+        let taskid = o.req("TASKID")?;
+        let additional = o.rest(&["FIELDS", "ITEMID", "TASKID"])?;
+        let fields = o.need(fields, "FIELDS")?;
+        let itemid = o.need(itemid, "ITEMID")?;
+        let taskid = o.need(taskid, "TASKID")?;
+        Ok(Self {
+            fields,
+            itemid,
+            taskid,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestFields {
@@ -3156,132 +1173,41 @@ pub struct UpdateRequestFields {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequestFields, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<bool>> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "IS_COMPLETE" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IS_COMPLETE"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IS_IMPORTANT" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IS_IMPORTANT"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MEMBERS" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("MEMBERS"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "PARENT_ID" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PARENT_ID"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SORT_INDEX" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SORT_INDEX"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TITLE" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequestFields {
-                    is_complete: __f0.unwrap_or_default(),
-                    is_important: __f1.unwrap_or_default(),
-                    members: __f2.unwrap_or_default(),
-                    parent_id: __f3.unwrap_or_default(),
-                    sort_index: __f4.unwrap_or_default(),
-                    title: __f5.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_complete = o.opt("IS_COMPLETE")?;
+        let is_important = o.opt("IS_IMPORTANT")?;
+        let members = o.opt("MEMBERS")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let sort_index = o.opt("SORT_INDEX")?;
+        let title = o.opt("TITLE")?;
+        let additional = o
+            .rest(
+                &[
+                    "IS_COMPLETE",
+                    "IS_IMPORTANT",
+                    "MEMBERS",
+                    "PARENT_ID",
+                    "SORT_INDEX",
+                    "TITLE",
+                ],
+            )?;
+        Ok(Self {
+            is_complete,
+            is_important,
+            members,
+            parent_id,
+            sort_index,
+            title,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
 /// The `result` of `task.checklistitem.update`.
 pub type UpdateResponse = ::serde_json::Value;

@@ -8,6 +8,8 @@
 /// Calls `task.dependence.add`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/task-dependence-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
     request: &AddRequest,
@@ -16,6 +18,8 @@ pub async fn add(
 }
 
 /// Parameters of `task.dependence.add`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/task-dependence-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     #[serde(rename = "linkType")]
@@ -29,158 +33,30 @@ pub struct AddRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<AddRequestLinkType> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "linkType" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("linkType"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            AddRequestLinkType,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "taskIdFrom" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("taskIdFrom"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "taskIdTo" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("taskIdTo"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    link_type: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("linkType"))?,
-                    task_id_from: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("taskIdFrom"))?,
-                    task_id_to: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("taskIdTo"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let link_type = o.req("linkType")?;
+        let task_id_from = o.req("taskIdFrom")?;
+        let task_id_to = o.req("taskIdTo")?;
+        let additional = o.rest(&["linkType", "taskIdFrom", "taskIdTo"])?;
+        let link_type = o.need(link_type, "linkType")?;
+        let task_id_from = o.need(task_id_from, "taskIdFrom")?;
+        let task_id_to = o.need(task_id_to, "taskIdTo")?;
+        Ok(Self {
+            link_type,
+            task_id_from,
+            task_id_to,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AddRequestLinkType {
-    /// The value 0.
-    V0,
-    /// The value 1.
-    V1,
-    /// The value 2.
-    V2,
-    /// The value 3.
-    V3,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-impl AddRequestLinkType {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V0 => 0,
-            Self::V1 => 1,
-            Self::V2 => 2,
-            Self::V3 => 3,
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::serde::Serialize for AddRequestLinkType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestLinkType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                0 => Self::V0,
-                1 => Self::V1,
-                2 => Self::V2,
-                3 => Self::V3,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestLinkType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type AddRequestLinkType = super::super::enums::IntV0V1V2V3;
 
 /// The `result` of `task.dependence.add`.
 pub type AddResponse = ::serde_json::Value;
@@ -196,6 +72,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 /// Calls `task.dependence.delete`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/task-dependence-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
@@ -204,6 +82,8 @@ pub async fn delete(
 }
 
 /// Parameters of `task.dependence.delete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/task-dependence-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     #[serde(rename = "taskIdFrom")]
@@ -215,81 +95,25 @@ pub struct DeleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "taskIdFrom" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("taskIdFrom"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "taskIdTo" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("taskIdTo"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteRequest {
-                    task_id_from: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("taskIdFrom"))?,
-                    task_id_to: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("taskIdTo"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let task_id_from = o.req("taskIdFrom")?;
+        let task_id_to = o.req("taskIdTo")?;
+        let additional = o.rest(&["taskIdFrom", "taskIdTo"])?;
+        let task_id_from = o.need(task_id_from, "taskIdFrom")?;
+        let task_id_to = o.need(task_id_to, "taskIdTo")?;
+        Ok(Self {
+            task_id_from,
+            task_id_to,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `task.dependence.delete`.
 pub type DeleteResponse = ::serde_json::Value;

@@ -32,6 +32,8 @@ pub mod userfield;
 /// Calls `task.item.add`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-add.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -41,6 +43,8 @@ pub async fn add(
 }
 
 /// Parameters of `task.item.add`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-add.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequest {
     #[serde(rename = "TASKDATA", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -50,59 +54,18 @@ pub struct AddRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "TASKDATA" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASKDATA"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    taskdata: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let taskdata = o.opt("TASKDATA")?;
+        let additional = o.rest(&["TASKDATA"])?;
+        Ok(Self { taskdata, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 /// The `result` of `task.item.add`.
 pub type AddResponse = ::serde_json::Value;
@@ -117,6 +80,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 /// Calls `task.item.addfile`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-add-file.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn addfile(
     client: &::bitrix24_runtime::Client,
@@ -126,6 +91,8 @@ pub async fn addfile(
 }
 
 /// Parameters of `task.item.addfile`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-add-file.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddfileRequest {
     #[serde(rename = "CONTENT", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -139,80 +106,25 @@ pub struct AddfileRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddfileRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddfileRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddfileRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddfileRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CONTENT" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CONTENT"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "NAME" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TASK_ID" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASK_ID"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddfileRequest {
-                    content: __f0.unwrap_or_default(),
-                    name: __f1.unwrap_or_default(),
-                    task_id: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddfileRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let content = o.opt("CONTENT")?;
+        let name = o.opt("NAME")?;
+        let task_id = o.opt("TASK_ID")?;
+        let additional = o.rest(&["CONTENT", "NAME", "TASK_ID"])?;
+        Ok(Self {
+            content,
+            name,
+            task_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddfileRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddfileRequest);
 
 /// The `result` of `task.item.addfile`.
 pub type AddfileResponse = ::serde_json::Value;
@@ -227,6 +139,8 @@ impl ::bitrix24_runtime::Method for AddfileRequest {
 /// Calls `task.item.addtofavorite`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-add-to-favourite.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn addtofavorite(
     client: &::bitrix24_runtime::Client,
@@ -236,6 +150,8 @@ pub async fn addtofavorite(
 }
 
 /// Parameters of `task.item.addtofavorite`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-add-to-favourite.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddtofavoriteRequest {
     #[serde(rename = "PARAMS", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -249,75 +165,25 @@ pub struct AddtofavoriteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddtofavoriteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddtofavoriteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddtofavoriteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddtofavoriteRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "PARAMS" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PARAMS"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "TASK_ID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASK_ID"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "auth" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("auth"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddtofavoriteRequest {
-                    params: __f0.unwrap_or_default(),
-                    task_id: __f1.unwrap_or_default(),
-                    auth: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddtofavoriteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let params = o.opt("PARAMS")?;
+        let task_id = o.opt("TASK_ID")?;
+        let auth = o.opt("auth")?;
+        let additional = o.rest(&["PARAMS", "TASK_ID", "auth"])?;
+        Ok(Self {
+            params,
+            task_id,
+            auth,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddtofavoriteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddtofavoriteRequest);
 
 /// The `result` of `task.item.addtofavorite`.
 pub type AddtofavoriteResponse = ::serde_json::Value;
@@ -332,6 +198,8 @@ impl ::bitrix24_runtime::Method for AddtofavoriteRequest {
 /// Calls `task.item.approve`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-approve.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn approve(
     client: &::bitrix24_runtime::Client,
@@ -341,6 +209,8 @@ pub async fn approve(
 }
 
 /// Parameters of `task.item.approve`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-approve.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ApproveRequest {
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -350,59 +220,18 @@ pub struct ApproveRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ApproveRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ApproveRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ApproveRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ApproveRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "TASKID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASKID"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ApproveRequest {
-                    taskid: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ApproveRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let taskid = o.opt("TASKID")?;
+        let additional = o.rest(&["TASKID"])?;
+        Ok(Self { taskid, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ApproveRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ApproveRequest);
 
 /// The `result` of `task.item.approve`.
 pub type ApproveResponse = ::serde_json::Value;
@@ -417,6 +246,8 @@ impl ::bitrix24_runtime::Method for ApproveRequest {
 /// Calls `task.item.complete`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-complete.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn complete(
     client: &::bitrix24_runtime::Client,
@@ -426,6 +257,8 @@ pub async fn complete(
 }
 
 /// Parameters of `task.item.complete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-complete.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct CompleteRequest {
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -435,59 +268,18 @@ pub struct CompleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for CompleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = CompleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CompleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CompleteRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "TASKID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASKID"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(CompleteRequest {
-                    taskid: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let taskid = o.opt("TASKID")?;
+        let additional = o.rest(&["TASKID"])?;
+        Ok(Self { taskid, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(CompleteRequest);
 
 /// The `result` of `task.item.complete`.
 pub type CompleteResponse = ::serde_json::Value;
@@ -502,6 +294,8 @@ impl ::bitrix24_runtime::Method for CompleteRequest {
 /// Calls `task.item.defer`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-defer.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn defer(
     client: &::bitrix24_runtime::Client,
@@ -511,6 +305,8 @@ pub async fn defer(
 }
 
 /// Parameters of `task.item.defer`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-defer.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct DeferRequest {
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -520,59 +316,18 @@ pub struct DeferRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeferRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeferRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeferRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeferRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "TASKID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASKID"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeferRequest {
-                    taskid: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeferRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let taskid = o.opt("TASKID")?;
+        let additional = o.rest(&["TASKID"])?;
+        Ok(Self { taskid, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeferRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeferRequest);
 
 /// The `result` of `task.item.defer`.
 pub type DeferResponse = ::serde_json::Value;
@@ -587,6 +342,8 @@ impl ::bitrix24_runtime::Method for DeferRequest {
 /// Calls `task.item.delegate`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-delegate.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn delegate(
     client: &::bitrix24_runtime::Client,
@@ -596,6 +353,8 @@ pub async fn delegate(
 }
 
 /// Parameters of `task.item.delegate`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-delegate.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct DelegateRequest {
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -607,67 +366,19 @@ pub struct DelegateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DelegateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DelegateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DelegateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DelegateRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "TASKID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASKID"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "USERID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USERID"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DelegateRequest {
-                    taskid: __f0.unwrap_or_default(),
-                    userid: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DelegateRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let taskid = o.opt("TASKID")?;
+        let userid = o.opt("USERID")?;
+        let additional = o.rest(&["TASKID", "USERID"])?;
+        Ok(Self { taskid, userid, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DelegateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DelegateRequest);
 
 /// The `result` of `task.item.delegate`.
 pub type DelegateResponse = ::serde_json::Value;
@@ -682,6 +393,8 @@ impl ::bitrix24_runtime::Method for DelegateRequest {
 /// Calls `task.item.delete`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-delete.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -691,6 +404,8 @@ pub async fn delete(
 }
 
 /// Parameters of `task.item.delete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-delete.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct DeleteRequest {
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -700,59 +415,18 @@ pub struct DeleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "TASKID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASKID"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteRequest {
-                    taskid: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let taskid = o.opt("TASKID")?;
+        let additional = o.rest(&["TASKID"])?;
+        Ok(Self { taskid, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `task.item.delete`.
 pub type DeleteResponse = ::serde_json::Value;
@@ -767,6 +441,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 /// Calls `task.item.deletefile`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-delete-file.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn deletefile(
     client: &::bitrix24_runtime::Client,
@@ -776,6 +452,8 @@ pub async fn deletefile(
 }
 
 /// Parameters of `task.item.deletefile`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-delete-file.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct DeletefileRequest {
     #[serde(
@@ -792,77 +470,25 @@ pub struct DeletefileRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeletefileRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeletefileRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeletefileRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeletefileRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ATTACHMENT_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ATTACHMENT_ID"),
-                                );
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "TASK_ID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASK_ID"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "auth" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("auth"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeletefileRequest {
-                    attachment_id: __f0.unwrap_or_default(),
-                    task_id: __f1.unwrap_or_default(),
-                    auth: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeletefileRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attachment_id = o.opt("ATTACHMENT_ID")?;
+        let task_id = o.opt("TASK_ID")?;
+        let auth = o.opt("auth")?;
+        let additional = o.rest(&["ATTACHMENT_ID", "TASK_ID", "auth"])?;
+        Ok(Self {
+            attachment_id,
+            task_id,
+            auth,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeletefileRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeletefileRequest);
 
 /// The `result` of `task.item.deletefile`.
 pub type DeletefileResponse = ::serde_json::Value;
@@ -877,6 +503,8 @@ impl ::bitrix24_runtime::Method for DeletefileRequest {
 /// Calls `task.item.deletefromfavorite`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-delete-from-favorite.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn deletefromfavorite(
     client: &::bitrix24_runtime::Client,
@@ -886,6 +514,8 @@ pub async fn deletefromfavorite(
 }
 
 /// Parameters of `task.item.deletefromfavorite`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-delete-from-favorite.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct DeletefromfavoriteRequest {
     #[serde(rename = "PARAMS", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -899,75 +529,25 @@ pub struct DeletefromfavoriteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeletefromfavoriteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeletefromfavoriteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeletefromfavoriteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeletefromfavoriteRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "PARAMS" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PARAMS"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "TASK_ID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASK_ID"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "auth" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("auth"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeletefromfavoriteRequest {
-                    params: __f0.unwrap_or_default(),
-                    task_id: __f1.unwrap_or_default(),
-                    auth: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeletefromfavoriteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let params = o.opt("PARAMS")?;
+        let task_id = o.opt("TASK_ID")?;
+        let auth = o.opt("auth")?;
+        let additional = o.rest(&["PARAMS", "TASK_ID", "auth"])?;
+        Ok(Self {
+            params,
+            task_id,
+            auth,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeletefromfavoriteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeletefromfavoriteRequest);
 
 /// The `result` of `task.item.deletefromfavorite`.
 pub type DeletefromfavoriteResponse = ::serde_json::Value;
@@ -982,6 +562,8 @@ impl ::bitrix24_runtime::Method for DeletefromfavoriteRequest {
 /// Calls `task.item.disapprove`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-disapprove.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn disapprove(
     client: &::bitrix24_runtime::Client,
@@ -991,6 +573,8 @@ pub async fn disapprove(
 }
 
 /// Parameters of `task.item.disapprove`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-disapprove.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct DisapproveRequest {
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -1000,59 +584,18 @@ pub struct DisapproveRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DisapproveRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DisapproveRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DisapproveRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DisapproveRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "TASKID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASKID"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DisapproveRequest {
-                    taskid: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DisapproveRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let taskid = o.opt("TASKID")?;
+        let additional = o.rest(&["TASKID"])?;
+        Ok(Self { taskid, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DisapproveRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DisapproveRequest);
 
 /// The `result` of `task.item.disapprove`.
 pub type DisapproveResponse = ::serde_json::Value;
@@ -1067,6 +610,8 @@ impl ::bitrix24_runtime::Method for DisapproveRequest {
 /// Calls `task.item.getallowedactions`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-allowed-actions.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn getallowedactions(
     client: &::bitrix24_runtime::Client,
@@ -1076,6 +621,8 @@ pub async fn getallowedactions(
 }
 
 /// Parameters of `task.item.getallowedactions`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-allowed-actions.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetallowedactionsRequest {
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -1085,59 +632,18 @@ pub struct GetallowedactionsRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetallowedactionsRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetallowedactionsRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetallowedactionsRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetallowedactionsRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "TASKID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASKID"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetallowedactionsRequest {
-                    taskid: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetallowedactionsRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let taskid = o.opt("TASKID")?;
+        let additional = o.rest(&["TASKID"])?;
+        Ok(Self { taskid, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetallowedactionsRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetallowedactionsRequest);
 
 /// The `result` of `task.item.getallowedactions`.
 pub type GetallowedactionsResponse = ::serde_json::Value;
@@ -1152,6 +658,8 @@ impl ::bitrix24_runtime::Method for GetallowedactionsRequest {
 /// Calls `task.item.getallowedtaskactionsasstrings`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-allowed-task-actions-as-strings.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn getallowedtaskactionsasstrings(
     client: &::bitrix24_runtime::Client,
@@ -1161,6 +669,8 @@ pub async fn getallowedtaskactionsasstrings(
 }
 
 /// Parameters of `task.item.getallowedtaskactionsasstrings`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-allowed-task-actions-as-strings.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetallowedtaskactionsasstringsRequest {
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -1170,59 +680,18 @@ pub struct GetallowedtaskactionsasstringsRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetallowedtaskactionsasstringsRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetallowedtaskactionsasstringsRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetallowedtaskactionsasstringsRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetallowedtaskactionsasstringsRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "TASKID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASKID"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetallowedtaskactionsasstringsRequest {
-                    taskid: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetallowedtaskactionsasstringsRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let taskid = o.opt("TASKID")?;
+        let additional = o.rest(&["TASKID"])?;
+        Ok(Self { taskid, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetallowedtaskactionsasstringsRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetallowedtaskactionsasstringsRequest);
 
 /// The `result` of `task.item.getallowedtaskactionsasstrings`.
 pub type GetallowedtaskactionsasstringsResponse = ::serde_json::Value;
@@ -1237,6 +706,8 @@ impl ::bitrix24_runtime::Method for GetallowedtaskactionsasstringsRequest {
 /// Calls `task.item.getdata`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-data.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn getdata(
     client: &::bitrix24_runtime::Client,
@@ -1246,6 +717,8 @@ pub async fn getdata(
 }
 
 /// Parameters of `task.item.getdata`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-data.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetdataRequest {
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -1255,59 +728,18 @@ pub struct GetdataRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetdataRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetdataRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetdataRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetdataRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "TASKID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASKID"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetdataRequest {
-                    taskid: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetdataRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let taskid = o.opt("TASKID")?;
+        let additional = o.rest(&["TASKID"])?;
+        Ok(Self { taskid, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetdataRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetdataRequest);
 
 /// The `result` of `task.item.getdata`.
 pub type GetdataResponse = ::serde_json::Value;
@@ -1322,6 +754,8 @@ impl ::bitrix24_runtime::Method for GetdataRequest {
 /// Calls `task.item.getdependson`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-dependson.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn getdependson(
     client: &::bitrix24_runtime::Client,
@@ -1331,6 +765,8 @@ pub async fn getdependson(
 }
 
 /// Parameters of `task.item.getdependson`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-dependson.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetdependsonRequest {
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -1340,59 +776,18 @@ pub struct GetdependsonRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetdependsonRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetdependsonRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetdependsonRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetdependsonRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "TASKID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASKID"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetdependsonRequest {
-                    taskid: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetdependsonRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let taskid = o.opt("TASKID")?;
+        let additional = o.rest(&["TASKID"])?;
+        Ok(Self { taskid, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetdependsonRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetdependsonRequest);
 
 /// The `result` of `task.item.getdependson`.
 pub type GetdependsonResponse = ::serde_json::Value;
@@ -1407,6 +802,8 @@ impl ::bitrix24_runtime::Method for GetdependsonRequest {
 /// Calls `task.item.getdescription`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-description.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn getdescription(
     client: &::bitrix24_runtime::Client,
@@ -1416,6 +813,8 @@ pub async fn getdescription(
 }
 
 /// Parameters of `task.item.getdescription`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-description.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetdescriptionRequest {
     #[serde(rename = "FORMAT", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -1427,67 +826,19 @@ pub struct GetdescriptionRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetdescriptionRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetdescriptionRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetdescriptionRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetdescriptionRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "FORMAT" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FORMAT"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "TASKID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASKID"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetdescriptionRequest {
-                    format: __f0.unwrap_or_default(),
-                    taskid: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetdescriptionRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let format = o.opt("FORMAT")?;
+        let taskid = o.opt("TASKID")?;
+        let additional = o.rest(&["FORMAT", "TASKID"])?;
+        Ok(Self { format, taskid, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetdescriptionRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetdescriptionRequest);
 
 /// The `result` of `task.item.getdescription`.
 pub type GetdescriptionResponse = ::serde_json::Value;
@@ -1502,6 +853,8 @@ impl ::bitrix24_runtime::Method for GetdescriptionRequest {
 /// Calls `task.item.getfiles`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-files.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn getfiles(
     client: &::bitrix24_runtime::Client,
@@ -1511,6 +864,8 @@ pub async fn getfiles(
 }
 
 /// Parameters of `task.item.getfiles`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-files.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetfilesRequest {
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -1520,59 +875,18 @@ pub struct GetfilesRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetfilesRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetfilesRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetfilesRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetfilesRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "TASKID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASKID"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetfilesRequest {
-                    taskid: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetfilesRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let taskid = o.opt("TASKID")?;
+        let additional = o.rest(&["TASKID"])?;
+        Ok(Self { taskid, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetfilesRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetfilesRequest);
 
 /// The `result` of `task.item.getfiles`.
 pub type GetfilesResponse = ::serde_json::Value;
@@ -1587,6 +901,8 @@ impl ::bitrix24_runtime::Method for GetfilesRequest {
 /// Calls `task.item.getmanifest`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-manifest.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn getmanifest(
     client: &::bitrix24_runtime::Client,
@@ -1596,6 +912,8 @@ pub async fn getmanifest(
 }
 
 /// Parameters of `task.item.getmanifest`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-get-manifest.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetmanifestRequest {
     /// Keys not declared in the spec, kept as received.
@@ -1603,47 +921,17 @@ pub struct GetmanifestRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetmanifestRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetmanifestRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetmanifestRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetmanifestRequest, A::Error> {
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<::serde_json::Value>()?;
-                    __extra.insert(key, value);
-                }
-                Ok(GetmanifestRequest {
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetmanifestRequest);
 
 /// The `result` of `task.item.getmanifest`.
 pub type GetmanifestResponse = ::serde_json::Value;
@@ -1658,6 +946,8 @@ impl ::bitrix24_runtime::Method for GetmanifestRequest {
 /// Calls `task.item.isactionallowed`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-is-action-allowed.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn isactionallowed(
     client: &::bitrix24_runtime::Client,
@@ -1667,6 +957,8 @@ pub async fn isactionallowed(
 }
 
 /// Parameters of `task.item.isactionallowed`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-is-action-allowed.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct IsactionallowedRequest {
     #[serde(rename = "ACTIONID", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -1678,67 +970,23 @@ pub struct IsactionallowedRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for IsactionallowedRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = IsactionallowedRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct IsactionallowedRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<IsactionallowedRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ACTIONID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ACTIONID"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "TASKID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASKID"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(IsactionallowedRequest {
-                    actionid: __f0.unwrap_or_default(),
-                    taskid: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for IsactionallowedRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let actionid = o.opt("ACTIONID")?;
+        let taskid = o.opt("TASKID")?;
+        let additional = o.rest(&["ACTIONID", "TASKID"])?;
+        Ok(Self {
+            actionid,
+            taskid,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for IsactionallowedRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(IsactionallowedRequest);
 
 /// The `result` of `task.item.isactionallowed`.
 pub type IsactionallowedResponse = ::serde_json::Value;
@@ -1753,6 +1001,8 @@ impl ::bitrix24_runtime::Method for IsactionallowedRequest {
 /// Calls `task.item.list`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-list.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -1762,6 +1012,8 @@ pub async fn list(
 }
 
 /// Parameters of `task.item.list`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
     #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -1777,83 +1029,27 @@ pub struct ListRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "FILTER" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FILTER"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "ORDER" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ORDER"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "PARAMS" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PARAMS"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "SELECT" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SELECT"));
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListRequest {
-                    filter: __f0.unwrap_or_default(),
-                    order: __f1.unwrap_or_default(),
-                    params: __f2.unwrap_or_default(),
-                    select: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("FILTER")?;
+        let order = o.opt("ORDER")?;
+        let params = o.opt("PARAMS")?;
+        let select = o.opt("SELECT")?;
+        let additional = o.rest(&["FILTER", "ORDER", "PARAMS", "SELECT"])?;
+        Ok(Self {
+            filter,
+            order,
+            params,
+            select,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `task.item.list`.
 pub type ListResponse = ::serde_json::Value;
@@ -1868,6 +1064,8 @@ impl ::bitrix24_runtime::Method for ListRequest {
 /// Calls `task.item.renew`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-renew.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn renew(
     client: &::bitrix24_runtime::Client,
@@ -1877,6 +1075,8 @@ pub async fn renew(
 }
 
 /// Parameters of `task.item.renew`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-renew.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct RenewRequest {
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -1886,59 +1086,18 @@ pub struct RenewRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for RenewRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = RenewRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RenewRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RenewRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "TASKID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASKID"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(RenewRequest {
-                    taskid: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for RenewRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let taskid = o.opt("TASKID")?;
+        let additional = o.rest(&["TASKID"])?;
+        Ok(Self { taskid, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for RenewRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(RenewRequest);
 
 /// The `result` of `task.item.renew`.
 pub type RenewResponse = ::serde_json::Value;
@@ -1953,6 +1112,8 @@ impl ::bitrix24_runtime::Method for RenewRequest {
 /// Calls `task.item.startexecution`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-start-execution.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn startexecution(
     client: &::bitrix24_runtime::Client,
@@ -1962,6 +1123,8 @@ pub async fn startexecution(
 }
 
 /// Parameters of `task.item.startexecution`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-start-execution.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct StartexecutionRequest {
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -1971,59 +1134,18 @@ pub struct StartexecutionRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for StartexecutionRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = StartexecutionRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct StartexecutionRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StartexecutionRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "TASKID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASKID"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(StartexecutionRequest {
-                    taskid: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for StartexecutionRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let taskid = o.opt("TASKID")?;
+        let additional = o.rest(&["TASKID"])?;
+        Ok(Self { taskid, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for StartexecutionRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(StartexecutionRequest);
 
 /// The `result` of `task.item.startexecution`.
 pub type StartexecutionResponse = ::serde_json::Value;
@@ -2038,6 +1160,8 @@ impl ::bitrix24_runtime::Method for StartexecutionRequest {
 /// Calls `task.item.update`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-update.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -2047,6 +1171,8 @@ pub async fn update(
 }
 
 /// Parameters of `task.item.update`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/deprecated/task-item/task-item-update.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequest {
     #[serde(rename = "TASKDATA", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -2058,67 +1184,23 @@ pub struct UpdateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "TASKDATA" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASKDATA"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "TASKID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASKID"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequest {
-                    taskdata: __f0.unwrap_or_default(),
-                    taskid: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let taskdata = o.opt("TASKDATA")?;
+        let taskid = o.opt("TASKID")?;
+        let additional = o.rest(&["TASKDATA", "TASKID"])?;
+        Ok(Self {
+            taskdata,
+            taskid,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 /// The `result` of `task.item.update`.
 pub type UpdateResponse = ::serde_json::Value;

@@ -14,6 +14,8 @@ pub mod checklist;
 /// Calls `tasks.template.add`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/tasks-template-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
     request: &AddRequest,
@@ -22,6 +24,8 @@ pub async fn add(
 }
 
 /// Parameters of `tasks.template.add`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/tasks-template-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     pub fields: ::serde_json::Value,
@@ -30,60 +34,19 @@ pub struct AddRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
+        Ok(Self { fields, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 /// The `result` of `tasks.template.add`.
 pub type AddResponse = i64;
@@ -99,6 +62,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 /// Calls `tasks.template.delete`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/tasks-template-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
@@ -107,6 +72,8 @@ pub async fn delete(
 }
 
 /// Parameters of `tasks.template.delete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/tasks-template-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     #[serde(rename = "templateId")]
@@ -116,67 +83,19 @@ pub struct DeleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "templateId" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("templateId"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteRequest {
-                    template_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("templateId"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let template_id = o.req("templateId")?;
+        let additional = o.rest(&["templateId"])?;
+        let template_id = o.need(template_id, "templateId")?;
+        Ok(Self { template_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `tasks.template.delete`.
 pub type DeleteResponse = bool;
@@ -192,6 +111,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 /// Calls `tasks.template.fields`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/tasks-template-fields.html>.
 pub async fn fields(
     client: &::bitrix24_runtime::Client,
     request: &FieldsRequest,
@@ -200,6 +121,8 @@ pub async fn fields(
 }
 
 /// Parameters of `tasks.template.fields`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/tasks-template-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -207,47 +130,17 @@ pub struct FieldsRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = FieldsRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FieldsRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<FieldsRequest, A::Error> {
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<::serde_json::Value>()?;
-                    __extra.insert(key, value);
-                }
-                Ok(FieldsRequest {
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `tasks.template.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -260,6 +153,7 @@ pub struct FieldsResponse {
     pub required: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "type".
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
@@ -269,124 +163,32 @@ pub struct FieldsResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = FieldsResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FieldsResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<FieldsResponse, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<bool>> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "default" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("default"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "primary" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("primary"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "required" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("required"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "title" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("title"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "type" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("type"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "values" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("values"));
-                            }
-                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(FieldsResponse {
-                    default: __f0.unwrap_or_default(),
-                    primary: __f1.unwrap_or_default(),
-                    required: __f2.unwrap_or_default(),
-                    title: __f3.unwrap_or_default(),
-                    type_: __f4.unwrap_or_default(),
-                    values: __f5.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("default")?;
+        let primary = o.opt("primary")?;
+        let required = o.opt("required")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let values = o.opt("values")?;
+        let additional = o
+            .rest(&["default", "primary", "required", "title", "type", "values"])?;
+        Ok(Self {
+            default,
+            primary,
+            required,
+            title,
+            type_,
+            values,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(FieldsResponse);
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "tasks.template.fields";
@@ -398,6 +200,8 @@ impl ::bitrix24_runtime::Method for FieldsRequest {
 /// Calls `tasks.template.get`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/tasks-template-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -406,6 +210,8 @@ pub async fn get(
 }
 
 /// Parameters of `tasks.template.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/tasks-template-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -417,82 +223,24 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<Option<GetRequestParams>> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "params" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("params"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestParams>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "templateId" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("templateId"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    params: __f0.unwrap_or_default(),
-                    template_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("templateId"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let params = o.opt("params")?;
+        let template_id = o.req("templateId")?;
+        let additional = o.rest(&["params", "templateId"])?;
+        let template_id = o.need(template_id, "templateId")?;
+        Ok(Self {
+            params,
+            template_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequestParams {
@@ -503,59 +251,18 @@ pub struct GetRequestParams {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequestParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequestParams;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequestParams")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequestParams, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "select" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("select"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequestParams {
-                    select: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRequestParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let select = o.opt("select")?;
+        let additional = o.rest(&["select"])?;
+        Ok(Self { select, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequestParams {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequestParams);
 
 /// The `result` of `tasks.template.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -681,762 +388,173 @@ pub struct GetResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponse, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<i64>> = None;
-                let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<i64>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<::serde_json::Value> = None;
-                let mut __f15: Option<Option<String>> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<::serde_json::Value> = None;
-                let mut __f19: Option<Option<i64>> = None;
-                let mut __f20: Option<Option<i64>> = None;
-                let mut __f21: Option<Option<String>> = None;
-                let mut __f22: Option<Option<String>> = None;
-                let mut __f23: Option<Option<i64>> = None;
-                let mut __f24: Option<Option<i64>> = None;
-                let mut __f25: Option<Option<String>> = None;
-                let mut __f26: Option<Option<String>> = None;
-                let mut __f27: Option<Option<String>> = None;
-                let mut __f28: Option<Option<i64>> = None;
-                let mut __f29: Option<Option<String>> = None;
-                let mut __f30: Option<Option<String>> = None;
-                let mut __f31: Option<Option<String>> = None;
-                let mut __f32: Option<Option<i64>> = None;
-                let mut __f33: Option<Option<String>> = None;
-                let mut __f34: Option<Option<String>> = None;
-                let mut __f35: Option<Option<String>> = None;
-                let mut __f36: Option<Option<String>> = None;
-                let mut __f37: Option<Option<i64>> = None;
-                let mut __f38: Option<Option<String>> = None;
-                let mut __f39: Option<Option<i64>> = None;
-                let mut __f40: Option<::serde_json::Value> = None;
-                let mut __f41: Option<Option<String>> = None;
-                let mut __f42: Option<Option<i64>> = None;
-                let mut __f43: Option<Option<i64>> = None;
-                let mut __f44: Option<Option<String>> = None;
-                let mut __f45: Option<Option<i64>> = None;
-                let mut __f46: Option<Option<i64>> = None;
-                let mut __f47: Option<::serde_json::Value> = None;
-                let mut __f48: Option<::serde_json::Value> = None;
-                let mut __f49: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ACCOMPLICES" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ACCOMPLICES"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ADD_IN_REPORT" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ADD_IN_REPORT"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ALLOW_CHANGE_DEADLINE" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ALLOW_CHANGE_DEADLINE"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ALLOW_TIME_TRACKING" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ALLOW_TIME_TRACKING"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "AUDITORS" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("AUDITORS"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "BASE_TEMPLATE_ID" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("BASE_TEMPLATE_ID"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CREATED_BY" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CREATED_BY"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CREATED_BY_LAST_NAME" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CREATED_BY_LAST_NAME"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CREATED_BY_LOGIN" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CREATED_BY_LOGIN"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CREATED_BY_NAME" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CREATED_BY_NAME"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CREATED_BY_PHOTO" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CREATED_BY_PHOTO"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CREATED_BY_SECOND_NAME" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "CREATED_BY_SECOND_NAME",
-                                    ),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CREATED_BY_WORK_POSITION" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "CREATED_BY_WORK_POSITION",
-                                    ),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DEADLINE_AFTER" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DEADLINE_AFTER"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DEPENDS_ON" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DEPENDS_ON"),
-                                );
-                            }
-                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "DESCRIPTION" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION_IN_BBCODE" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION_IN_BBCODE"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "END_DATE_PLAN_AFTER" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("END_DATE_PLAN_AFTER"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "FILES" => {
-                            if __f18.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FILES"));
-                            }
-                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "GROUP_ID" => {
-                            if __f19.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("GROUP_ID"));
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f20.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MATCH_WORK_TIME" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MATCH_WORK_TIME"),
-                                );
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MULTITASK" => {
-                            if __f22.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MULTITASK"),
-                                );
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PARENT_ID" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PARENT_ID"),
-                                );
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PRIORITY" => {
-                            if __f24.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PRIORITY"));
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "REPLICATE" => {
-                            if __f25.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("REPLICATE"),
-                                );
-                            }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "REPLICATE_PARAMS" => {
-                            if __f26.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("REPLICATE_PARAMS"),
-                                );
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RESPONSIBLES" => {
-                            if __f27.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RESPONSIBLES"),
-                                );
-                            }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RESPONSIBLE_ID" => {
-                            if __f28.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RESPONSIBLE_ID"),
-                                );
-                            }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RESPONSIBLE_LAST_NAME" => {
-                            if __f29.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RESPONSIBLE_LAST_NAME"),
-                                );
-                            }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RESPONSIBLE_LOGIN" => {
-                            if __f30.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RESPONSIBLE_LOGIN"),
-                                );
-                            }
-                            __f30 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RESPONSIBLE_NAME" => {
-                            if __f31.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RESPONSIBLE_NAME"),
-                                );
-                            }
-                            __f31 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RESPONSIBLE_PHOTO" => {
-                            if __f32.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RESPONSIBLE_PHOTO"),
-                                );
-                            }
-                            __f32 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RESPONSIBLE_SECOND_NAME" => {
-                            if __f33.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "RESPONSIBLE_SECOND_NAME",
-                                    ),
-                                );
-                            }
-                            __f33 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RESPONSIBLE_WORK_POSITION" => {
-                            if __f34.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "RESPONSIBLE_WORK_POSITION",
-                                    ),
-                                );
-                            }
-                            __f34 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SCENARIO" => {
-                            if __f35.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SCENARIO"));
-                            }
-                            __f35 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SITE_ID" => {
-                            if __f36.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SITE_ID"));
-                            }
-                            __f36 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "STAGE_ID" => {
-                            if __f37.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("STAGE_ID"));
-                            }
-                            __f37 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "START_DATE_PLAN_AFTER" => {
-                            if __f38.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("START_DATE_PLAN_AFTER"),
-                                );
-                            }
-                            __f38 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "STATUS" => {
-                            if __f39.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("STATUS"));
-                            }
-                            __f39 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TAGS" => {
-                            if __f40.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TAGS"));
-                            }
-                            __f40 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "TASK_CONTROL" => {
-                            if __f41.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TASK_CONTROL"),
-                                );
-                            }
-                            __f41 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TASK_ID" => {
-                            if __f42.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASK_ID"));
-                            }
-                            __f42 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TEMPLATE_CHILDREN_COUNT" => {
-                            if __f43.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "TEMPLATE_CHILDREN_COUNT",
-                                    ),
-                                );
-                            }
-                            __f43 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TITLE" => {
-                            if __f44.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f44 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TPARAM_REPLICATION_COUNT" => {
-                            if __f45.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "TPARAM_REPLICATION_COUNT",
-                                    ),
-                                );
-                            }
-                            __f45 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TPARAM_TYPE" => {
-                            if __f46.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TPARAM_TYPE"),
-                                );
-                            }
-                            __f46 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_CRM_TASK" => {
-                            if __f47.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_CRM_TASK"),
-                                );
-                            }
-                            __f47 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "UF_TASK_WEBDAV_FILES" => {
-                            if __f48.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_TASK_WEBDAV_FILES"),
-                                );
-                            }
-                            __f48 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "XML_ID" => {
-                            if __f49.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("XML_ID"));
-                            }
-                            __f49 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponse {
-                    accomplices: __f0.unwrap_or_default(),
-                    add_in_report: __f1.unwrap_or_default(),
-                    allow_change_deadline: __f2.unwrap_or_default(),
-                    allow_time_tracking: __f3.unwrap_or_default(),
-                    auditors: __f4.unwrap_or_default(),
-                    base_template_id: __f5.unwrap_or_default(),
-                    created_by: __f6.unwrap_or_default(),
-                    created_by_last_name: __f7.unwrap_or_default(),
-                    created_by_login: __f8.unwrap_or_default(),
-                    created_by_name: __f9.unwrap_or_default(),
-                    created_by_photo: __f10.unwrap_or_default(),
-                    created_by_second_name: __f11.unwrap_or_default(),
-                    created_by_work_position: __f12.unwrap_or_default(),
-                    deadline_after: __f13.unwrap_or_default(),
-                    depends_on: __f14.unwrap_or_default(),
-                    description: __f15.unwrap_or_default(),
-                    description_in_bbcode: __f16.unwrap_or_default(),
-                    end_date_plan_after: __f17.unwrap_or_default(),
-                    files: __f18.unwrap_or_default(),
-                    group_id: __f19.unwrap_or_default(),
-                    id: __f20.unwrap_or_default(),
-                    match_work_time: __f21.unwrap_or_default(),
-                    multitask: __f22.unwrap_or_default(),
-                    parent_id: __f23.unwrap_or_default(),
-                    priority: __f24.unwrap_or_default(),
-                    replicate: __f25.unwrap_or_default(),
-                    replicate_params: __f26.unwrap_or_default(),
-                    responsibles: __f27.unwrap_or_default(),
-                    responsible_id: __f28.unwrap_or_default(),
-                    responsible_last_name: __f29.unwrap_or_default(),
-                    responsible_login: __f30.unwrap_or_default(),
-                    responsible_name: __f31.unwrap_or_default(),
-                    responsible_photo: __f32.unwrap_or_default(),
-                    responsible_second_name: __f33.unwrap_or_default(),
-                    responsible_work_position: __f34.unwrap_or_default(),
-                    scenario: __f35.unwrap_or_default(),
-                    site_id: __f36.unwrap_or_default(),
-                    stage_id: __f37.unwrap_or_default(),
-                    start_date_plan_after: __f38.unwrap_or_default(),
-                    status: __f39.unwrap_or_default(),
-                    tags: __f40.unwrap_or_default(),
-                    task_control: __f41.unwrap_or_default(),
-                    task_id: __f42.unwrap_or_default(),
-                    template_children_count: __f43.unwrap_or_default(),
-                    title: __f44.unwrap_or_default(),
-                    tparam_replication_count: __f45.unwrap_or_default(),
-                    tparam_type: __f46.unwrap_or_default(),
-                    uf_crm_task: __f47.unwrap_or_default(),
-                    uf_task_webdav_files: __f48.unwrap_or_default(),
-                    xml_id: __f49.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accomplices = o.opt("ACCOMPLICES")?;
+        let add_in_report = o.opt("ADD_IN_REPORT")?;
+        let allow_change_deadline = o.opt("ALLOW_CHANGE_DEADLINE")?;
+        let allow_time_tracking = o.opt("ALLOW_TIME_TRACKING")?;
+        let auditors = o.opt("AUDITORS")?;
+        let base_template_id = o.opt("BASE_TEMPLATE_ID")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let created_by_last_name = o.opt("CREATED_BY_LAST_NAME")?;
+        let created_by_login = o.opt("CREATED_BY_LOGIN")?;
+        let created_by_name = o.opt("CREATED_BY_NAME")?;
+        let created_by_photo = o.opt("CREATED_BY_PHOTO")?;
+        let created_by_second_name = o.opt("CREATED_BY_SECOND_NAME")?;
+        let created_by_work_position = o.opt("CREATED_BY_WORK_POSITION")?;
+        let deadline_after = o.opt("DEADLINE_AFTER")?;
+        let depends_on = o.opt("DEPENDS_ON")?;
+        let description = o.opt("DESCRIPTION")?;
+        let description_in_bbcode = o.opt("DESCRIPTION_IN_BBCODE")?;
+        let end_date_plan_after = o.opt("END_DATE_PLAN_AFTER")?;
+        let files = o.opt("FILES")?;
+        let group_id = o.opt("GROUP_ID")?;
+        let id = o.opt("ID")?;
+        let match_work_time = o.opt("MATCH_WORK_TIME")?;
+        let multitask = o.opt("MULTITASK")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let priority = o.opt("PRIORITY")?;
+        let replicate = o.opt("REPLICATE")?;
+        let replicate_params = o.opt("REPLICATE_PARAMS")?;
+        let responsibles = o.opt("RESPONSIBLES")?;
+        let responsible_id = o.opt("RESPONSIBLE_ID")?;
+        let responsible_last_name = o.opt("RESPONSIBLE_LAST_NAME")?;
+        let responsible_login = o.opt("RESPONSIBLE_LOGIN")?;
+        let responsible_name = o.opt("RESPONSIBLE_NAME")?;
+        let responsible_photo = o.opt("RESPONSIBLE_PHOTO")?;
+        let responsible_second_name = o.opt("RESPONSIBLE_SECOND_NAME")?;
+        let responsible_work_position = o.opt("RESPONSIBLE_WORK_POSITION")?;
+        let scenario = o.opt("SCENARIO")?;
+        let site_id = o.opt("SITE_ID")?;
+        let stage_id = o.opt("STAGE_ID")?;
+        let start_date_plan_after = o.opt("START_DATE_PLAN_AFTER")?;
+        let status = o.opt("STATUS")?;
+        let tags = o.opt("TAGS")?;
+        let task_control = o.opt("TASK_CONTROL")?;
+        let task_id = o.opt("TASK_ID")?;
+        let template_children_count = o.opt("TEMPLATE_CHILDREN_COUNT")?;
+        let title = o.opt("TITLE")?;
+        let tparam_replication_count = o.opt("TPARAM_REPLICATION_COUNT")?;
+        let tparam_type = o.opt("TPARAM_TYPE")?;
+        let uf_crm_task = o.opt("UF_CRM_TASK")?;
+        let uf_task_webdav_files = o.opt("UF_TASK_WEBDAV_FILES")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACCOMPLICES",
+                    "ADD_IN_REPORT",
+                    "ALLOW_CHANGE_DEADLINE",
+                    "ALLOW_TIME_TRACKING",
+                    "AUDITORS",
+                    "BASE_TEMPLATE_ID",
+                    "CREATED_BY",
+                    "CREATED_BY_LAST_NAME",
+                    "CREATED_BY_LOGIN",
+                    "CREATED_BY_NAME",
+                    "CREATED_BY_PHOTO",
+                    "CREATED_BY_SECOND_NAME",
+                    "CREATED_BY_WORK_POSITION",
+                    "DEADLINE_AFTER",
+                    "DEPENDS_ON",
+                    "DESCRIPTION",
+                    "DESCRIPTION_IN_BBCODE",
+                    "END_DATE_PLAN_AFTER",
+                    "FILES",
+                    "GROUP_ID",
+                    "ID",
+                    "MATCH_WORK_TIME",
+                    "MULTITASK",
+                    "PARENT_ID",
+                    "PRIORITY",
+                    "REPLICATE",
+                    "REPLICATE_PARAMS",
+                    "RESPONSIBLES",
+                    "RESPONSIBLE_ID",
+                    "RESPONSIBLE_LAST_NAME",
+                    "RESPONSIBLE_LOGIN",
+                    "RESPONSIBLE_NAME",
+                    "RESPONSIBLE_PHOTO",
+                    "RESPONSIBLE_SECOND_NAME",
+                    "RESPONSIBLE_WORK_POSITION",
+                    "SCENARIO",
+                    "SITE_ID",
+                    "STAGE_ID",
+                    "START_DATE_PLAN_AFTER",
+                    "STATUS",
+                    "TAGS",
+                    "TASK_CONTROL",
+                    "TASK_ID",
+                    "TEMPLATE_CHILDREN_COUNT",
+                    "TITLE",
+                    "TPARAM_REPLICATION_COUNT",
+                    "TPARAM_TYPE",
+                    "UF_CRM_TASK",
+                    "UF_TASK_WEBDAV_FILES",
+                    "XML_ID",
+                ],
+            )?;
+        Ok(Self {
+            accomplices,
+            add_in_report,
+            allow_change_deadline,
+            allow_time_tracking,
+            auditors,
+            base_template_id,
+            created_by,
+            created_by_last_name,
+            created_by_login,
+            created_by_name,
+            created_by_photo,
+            created_by_second_name,
+            created_by_work_position,
+            deadline_after,
+            depends_on,
+            description,
+            description_in_bbcode,
+            end_date_plan_after,
+            files,
+            group_id,
+            id,
+            match_work_time,
+            multitask,
+            parent_id,
+            priority,
+            replicate,
+            replicate_params,
+            responsibles,
+            responsible_id,
+            responsible_last_name,
+            responsible_login,
+            responsible_name,
+            responsible_photo,
+            responsible_second_name,
+            responsible_work_position,
+            scenario,
+            site_id,
+            stage_id,
+            start_date_plan_after,
+            status,
+            tags,
+            task_control,
+            task_id,
+            template_children_count,
+            title,
+            tparam_replication_count,
+            tparam_type,
+            uf_crm_task,
+            uf_task_webdav_files,
+            xml_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "tasks.template.get";
@@ -1449,6 +567,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 /// Calls `tasks.template.update`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/tasks-template-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
@@ -1457,6 +577,8 @@ pub async fn update(
 }
 
 /// Parameters of `tasks.template.update`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/template/tasks-template-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
     pub fields: ::serde_json::Value,
@@ -1467,76 +589,25 @@ pub struct UpdateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "templateId" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("templateId"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
-                    template_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("templateId"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let template_id = o.req("templateId")?;
+        let additional = o.rest(&["fields", "templateId"])?;
+        let fields = o.need(fields, "fields")?;
+        let template_id = o.need(template_id, "templateId")?;
+        Ok(Self {
+            fields,
+            template_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 /// The `result` of `tasks.template.update`.
 pub type UpdateResponse = bool;

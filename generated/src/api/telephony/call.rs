@@ -7,6 +7,8 @@
 /// Calls `telephony.call.attachTranscription`.
 ///
 /// Scope `telephony`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-call-attach-transcription.html>.
 pub async fn attach_transcription(
     client: &::bitrix24_runtime::Client,
     request: &AttachTranscriptionRequest,
@@ -15,6 +17,8 @@ pub async fn attach_transcription(
 }
 
 /// Parameters of `telephony.call.attachTranscription`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-call-attach-transcription.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AttachTranscriptionRequest {
     #[serde(rename = "CALL_ID")]
@@ -30,109 +34,29 @@ pub struct AttachTranscriptionRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AttachTranscriptionRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AttachTranscriptionRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AttachTranscriptionRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AttachTranscriptionRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<Option<f64>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Vec<AttachTranscriptionRequestMessagesItem>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CALL_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CALL_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "COST" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COST"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COST_CURRENCY" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("COST_CURRENCY"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MESSAGES" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("MESSAGES"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Vec<AttachTranscriptionRequestMessagesItem>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AttachTranscriptionRequest {
-                    call_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("CALL_ID"))?,
-                    cost: __f1.unwrap_or_default(),
-                    cost_currency: __f2.unwrap_or_default(),
-                    messages: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGES"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AttachTranscriptionRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let call_id = o.req("CALL_ID")?;
+        let cost = o.opt("COST")?;
+        let cost_currency = o.opt("COST_CURRENCY")?;
+        let messages = o.req("MESSAGES")?;
+        let additional = o.rest(&["CALL_ID", "COST", "COST_CURRENCY", "MESSAGES"])?;
+        let call_id = o.need(call_id, "CALL_ID")?;
+        let messages = o.need(messages, "MESSAGES")?;
+        Ok(Self {
+            call_id,
+            cost,
+            cost_currency,
+            messages,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AttachTranscriptionRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AttachTranscriptionRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AttachTranscriptionRequestMessagesItem {
@@ -149,171 +73,33 @@ pub struct AttachTranscriptionRequestMessagesItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AttachTranscriptionRequestMessagesItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AttachTranscriptionRequestMessagesItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AttachTranscriptionRequestMessagesItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AttachTranscriptionRequestMessagesItem, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<AttachTranscriptionRequestMessagesItemSide> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __f3: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "MESSAGE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("MESSAGE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "SIDE" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SIDE"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            AttachTranscriptionRequestMessagesItemSide,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "START_TIME" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("START_TIME"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "STOP_TIME" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("STOP_TIME"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AttachTranscriptionRequestMessagesItem {
-                    message: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE"))?,
-                    side: __f1.ok_or_else(|| ::serde::de::Error::missing_field("SIDE"))?,
-                    start_time: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("START_TIME"))?,
-                    stop_time: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field("STOP_TIME"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for AttachTranscriptionRequestMessagesItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let message = o.req("MESSAGE")?;
+        let side = o.req("SIDE")?;
+        let start_time = o.req("START_TIME")?;
+        let stop_time = o.req("STOP_TIME")?;
+        let additional = o.rest(&["MESSAGE", "SIDE", "START_TIME", "STOP_TIME"])?;
+        let message = o.need(message, "MESSAGE")?;
+        let side = o.need(side, "SIDE")?;
+        let start_time = o.need(start_time, "START_TIME")?;
+        let stop_time = o.need(stop_time, "STOP_TIME")?;
+        Ok(Self {
+            message,
+            side,
+            start_time,
+            stop_time,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AttachTranscriptionRequestMessagesItemSide {
-    /// The value "User".
-    User,
-    /// The value "Client".
-    Client,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(AttachTranscriptionRequestMessagesItem);
 
-impl AttachTranscriptionRequestMessagesItemSide {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::User => "User",
-            Self::Client => "Client",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AttachTranscriptionRequestMessagesItemSide {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AttachTranscriptionRequestMessagesItemSide {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AttachTranscriptionRequestMessagesItemSide {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "User" => Self::User,
-                "Client" => Self::Client,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AttachTranscriptionRequestMessagesItemSide {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type AttachTranscriptionRequestMessagesItemSide = super::super::enums::UserClient;
 
 /// The `result` of `telephony.call.attachTranscription`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -325,66 +111,18 @@ pub struct AttachTranscriptionResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AttachTranscriptionResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AttachTranscriptionResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AttachTranscriptionResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AttachTranscriptionResponse, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "TRANSCRIPT_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TRANSCRIPT_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AttachTranscriptionResponse {
-                    transcript_id: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AttachTranscriptionResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let transcript_id = o.opt("TRANSCRIPT_ID")?;
+        let additional = o.rest(&["TRANSCRIPT_ID"])?;
+        Ok(Self { transcript_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AttachTranscriptionResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AttachTranscriptionResponse);
 
 impl ::bitrix24_runtime::Method for AttachTranscriptionRequest {
     const NAME: &'static str = "telephony.call.attachTranscription";

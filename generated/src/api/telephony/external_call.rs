@@ -12,6 +12,8 @@
 /// Calls `telephony.externalCall.attachRecord`.
 ///
 /// Scope `telephony`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-attach-record.html>.
 pub async fn attach_record(
     client: &::bitrix24_runtime::Client,
     request: &AttachRecordRequest,
@@ -20,6 +22,8 @@ pub async fn attach_record(
 }
 
 /// Parameters of `telephony.externalCall.attachRecord`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-attach-record.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AttachRecordRequest {
     #[serde(rename = "CALL_ID")]
@@ -35,169 +39,30 @@ pub struct AttachRecordRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AttachRecordRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AttachRecordRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AttachRecordRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AttachRecordRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<Option<AttachRecordRequestFilename>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CALL_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CALL_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "FILENAME" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FILENAME"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AttachRecordRequestFilename>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "FILE_CONTENT" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("FILE_CONTENT"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RECORD_URL" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RECORD_URL"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AttachRecordRequest {
-                    call_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("CALL_ID"))?,
-                    filename: __f1.unwrap_or_default(),
-                    file_content: __f2.unwrap_or_default(),
-                    record_url: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for AttachRecordRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let call_id = o.req("CALL_ID")?;
+        let filename = o.opt("FILENAME")?;
+        let file_content = o.opt("FILE_CONTENT")?;
+        let record_url = o.opt("RECORD_URL")?;
+        let additional = o.rest(&["CALL_ID", "FILENAME", "FILE_CONTENT", "RECORD_URL"])?;
+        let call_id = o.need(call_id, "CALL_ID")?;
+        Ok(Self {
+            call_id,
+            filename,
+            file_content,
+            record_url,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AttachRecordRequestFilename {
-    /// The value "wav".
-    Wav,
-    /// The value "mp3".
-    Mp3,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(AttachRecordRequest);
 
-impl AttachRecordRequestFilename {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Wav => "wav",
-            Self::Mp3 => "mp3",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AttachRecordRequestFilename {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AttachRecordRequestFilename {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AttachRecordRequestFilename {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "wav" => Self::Wav,
-                "mp3" => Self::Mp3,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AttachRecordRequestFilename {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type AttachRecordRequestFilename = super::super::enums::WavMp3;
 
 /// The `result` of `telephony.externalCall.attachRecord`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -209,64 +74,18 @@ pub struct AttachRecordResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AttachRecordResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AttachRecordResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AttachRecordResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AttachRecordResponse, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "FILE_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FILE_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AttachRecordResponse {
-                    file_id: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AttachRecordResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let file_id = o.opt("FILE_ID")?;
+        let additional = o.rest(&["FILE_ID"])?;
+        Ok(Self { file_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AttachRecordResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AttachRecordResponse);
 
 impl ::bitrix24_runtime::Method for AttachRecordRequest {
     const NAME: &'static str = "telephony.externalCall.attachRecord";
@@ -279,6 +98,8 @@ impl ::bitrix24_runtime::Method for AttachRecordRequest {
 /// Calls `telephony.externalCall.finish`.
 ///
 /// Scope `telephony`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-finish.html>.
 pub async fn finish(
     client: &::bitrix24_runtime::Client,
     request: &FinishRequest,
@@ -287,6 +108,8 @@ pub async fn finish(
 }
 
 /// Parameters of `telephony.externalCall.finish`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-finish.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct FinishRequest {
     #[serde(rename = "ADD_TO_CHAT", skip_serializing_if = "Option::is_none")]
@@ -316,371 +139,63 @@ pub struct FinishRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for FinishRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = FinishRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FinishRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<FinishRequest, A::Error> {
-                let mut __f0: Option<Option<FinishRequestAddToChat>> = None;
-                let mut __f1: Option<String> = None;
-                let mut __f2: Option<Option<f64>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<FinishRequestStatusCode>> = None;
-                let mut __f8: Option<i64> = None;
-                let mut __f9: Option<String> = None;
-                let mut __f10: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ADD_TO_CHAT" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ADD_TO_CHAT"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<FinishRequestAddToChat>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CALL_ID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CALL_ID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "COST" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COST"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COST_CURRENCY" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("COST_CURRENCY"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DURATION" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("DURATION"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "FAILED_REASON" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("FAILED_REASON"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RECORD_URL" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RECORD_URL"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "STATUS_CODE" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("STATUS_CODE"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<FinishRequestStatusCode>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_ID" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_PHONE_INNER" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("USER_PHONE_INNER"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("VOTE"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(FinishRequest {
-                    add_to_chat: __f0.unwrap_or_default(),
-                    call_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("CALL_ID"))?,
-                    cost: __f2.unwrap_or_default(),
-                    cost_currency: __f3.unwrap_or_default(),
-                    duration: __f4.unwrap_or_default(),
-                    failed_reason: __f5.unwrap_or_default(),
-                    record_url: __f6.unwrap_or_default(),
-                    status_code: __f7.unwrap_or_default(),
-                    user_id: __f8
-                        .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
-                    user_phone_inner: __f9
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "USER_PHONE_INNER",
-                        ))?,
-                    vote: __f10.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for FinishRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let add_to_chat = o.opt("ADD_TO_CHAT")?;
+        let call_id = o.req("CALL_ID")?;
+        let cost = o.opt("COST")?;
+        let cost_currency = o.opt("COST_CURRENCY")?;
+        let duration = o.opt("DURATION")?;
+        let failed_reason = o.opt("FAILED_REASON")?;
+        let record_url = o.opt("RECORD_URL")?;
+        let status_code = o.opt("STATUS_CODE")?;
+        let user_id = o.req("USER_ID")?;
+        let user_phone_inner = o.req("USER_PHONE_INNER")?;
+        let vote = o.opt("VOTE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADD_TO_CHAT",
+                    "CALL_ID",
+                    "COST",
+                    "COST_CURRENCY",
+                    "DURATION",
+                    "FAILED_REASON",
+                    "RECORD_URL",
+                    "STATUS_CODE",
+                    "USER_ID",
+                    "USER_PHONE_INNER",
+                    "VOTE",
+                ],
+            )?;
+        let call_id = o.need(call_id, "CALL_ID")?;
+        let user_id = o.need(user_id, "USER_ID")?;
+        let user_phone_inner = o.need(user_phone_inner, "USER_PHONE_INNER")?;
+        Ok(Self {
+            add_to_chat,
+            call_id,
+            cost,
+            cost_currency,
+            duration,
+            failed_reason,
+            record_url,
+            status_code,
+            user_id,
+            user_phone_inner,
+            vote,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FinishRequestAddToChat {
-    /// The value 0.
-    V0,
-    /// The value 1.
-    V1,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
+::bitrix24_runtime::loose_deserialize!(FinishRequest);
 
-impl FinishRequestAddToChat {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V0 => 0,
-            Self::V1 => 1,
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type FinishRequestAddToChat = super::super::enums::IntV0V1;
 
-impl ::serde::Serialize for FinishRequestAddToChat {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for FinishRequestAddToChat {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                0 => Self::V0,
-                1 => Self::V1,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for FinishRequestAddToChat {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum FinishRequestStatusCode {
-    /// The value "200".
-    V200,
-    /// The value "304".
-    V304,
-    /// The value "603".
-    V603,
-    /// The value "603-S".
-    V603S,
-    /// The value "403".
-    V403,
-    /// The value "404".
-    V404,
-    /// The value "486".
-    V486,
-    /// The value "484".
-    V484,
-    /// The value "503".
-    V503,
-    /// The value "480".
-    V480,
-    /// The value "402".
-    V402,
-    /// The value "423".
-    V423,
-    /// The value "OTHER".
-    Other2,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl FinishRequestStatusCode {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::V200 => "200",
-            Self::V304 => "304",
-            Self::V603 => "603",
-            Self::V603S => "603-S",
-            Self::V403 => "403",
-            Self::V404 => "404",
-            Self::V486 => "486",
-            Self::V484 => "484",
-            Self::V503 => "503",
-            Self::V480 => "480",
-            Self::V402 => "402",
-            Self::V423 => "423",
-            Self::Other2 => "OTHER",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for FinishRequestStatusCode {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for FinishRequestStatusCode {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for FinishRequestStatusCode {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "200" => Self::V200,
-                "304" => Self::V304,
-                "603" => Self::V603,
-                "603-S" => Self::V603S,
-                "403" => Self::V403,
-                "404" => Self::V404,
-                "486" => Self::V486,
-                "484" => Self::V484,
-                "503" => Self::V503,
-                "480" => Self::V480,
-                "402" => Self::V402,
-                "423" => Self::V423,
-                "OTHER" => Self::Other2,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for FinishRequestStatusCode {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type FinishRequestStatusCode = super::super::enums::V200V304V603Etc;
 
 /// The `result` of `telephony.externalCall.finish`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -735,350 +250,86 @@ pub struct FinishResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for FinishResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = FinishResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FinishResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<FinishResponse, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f5: Option<Option<i64>> = None;
-                let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<::serde_json::Value> = None;
-                let mut __f8: Option<Option<i64>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<i64>> = None;
-                let mut __f11: Option<Option<i64>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<::serde_json::Value> = None;
-                let mut __f14: Option<Option<i64>> = None;
-                let mut __f15: Option<Option<String>> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<Option<i64>> = None;
-                let mut __f19: Option<Option<String>> = None;
-                let mut __f20: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CALL_DURATION" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CALL_DURATION"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CALL_FAILED_CODE" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CALL_FAILED_CODE"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CALL_FAILED_REASON" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CALL_FAILED_REASON"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CALL_ID" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CALL_ID"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CALL_START_DATE" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CALL_START_DATE"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CALL_STATUS" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CALL_STATUS"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CALL_VOTE" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CALL_VOTE"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COMMENT" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COMMENT"));
-                            }
-                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "COST" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COST"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COST_CURRENCY" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("COST_CURRENCY"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_ACTIVITY_ID" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_ACTIVITY_ID"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_ENTITY_ID" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_ENTITY_ID"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_ENTITY_TYPE" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_ENTITY_TYPE"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "EXTERNAL_CALL_ID" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("EXTERNAL_CALL_ID"),
-                                );
-                            }
-                            __f13 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "ID" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "INCOMING" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("INCOMING"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PHONE_NUMBER" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PHONE_NUMBER"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PORTAL_NUMBER" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PORTAL_NUMBER"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PORTAL_USER_ID" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PORTAL_USER_ID"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "REST_APP_ID" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("REST_APP_ID"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "REST_APP_NAME" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("REST_APP_NAME"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(FinishResponse {
-                    call_duration: __f0.unwrap_or_default(),
-                    call_failed_code: __f1.unwrap_or_default(),
-                    call_failed_reason: __f2.unwrap_or_default(),
-                    call_id: __f3.unwrap_or_default(),
-                    call_start_date: __f4.unwrap_or_default(),
-                    call_status: __f5.unwrap_or_default(),
-                    call_vote: __f6.unwrap_or_default(),
-                    comment: __f7.unwrap_or_default(),
-                    cost: __f8.unwrap_or_default(),
-                    cost_currency: __f9.unwrap_or_default(),
-                    crm_activity_id: __f10.unwrap_or_default(),
-                    crm_entity_id: __f11.unwrap_or_default(),
-                    crm_entity_type: __f12.unwrap_or_default(),
-                    external_call_id: __f13.unwrap_or_default(),
-                    id: __f14.unwrap_or_default(),
-                    incoming: __f15.unwrap_or_default(),
-                    phone_number: __f16.unwrap_or_default(),
-                    portal_number: __f17.unwrap_or_default(),
-                    portal_user_id: __f18.unwrap_or_default(),
-                    rest_app_id: __f19.unwrap_or_default(),
-                    rest_app_name: __f20.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for FinishResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let call_duration = o.opt("CALL_DURATION")?;
+        let call_failed_code = o.opt("CALL_FAILED_CODE")?;
+        let call_failed_reason = o.opt("CALL_FAILED_REASON")?;
+        let call_id = o.opt("CALL_ID")?;
+        let call_start_date = o.opt("CALL_START_DATE")?;
+        let call_status = o.opt("CALL_STATUS")?;
+        let call_vote = o.opt("CALL_VOTE")?;
+        let comment = o.opt("COMMENT")?;
+        let cost = o.opt("COST")?;
+        let cost_currency = o.opt("COST_CURRENCY")?;
+        let crm_activity_id = o.opt("CRM_ACTIVITY_ID")?;
+        let crm_entity_id = o.opt("CRM_ENTITY_ID")?;
+        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
+        let external_call_id = o.opt("EXTERNAL_CALL_ID")?;
+        let id = o.opt("ID")?;
+        let incoming = o.opt("INCOMING")?;
+        let phone_number = o.opt("PHONE_NUMBER")?;
+        let portal_number = o.opt("PORTAL_NUMBER")?;
+        let portal_user_id = o.opt("PORTAL_USER_ID")?;
+        let rest_app_id = o.opt("REST_APP_ID")?;
+        let rest_app_name = o.opt("REST_APP_NAME")?;
+        let additional = o
+            .rest(
+                &[
+                    "CALL_DURATION",
+                    "CALL_FAILED_CODE",
+                    "CALL_FAILED_REASON",
+                    "CALL_ID",
+                    "CALL_START_DATE",
+                    "CALL_STATUS",
+                    "CALL_VOTE",
+                    "COMMENT",
+                    "COST",
+                    "COST_CURRENCY",
+                    "CRM_ACTIVITY_ID",
+                    "CRM_ENTITY_ID",
+                    "CRM_ENTITY_TYPE",
+                    "EXTERNAL_CALL_ID",
+                    "ID",
+                    "INCOMING",
+                    "PHONE_NUMBER",
+                    "PORTAL_NUMBER",
+                    "PORTAL_USER_ID",
+                    "REST_APP_ID",
+                    "REST_APP_NAME",
+                ],
+            )?;
+        Ok(Self {
+            call_duration,
+            call_failed_code,
+            call_failed_reason,
+            call_id,
+            call_start_date,
+            call_status,
+            call_vote,
+            comment,
+            cost,
+            cost_currency,
+            crm_activity_id,
+            crm_entity_id,
+            crm_entity_type,
+            external_call_id,
+            id,
+            incoming,
+            phone_number,
+            portal_number,
+            portal_user_id,
+            rest_app_id,
+            rest_app_name,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for FinishResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(FinishResponse);
 
 impl ::bitrix24_runtime::Method for FinishRequest {
     const NAME: &'static str = "telephony.externalCall.finish";
@@ -1095,6 +346,8 @@ impl ::bitrix24_runtime::Method for FinishRequest {
 /// Calls `telephony.externalCall.hide`.
 ///
 /// Scope `telephony`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-hide.html>.
 pub async fn hide(
     client: &::bitrix24_runtime::Client,
     request: &HideRequest,
@@ -1103,6 +356,8 @@ pub async fn hide(
 }
 
 /// Parameters of `telephony.externalCall.hide`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-hide.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct HideRequest {
     #[serde(rename = "CALL_ID")]
@@ -1114,73 +369,24 @@ pub struct HideRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for HideRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = HideRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct HideRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<HideRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CALL_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CALL_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_ID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(HideRequest {
-                    call_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("CALL_ID"))?,
-                    user_id: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for HideRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let call_id = o.req("CALL_ID")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o.rest(&["CALL_ID", "USER_ID"])?;
+        let call_id = o.need(call_id, "CALL_ID")?;
+        Ok(Self {
+            call_id,
+            user_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for HideRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(HideRequest);
 
 /// The `result` of `telephony.externalCall.hide`.
 pub type HideResponse = bool;
@@ -1195,6 +401,8 @@ impl ::bitrix24_runtime::Method for HideRequest {
 /// Calls `telephony.externalCall.register`.
 ///
 /// Scope `telephony`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-register.html>.
 pub async fn register(
     client: &::bitrix24_runtime::Client,
     request: &RegisterRequest,
@@ -1203,6 +411,8 @@ pub async fn register(
 }
 
 /// Parameters of `telephony.externalCall.register`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-register.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct RegisterRequest {
     #[serde(rename = "ADD_TO_CHAT", skip_serializing_if = "Option::is_none")]
@@ -1227,6 +437,7 @@ pub struct RegisterRequest {
     pub phone_number: String,
     #[serde(rename = "SHOW", skip_serializing_if = "Option::is_none")]
     pub show: Option<RegisterRequestShow>,
+    /// Wire name "TYPE".
     #[serde(rename = "TYPE")]
     pub type_: RegisterRequestType,
     #[serde(rename = "USER_ID")]
@@ -1238,560 +449,79 @@ pub struct RegisterRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = RegisterRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RegisterRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RegisterRequest, A::Error> {
-                let mut __f0: Option<Option<RegisterRequestAddToChat>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<RegisterRequestCrmCreate>> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<Option<RegisterRequestCrmEntityType>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<String> = None;
-                let mut __f10: Option<Option<RegisterRequestShow>> = None;
-                let mut __f11: Option<RegisterRequestType> = None;
-                let mut __f12: Option<i64> = None;
-                let mut __f13: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ADD_TO_CHAT" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ADD_TO_CHAT"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<RegisterRequestAddToChat>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CALL_LIST_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CALL_LIST_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CALL_START_DATE" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CALL_START_DATE"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_CREATE" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_CREATE"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<RegisterRequestCrmCreate>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_ENTITY_ID" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_ENTITY_ID"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_ENTITY_TYPE" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_ENTITY_TYPE"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<RegisterRequestCrmEntityType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_SOURCE" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_SOURCE"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "EXTERNAL_CALL_ID" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("EXTERNAL_CALL_ID"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LINE_NUMBER" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LINE_NUMBER"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PHONE_NUMBER" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PHONE_NUMBER"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "SHOW" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SHOW"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<RegisterRequestShow>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "TYPE" => {
-                            if __f11.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TYPE"));
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            RegisterRequestType,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_ID" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_PHONE_INNER" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("USER_PHONE_INNER"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(RegisterRequest {
-                    add_to_chat: __f0.unwrap_or_default(),
-                    call_list_id: __f1.unwrap_or_default(),
-                    call_start_date: __f2.unwrap_or_default(),
-                    crm_create: __f3.unwrap_or_default(),
-                    crm_entity_id: __f4.unwrap_or_default(),
-                    crm_entity_type: __f5.unwrap_or_default(),
-                    crm_source: __f6.unwrap_or_default(),
-                    external_call_id: __f7.unwrap_or_default(),
-                    line_number: __f8.unwrap_or_default(),
-                    phone_number: __f9
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "PHONE_NUMBER",
-                        ))?,
-                    show: __f10.unwrap_or_default(),
-                    type_: __f11
-                        .ok_or_else(|| ::serde::de::Error::missing_field("TYPE"))?,
-                    user_id: __f12
-                        .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
-                    user_phone_inner: __f13
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "USER_PHONE_INNER",
-                        ))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let add_to_chat = o.opt("ADD_TO_CHAT")?;
+        let call_list_id = o.opt("CALL_LIST_ID")?;
+        let call_start_date = o.opt("CALL_START_DATE")?;
+        let crm_create = o.opt("CRM_CREATE")?;
+        let crm_entity_id = o.opt("CRM_ENTITY_ID")?;
+        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
+        let crm_source = o.opt("CRM_SOURCE")?;
+        let external_call_id = o.opt("EXTERNAL_CALL_ID")?;
+        let line_number = o.opt("LINE_NUMBER")?;
+        let phone_number = o.req("PHONE_NUMBER")?;
+        let show = o.opt("SHOW")?;
+        let type_ = o.req("TYPE")?;
+        let user_id = o.req("USER_ID")?;
+        let user_phone_inner = o.req("USER_PHONE_INNER")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADD_TO_CHAT",
+                    "CALL_LIST_ID",
+                    "CALL_START_DATE",
+                    "CRM_CREATE",
+                    "CRM_ENTITY_ID",
+                    "CRM_ENTITY_TYPE",
+                    "CRM_SOURCE",
+                    "EXTERNAL_CALL_ID",
+                    "LINE_NUMBER",
+                    "PHONE_NUMBER",
+                    "SHOW",
+                    "TYPE",
+                    "USER_ID",
+                    "USER_PHONE_INNER",
+                ],
+            )?;
+        let phone_number = o.need(phone_number, "PHONE_NUMBER")?;
+        let type_ = o.need(type_, "TYPE")?;
+        let user_id = o.need(user_id, "USER_ID")?;
+        let user_phone_inner = o.need(user_phone_inner, "USER_PHONE_INNER")?;
+        Ok(Self {
+            add_to_chat,
+            call_list_id,
+            call_start_date,
+            crm_create,
+            crm_entity_id,
+            crm_entity_type,
+            crm_source,
+            external_call_id,
+            line_number,
+            phone_number,
+            show,
+            type_,
+            user_id,
+            user_phone_inner,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RegisterRequestAddToChat {
-    /// The value 0.
-    V0,
-    /// The value 1.
-    V1,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
+::bitrix24_runtime::loose_deserialize!(RegisterRequest);
 
-impl RegisterRequestAddToChat {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V0 => 0,
-            Self::V1 => 1,
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type RegisterRequestAddToChat = super::super::enums::IntV0V1;
 
-impl ::serde::Serialize for RegisterRequestAddToChat {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
+pub type RegisterRequestCrmCreate = super::super::enums::IntV0V1;
 
-impl<'de> ::serde::Deserialize<'de> for RegisterRequestAddToChat {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                0 => Self::V0,
-                1 => Self::V1,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
+pub type RegisterRequestCrmEntityType = super::super::enums::ContactCompanyLead;
 
-impl ::bitrix24_runtime::loose::Loose for RegisterRequestAddToChat {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type RegisterRequestShow = super::super::enums::IntV0V1;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RegisterRequestCrmCreate {
-    /// The value 0.
-    V0,
-    /// The value 1.
-    V1,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
-
-impl RegisterRequestCrmCreate {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V0 => 0,
-            Self::V1 => 1,
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::serde::Serialize for RegisterRequestCrmCreate {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for RegisterRequestCrmCreate {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                0 => Self::V0,
-                1 => Self::V1,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for RegisterRequestCrmCreate {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum RegisterRequestCrmEntityType {
-    /// The value "CONTACT".
-    Contact,
-    /// The value "COMPANY".
-    Company,
-    /// The value "LEAD".
-    Lead,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl RegisterRequestCrmEntityType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Contact => "CONTACT",
-            Self::Company => "COMPANY",
-            Self::Lead => "LEAD",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for RegisterRequestCrmEntityType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for RegisterRequestCrmEntityType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for RegisterRequestCrmEntityType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "CONTACT" => Self::Contact,
-                "COMPANY" => Self::Company,
-                "LEAD" => Self::Lead,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for RegisterRequestCrmEntityType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RegisterRequestShow {
-    /// The value 0.
-    V0,
-    /// The value 1.
-    V1,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
-
-impl RegisterRequestShow {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V0 => 0,
-            Self::V1 => 1,
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::serde::Serialize for RegisterRequestShow {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for RegisterRequestShow {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                0 => Self::V0,
-                1 => Self::V1,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for RegisterRequestShow {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RegisterRequestType {
-    /// The value 1.
-    V1,
-    /// The value 2.
-    V2,
-    /// The value 3.
-    V3,
-    /// The value 4.
-    V4,
-    /// The value 5.
-    V5,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
-
-impl RegisterRequestType {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V1 => 1,
-            Self::V2 => 2,
-            Self::V3 => 3,
-            Self::V4 => 4,
-            Self::V5 => 5,
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::serde::Serialize for RegisterRequestType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for RegisterRequestType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                1 => Self::V1,
-                2 => Self::V2,
-                3 => Self::V3,
-                4 => Self::V4,
-                5 => Self::V5,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for RegisterRequestType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type RegisterRequestType = super::super::enums::IntV1V2V3EtcHd3671c35;
 
 /// The `result` of `telephony.externalCall.register`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1814,121 +544,38 @@ pub struct RegisterResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = RegisterResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RegisterResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RegisterResponse, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CALL_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CALL_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_CREATED_ENTITIES" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_CREATED_ENTITIES"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_CREATED_LEAD" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_CREATED_LEAD"),
-                                );
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "CRM_ENTITY_ID" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_ENTITY_ID"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_ENTITY_TYPE" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_ENTITY_TYPE"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(RegisterResponse {
-                    call_id: __f0.unwrap_or_default(),
-                    crm_created_entities: __f1.unwrap_or_default(),
-                    crm_created_lead: __f2.unwrap_or_default(),
-                    crm_entity_id: __f3.unwrap_or_default(),
-                    crm_entity_type: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for RegisterResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let call_id = o.opt("CALL_ID")?;
+        let crm_created_entities = o.opt("CRM_CREATED_ENTITIES")?;
+        let crm_created_lead = o.opt("CRM_CREATED_LEAD")?;
+        let crm_entity_id = o.opt("CRM_ENTITY_ID")?;
+        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
+        let additional = o
+            .rest(
+                &[
+                    "CALL_ID",
+                    "CRM_CREATED_ENTITIES",
+                    "CRM_CREATED_LEAD",
+                    "CRM_ENTITY_ID",
+                    "CRM_ENTITY_TYPE",
+                ],
+            )?;
+        Ok(Self {
+            call_id,
+            crm_created_entities,
+            crm_created_lead,
+            crm_entity_id,
+            crm_entity_type,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for RegisterResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(RegisterResponse);
 
 impl ::bitrix24_runtime::Method for RegisterRequest {
     const NAME: &'static str = "telephony.externalCall.register";
@@ -1941,6 +588,8 @@ impl ::bitrix24_runtime::Method for RegisterRequest {
 /// Calls `telephony.externalCall.searchCrmEntities`.
 ///
 /// Scope `telephony`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-search-crm-entities.html>.
 pub async fn search_crm_entities(
     client: &::bitrix24_runtime::Client,
     request: &SearchCrmEntitiesRequest,
@@ -1949,6 +598,8 @@ pub async fn search_crm_entities(
 }
 
 /// Parameters of `telephony.externalCall.searchCrmEntities`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-search-crm-entities.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SearchCrmEntitiesRequest {
     #[serde(rename = "PHONE_NUMBER")]
@@ -1958,69 +609,19 @@ pub struct SearchCrmEntitiesRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SearchCrmEntitiesRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SearchCrmEntitiesRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SearchCrmEntitiesRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SearchCrmEntitiesRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "PHONE_NUMBER" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PHONE_NUMBER"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SearchCrmEntitiesRequest {
-                    phone_number: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "PHONE_NUMBER",
-                        ))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SearchCrmEntitiesRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let phone_number = o.req("PHONE_NUMBER")?;
+        let additional = o.rest(&["PHONE_NUMBER"])?;
+        let phone_number = o.need(phone_number, "PHONE_NUMBER")?;
+        Ok(Self { phone_number, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SearchCrmEntitiesRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SearchCrmEntitiesRequest);
 
 /// The `result` of `telephony.externalCall.searchCrmEntities`.
 pub type SearchCrmEntitiesResponse = ::serde_json::Value;
@@ -2036,6 +637,8 @@ impl ::bitrix24_runtime::Method for SearchCrmEntitiesRequest {
 /// Calls `telephony.externalCall.show`.
 ///
 /// Scope `telephony`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-show.html>.
 pub async fn show(
     client: &::bitrix24_runtime::Client,
     request: &ShowRequest,
@@ -2044,6 +647,8 @@ pub async fn show(
 }
 
 /// Parameters of `telephony.externalCall.show`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/telephony-external-call-show.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ShowRequest {
     #[serde(rename = "CALL_ID")]
@@ -2055,73 +660,24 @@ pub struct ShowRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ShowRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ShowRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ShowRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ShowRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CALL_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CALL_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_ID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ShowRequest {
-                    call_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("CALL_ID"))?,
-                    user_id: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ShowRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let call_id = o.req("CALL_ID")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o.rest(&["CALL_ID", "USER_ID"])?;
+        let call_id = o.need(call_id, "CALL_ID")?;
+        Ok(Self {
+            call_id,
+            user_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ShowRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ShowRequest);
 
 /// The `result` of `telephony.externalCall.show`.
 pub type ShowResponse = bool;

@@ -7,6 +7,8 @@
 /// Calls `timeman.schedule.get`.
 ///
 /// Scope `timeman`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/schedule/timeman-schedule-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -15,6 +17,8 @@ pub async fn get(
 }
 
 /// Parameters of `timeman.schedule.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/schedule/timeman-schedule-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -24,64 +28,18 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    id: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `timeman.schedule.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -132,342 +90,80 @@ pub struct GetResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponse, A::Error> {
-                let mut __f0: Option<Option<GetResponseAllowedDevices>> = None;
-                let mut __f1: Option<Option<GetResponseCalendar>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<i64>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<i64>> = None;
-                let mut __f9: Option<Option<i64>> = None;
-                let mut __f10: Option<Option<bool>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<GetResponseReportPeriodOptions>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<GetResponseScheduleViolationRules>> = None;
-                let mut __f16: Option<
-                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                > = None;
-                let mut __f17: Option<Option<i64>> = None;
-                let mut __f18: Option<Option<Vec<String>>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ALLOWED_DEVICES" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ALLOWED_DEVICES"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseAllowedDevices>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CALENDAR" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CALENDAR"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseCalendar>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CALENDAR_ID" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CALENDAR_ID"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CONTROLLED_ACTIONS" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CONTROLLED_ACTIONS"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CREATED_AT" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CREATED_AT"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CREATED_BY" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CREATED_BY"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DELETED" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("DELETED"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DELETED_AT" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DELETED_AT"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DELETED_BY" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DELETED_BY"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IS_FOR_ALL_USERS" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IS_FOR_ALL_USERS"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f11.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "REPORT_PERIOD" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("REPORT_PERIOD"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "REPORT_PERIOD_OPTIONS" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("REPORT_PERIOD_OPTIONS"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseReportPeriodOptions>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "SCHEDULE_TYPE" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SCHEDULE_TYPE"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SCHEDULE_VIOLATION_RULES" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "SCHEDULE_VIOLATION_RULES",
-                                    ),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseScheduleViolationRules>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "SHIFTS" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SHIFTS"));
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "UPDATED_BY" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UPDATED_BY"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_RESTRICTIONS" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKTIME_RESTRICTIONS"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponse {
-                    allowed_devices: __f0.unwrap_or_default(),
-                    calendar: __f1.unwrap_or_default(),
-                    calendar_id: __f2.unwrap_or_default(),
-                    controlled_actions: __f3.unwrap_or_default(),
-                    created_at: __f4.unwrap_or_default(),
-                    created_by: __f5.unwrap_or_default(),
-                    deleted: __f6.unwrap_or_default(),
-                    deleted_at: __f7.unwrap_or_default(),
-                    deleted_by: __f8.unwrap_or_default(),
-                    id: __f9.unwrap_or_default(),
-                    is_for_all_users: __f10.unwrap_or_default(),
-                    name: __f11.unwrap_or_default(),
-                    report_period: __f12.unwrap_or_default(),
-                    report_period_options: __f13.unwrap_or_default(),
-                    schedule_type: __f14.unwrap_or_default(),
-                    schedule_violation_rules: __f15.unwrap_or_default(),
-                    shifts: __f16.unwrap_or_default(),
-                    updated_by: __f17.unwrap_or_default(),
-                    worktime_restrictions: __f18.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let allowed_devices = o.opt("ALLOWED_DEVICES")?;
+        let calendar = o.opt("CALENDAR")?;
+        let calendar_id = o.opt("CALENDAR_ID")?;
+        let controlled_actions = o.opt("CONTROLLED_ACTIONS")?;
+        let created_at = o.opt("CREATED_AT")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let deleted = o.opt("DELETED")?;
+        let deleted_at = o.opt("DELETED_AT")?;
+        let deleted_by = o.opt("DELETED_BY")?;
+        let id = o.opt("ID")?;
+        let is_for_all_users = o.opt("IS_FOR_ALL_USERS")?;
+        let name = o.opt("NAME")?;
+        let report_period = o.opt("REPORT_PERIOD")?;
+        let report_period_options = o.opt("REPORT_PERIOD_OPTIONS")?;
+        let schedule_type = o.opt("SCHEDULE_TYPE")?;
+        let schedule_violation_rules = o.opt("SCHEDULE_VIOLATION_RULES")?;
+        let shifts = o.opt("SHIFTS")?;
+        let updated_by = o.opt("UPDATED_BY")?;
+        let worktime_restrictions = o.opt("WORKTIME_RESTRICTIONS")?;
+        let additional = o
+            .rest(
+                &[
+                    "ALLOWED_DEVICES",
+                    "CALENDAR",
+                    "CALENDAR_ID",
+                    "CONTROLLED_ACTIONS",
+                    "CREATED_AT",
+                    "CREATED_BY",
+                    "DELETED",
+                    "DELETED_AT",
+                    "DELETED_BY",
+                    "ID",
+                    "IS_FOR_ALL_USERS",
+                    "NAME",
+                    "REPORT_PERIOD",
+                    "REPORT_PERIOD_OPTIONS",
+                    "SCHEDULE_TYPE",
+                    "SCHEDULE_VIOLATION_RULES",
+                    "SHIFTS",
+                    "UPDATED_BY",
+                    "WORKTIME_RESTRICTIONS",
+                ],
+            )?;
+        Ok(Self {
+            allowed_devices,
+            calendar,
+            calendar_id,
+            controlled_actions,
+            created_at,
+            created_by,
+            deleted,
+            deleted_at,
+            deleted_by,
+            id,
+            is_for_all_users,
+            name,
+            report_period,
+            report_period_options,
+            schedule_type,
+            schedule_violation_rules,
+            shifts,
+            updated_by,
+            worktime_restrictions,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseAllowedDevices {
@@ -478,64 +174,18 @@ pub struct GetResponseAllowedDevices {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseAllowedDevices {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponseAllowedDevices;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponseAllowedDevices")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponseAllowedDevices, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "browser" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("browser"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponseAllowedDevices {
-                    browser: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponseAllowedDevices {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let browser = o.opt("browser")?;
+        let additional = o.rest(&["browser"])?;
+        Ok(Self { browser, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseAllowedDevices {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponseAllowedDevices);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseCalendar {
@@ -554,124 +204,30 @@ pub struct GetResponseCalendar {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseCalendar {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponseCalendar;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponseCalendar")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponseCalendar, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "EXCLUSIONS" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("EXCLUSIONS"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PARENT_CALENDAR_ID" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PARENT_CALENDAR_ID"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SYSTEM_CODE" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SYSTEM_CODE"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponseCalendar {
-                    exclusions: __f0.unwrap_or_default(),
-                    id: __f1.unwrap_or_default(),
-                    name: __f2.unwrap_or_default(),
-                    parent_calendar_id: __f3.unwrap_or_default(),
-                    system_code: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponseCalendar {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let exclusions = o.opt("EXCLUSIONS")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let parent_calendar_id = o.opt("PARENT_CALENDAR_ID")?;
+        let system_code = o.opt("SYSTEM_CODE")?;
+        let additional = o
+            .rest(&["EXCLUSIONS", "ID", "NAME", "PARENT_CALENDAR_ID", "SYSTEM_CODE"])?;
+        Ok(Self {
+            exclusions,
+            id,
+            name,
+            parent_calendar_id,
+            system_code,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseCalendar {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponseCalendar);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseReportPeriodOptions {
@@ -682,66 +238,18 @@ pub struct GetResponseReportPeriodOptions {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseReportPeriodOptions {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponseReportPeriodOptions;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponseReportPeriodOptions")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponseReportPeriodOptions, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "START_WEEK_DAY" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("START_WEEK_DAY"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponseReportPeriodOptions {
-                    start_week_day: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponseReportPeriodOptions {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let start_week_day = o.opt("START_WEEK_DAY")?;
+        let additional = o.rest(&["START_WEEK_DAY"])?;
+        Ok(Self { start_week_day, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseReportPeriodOptions {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponseReportPeriodOptions);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseScheduleViolationRules {
@@ -795,329 +303,77 @@ pub struct GetResponseScheduleViolationRules {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseScheduleViolationRules {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponseScheduleViolationRules;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponseScheduleViolationRules")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponseScheduleViolationRules, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<Option<i64>> = None;
-                let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<Option<i64>> = None;
-                let mut __f8: Option<Option<i64>> = None;
-                let mut __f9: Option<Option<i64>> = None;
-                let mut __f10: Option<Option<i64>> = None;
-                let mut __f11: Option<Option<i64>> = None;
-                let mut __f12: Option<Option<i64>> = None;
-                let mut __f13: Option<Option<i64>> = None;
-                let mut __f14: Option<Option<i64>> = None;
-                let mut __f15: Option<Option<i64>> = None;
-                let mut __f16: Option<Option<i64>> = None;
-                let mut __f17: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ENTITY_CODE" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ENTITY_CODE"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MAX_ALLOWED_TO_EDIT_WORK_TIME" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "MAX_ALLOWED_TO_EDIT_WORK_TIME",
-                                    ),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MAX_EXACT_START" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MAX_EXACT_START"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MAX_OFFSET_START" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MAX_OFFSET_START"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MAX_SHIFT_START_DELAY" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MAX_SHIFT_START_DELAY"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MAX_WORK_TIME_LACK_FOR_PERIOD" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "MAX_WORK_TIME_LACK_FOR_PERIOD",
-                                    ),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MIN_DAY_DURATION" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MIN_DAY_DURATION"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MIN_EXACT_END" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MIN_EXACT_END"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MIN_OFFSET_END" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MIN_OFFSET_END"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MISSED_SHIFT_START" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MISSED_SHIFT_START"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERIOD_TIME_LACK_AGENT_ID" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "PERIOD_TIME_LACK_AGENT_ID",
-                                    ),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RELATIVE_END_FROM" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RELATIVE_END_FROM"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RELATIVE_END_TO" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RELATIVE_END_TO"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RELATIVE_START_FROM" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RELATIVE_START_FROM"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RELATIVE_START_TO" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RELATIVE_START_TO"),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SCHEDULE_ID" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SCHEDULE_ID"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "USERS_TO_NOTIFY" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("USERS_TO_NOTIFY"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponseScheduleViolationRules {
-                    entity_code: __f0.unwrap_or_default(),
-                    id: __f1.unwrap_or_default(),
-                    max_allowed_to_edit_work_time: __f2.unwrap_or_default(),
-                    max_exact_start: __f3.unwrap_or_default(),
-                    max_offset_start: __f4.unwrap_or_default(),
-                    max_shift_start_delay: __f5.unwrap_or_default(),
-                    max_work_time_lack_for_period: __f6.unwrap_or_default(),
-                    min_day_duration: __f7.unwrap_or_default(),
-                    min_exact_end: __f8.unwrap_or_default(),
-                    min_offset_end: __f9.unwrap_or_default(),
-                    missed_shift_start: __f10.unwrap_or_default(),
-                    period_time_lack_agent_id: __f11.unwrap_or_default(),
-                    relative_end_from: __f12.unwrap_or_default(),
-                    relative_end_to: __f13.unwrap_or_default(),
-                    relative_start_from: __f14.unwrap_or_default(),
-                    relative_start_to: __f15.unwrap_or_default(),
-                    schedule_id: __f16.unwrap_or_default(),
-                    users_to_notify: __f17.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponseScheduleViolationRules {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_code = o.opt("ENTITY_CODE")?;
+        let id = o.opt("ID")?;
+        let max_allowed_to_edit_work_time = o.opt("MAX_ALLOWED_TO_EDIT_WORK_TIME")?;
+        let max_exact_start = o.opt("MAX_EXACT_START")?;
+        let max_offset_start = o.opt("MAX_OFFSET_START")?;
+        let max_shift_start_delay = o.opt("MAX_SHIFT_START_DELAY")?;
+        let max_work_time_lack_for_period = o.opt("MAX_WORK_TIME_LACK_FOR_PERIOD")?;
+        let min_day_duration = o.opt("MIN_DAY_DURATION")?;
+        let min_exact_end = o.opt("MIN_EXACT_END")?;
+        let min_offset_end = o.opt("MIN_OFFSET_END")?;
+        let missed_shift_start = o.opt("MISSED_SHIFT_START")?;
+        let period_time_lack_agent_id = o.opt("PERIOD_TIME_LACK_AGENT_ID")?;
+        let relative_end_from = o.opt("RELATIVE_END_FROM")?;
+        let relative_end_to = o.opt("RELATIVE_END_TO")?;
+        let relative_start_from = o.opt("RELATIVE_START_FROM")?;
+        let relative_start_to = o.opt("RELATIVE_START_TO")?;
+        let schedule_id = o.opt("SCHEDULE_ID")?;
+        let users_to_notify = o.opt("USERS_TO_NOTIFY")?;
+        let additional = o
+            .rest(
+                &[
+                    "ENTITY_CODE",
+                    "ID",
+                    "MAX_ALLOWED_TO_EDIT_WORK_TIME",
+                    "MAX_EXACT_START",
+                    "MAX_OFFSET_START",
+                    "MAX_SHIFT_START_DELAY",
+                    "MAX_WORK_TIME_LACK_FOR_PERIOD",
+                    "MIN_DAY_DURATION",
+                    "MIN_EXACT_END",
+                    "MIN_OFFSET_END",
+                    "MISSED_SHIFT_START",
+                    "PERIOD_TIME_LACK_AGENT_ID",
+                    "RELATIVE_END_FROM",
+                    "RELATIVE_END_TO",
+                    "RELATIVE_START_FROM",
+                    "RELATIVE_START_TO",
+                    "SCHEDULE_ID",
+                    "USERS_TO_NOTIFY",
+                ],
+            )?;
+        Ok(Self {
+            entity_code,
+            id,
+            max_allowed_to_edit_work_time,
+            max_exact_start,
+            max_offset_start,
+            max_shift_start_delay,
+            max_work_time_lack_for_period,
+            min_day_duration,
+            min_exact_end,
+            min_offset_end,
+            missed_shift_start,
+            period_time_lack_agent_id,
+            relative_end_from,
+            relative_end_to,
+            relative_start_from,
+            relative_start_to,
+            schedule_id,
+            users_to_notify,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseScheduleViolationRules {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponseScheduleViolationRules);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "timeman.schedule.get";

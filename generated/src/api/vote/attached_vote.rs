@@ -15,6 +15,8 @@
 /// Calls `vote.AttachedVote.download`.
 ///
 /// Scope `vote`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.download.html>.
 pub async fn download(
     client: &::bitrix24_runtime::Client,
     request: &DownloadRequest,
@@ -23,6 +25,8 @@ pub async fn download(
 }
 
 /// Parameters of `vote.AttachedVote.download`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.download.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DownloadRequest {
     #[serde(rename = "attachId")]
@@ -32,65 +36,19 @@ pub struct DownloadRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DownloadRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DownloadRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DownloadRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DownloadRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "attachId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("attachId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DownloadRequest {
-                    attach_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("attachId"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attach_id = o.req("attachId")?;
+        let additional = o.rest(&["attachId"])?;
+        let attach_id = o.need(attach_id, "attachId")?;
+        Ok(Self { attach_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DownloadRequest);
 
 /// The `result` of `vote.AttachedVote.download`.
 pub type DownloadResponse = ::serde_json::Value;
@@ -110,6 +68,8 @@ impl ::bitrix24_runtime::Method for DownloadRequest {
 /// Calls `vote.AttachedVote.get`.
 ///
 /// Scope `vote`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -118,6 +78,8 @@ pub async fn get(
 }
 
 /// Parameters of `vote.AttachedVote.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     #[serde(rename = "attachId")]
@@ -127,65 +89,19 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "attachId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("attachId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    attach_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("attachId"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attach_id = o.req("attachId")?;
+        let additional = o.rest(&["attachId"])?;
+        let attach_id = o.need(attach_id, "attachId")?;
+        Ok(Self { attach_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `vote.AttachedVote.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -230,265 +146,71 @@ pub struct GetResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponse, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<Option<i64>> = None;
-                let mut __f6: Option<Option<bool>> = None;
-                let mut __f7: Option<Option<bool>> = None;
-                let mut __f8: Option<Option<bool>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<i64>> = None;
-                let mut __f11: Option<Option<bool>> = None;
-                let mut __f12: Option<Option<bool>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ANONYMITY" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ANONYMITY"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COUNTER" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COUNTER"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "OPTIONS" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("OPTIONS"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "QUESTIONS" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("QUESTIONS"),
-                                );
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "VOTE_ID" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("VOTE_ID"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "canEdit" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("canEdit"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "canRevote" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("canRevote"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "canVote" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("canVote"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "downloadUrl" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("downloadUrl"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "entityId" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("entityId"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "isFinished" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("isFinished"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "isVoted" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("isVoted"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "resultUrl" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("resultUrl"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "signedAttachId" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("signedAttachId"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "userAnswerMap" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("userAnswerMap"),
-                                );
-                            }
-                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponse {
-                    anonymity: __f0.unwrap_or_default(),
-                    counter: __f1.unwrap_or_default(),
-                    id: __f2.unwrap_or_default(),
-                    options: __f3.unwrap_or_default(),
-                    questions: __f4.unwrap_or_default(),
-                    vote_id: __f5.unwrap_or_default(),
-                    can_edit: __f6.unwrap_or_default(),
-                    can_revote: __f7.unwrap_or_default(),
-                    can_vote: __f8.unwrap_or_default(),
-                    download_url: __f9.unwrap_or_default(),
-                    entity_id: __f10.unwrap_or_default(),
-                    is_finished: __f11.unwrap_or_default(),
-                    is_voted: __f12.unwrap_or_default(),
-                    result_url: __f13.unwrap_or_default(),
-                    signed_attach_id: __f14.unwrap_or_default(),
-                    user_answer_map: __f15.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let anonymity = o.opt("ANONYMITY")?;
+        let counter = o.opt("COUNTER")?;
+        let id = o.opt("ID")?;
+        let options = o.opt("OPTIONS")?;
+        let questions = o.opt("QUESTIONS")?;
+        let vote_id = o.opt("VOTE_ID")?;
+        let can_edit = o.opt("canEdit")?;
+        let can_revote = o.opt("canRevote")?;
+        let can_vote = o.opt("canVote")?;
+        let download_url = o.opt("downloadUrl")?;
+        let entity_id = o.opt("entityId")?;
+        let is_finished = o.opt("isFinished")?;
+        let is_voted = o.opt("isVoted")?;
+        let result_url = o.opt("resultUrl")?;
+        let signed_attach_id = o.opt("signedAttachId")?;
+        let user_answer_map = o.opt("userAnswerMap")?;
+        let additional = o
+            .rest(
+                &[
+                    "ANONYMITY",
+                    "COUNTER",
+                    "ID",
+                    "OPTIONS",
+                    "QUESTIONS",
+                    "VOTE_ID",
+                    "canEdit",
+                    "canRevote",
+                    "canVote",
+                    "downloadUrl",
+                    "entityId",
+                    "isFinished",
+                    "isVoted",
+                    "resultUrl",
+                    "signedAttachId",
+                    "userAnswerMap",
+                ],
+            )?;
+        Ok(Self {
+            anonymity,
+            counter,
+            id,
+            options,
+            questions,
+            vote_id,
+            can_edit,
+            can_revote,
+            can_vote,
+            download_url,
+            entity_id,
+            is_finished,
+            is_voted,
+            result_url,
+            signed_attach_id,
+            user_answer_map,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "vote.AttachedVote.get";
@@ -507,6 +229,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 /// Scope `vote`; at most 2 calls per second.
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.getAnswerVoted.html>.
 pub async fn get_answer_voted(
     client: &::bitrix24_runtime::Client,
     request: &GetAnswerVotedRequest,
@@ -518,6 +242,8 @@ pub async fn get_answer_voted(
 }
 
 /// Parameters of `vote.AttachedVote.getAnswerVoted`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.getAnswerVoted.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetAnswerVotedRequest {
     #[serde(rename = "answerId")]
@@ -539,117 +265,40 @@ pub struct GetAnswerVotedRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetAnswerVotedRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetAnswerVotedRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetAnswerVotedRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetAnswerVotedRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<Option<bool>> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "answerId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("answerId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "attachId" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("attachId"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "pageNavigation" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("pageNavigation"),
-                                );
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "userForMobileFormat" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("userForMobileFormat"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "start" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("start"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetAnswerVotedRequest {
-                    answer_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("answerId"))?,
-                    attach_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("attachId"))?,
-                    page_navigation: __f2.unwrap_or_default(),
-                    user_for_mobile_format: __f3.unwrap_or_default(),
-                    start: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetAnswerVotedRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let answer_id = o.req("answerId")?;
+        let attach_id = o.req("attachId")?;
+        let page_navigation = o.opt("pageNavigation")?;
+        let start = o.opt("start")?;
+        let user_for_mobile_format = o.opt("userForMobileFormat")?;
+        let additional = o
+            .rest(
+                &[
+                    "answerId",
+                    "attachId",
+                    "pageNavigation",
+                    "userForMobileFormat",
+                    "start",
+                ],
+            )?;
+        let answer_id = o.need(answer_id, "answerId")?;
+        let attach_id = o.need(attach_id, "attachId")?;
+        Ok(Self {
+            answer_id,
+            attach_id,
+            page_navigation,
+            user_for_mobile_format,
+            start,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetAnswerVotedRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetAnswerVotedRequest);
 
 /// The `result` of `vote.AttachedVote.getAnswerVoted`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -667,105 +316,27 @@ pub struct GetAnswerVotedResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetAnswerVotedResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetAnswerVotedResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetAnswerVotedResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetAnswerVotedResponse, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IMAGE" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("IMAGE"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_POSITION" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_POSITION"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetAnswerVotedResponse {
-                    id: __f0.unwrap_or_default(),
-                    image: __f1.unwrap_or_default(),
-                    name: __f2.unwrap_or_default(),
-                    work_position: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetAnswerVotedResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let image = o.opt("IMAGE")?;
+        let name = o.opt("NAME")?;
+        let work_position = o.opt("WORK_POSITION")?;
+        let additional = o.rest(&["ID", "IMAGE", "NAME", "WORK_POSITION"])?;
+        Ok(Self {
+            id,
+            image,
+            name,
+            work_position,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetAnswerVotedResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetAnswerVotedResponse);
 
 impl ::bitrix24_runtime::Method for GetAnswerVotedRequest {
     const NAME: &'static str = "vote.AttachedVote.getAnswerVoted";
@@ -782,6 +353,8 @@ impl ::bitrix24_runtime::Method for GetAnswerVotedRequest {
 /// Calls `vote.AttachedVote.getMany`.
 ///
 /// Scope `vote`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.getMany.html>.
 pub async fn get_many(
     client: &::bitrix24_runtime::Client,
     request: &GetManyRequest,
@@ -790,6 +363,8 @@ pub async fn get_many(
 }
 
 /// Parameters of `vote.AttachedVote.getMany`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.getMany.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetManyRequest {
     #[serde(rename = "entityId")]
@@ -803,156 +378,30 @@ pub struct GetManyRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetManyRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetManyRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetManyRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetManyRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<String> = None;
-                let mut __f2: Option<GetManyRequestModuleId> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "entityId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("entityId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "entityType" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("entityType"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "moduleId" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("moduleId"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            GetManyRequestModuleId,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetManyRequest {
-                    entity_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("entityId"))?,
-                    entity_type: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("entityType"))?,
-                    module_id: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("moduleId"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for GetManyRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.req("entityId")?;
+        let entity_type = o.req("entityType")?;
+        let module_id = o.req("moduleId")?;
+        let additional = o.rest(&["entityId", "entityType", "moduleId"])?;
+        let entity_id = o.need(entity_id, "entityId")?;
+        let entity_type = o.need(entity_type, "entityType")?;
+        let module_id = o.need(module_id, "moduleId")?;
+        Ok(Self {
+            entity_id,
+            entity_type,
+            module_id,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetManyRequestModuleId {
-    /// The value "im".
-    Im,
-    /// The value "blog".
-    Blog,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(GetManyRequest);
 
-impl GetManyRequestModuleId {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Im => "im",
-            Self::Blog => "blog",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetManyRequestModuleId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetManyRequestModuleId {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetManyRequestModuleId {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "im" => Self::Im,
-                "blog" => Self::Blog,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetManyRequestModuleId {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetManyRequestModuleId = super::super::enums::ImBlog;
 
 /// The `result` of `vote.AttachedVote.getMany`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -997,265 +446,71 @@ pub struct GetManyResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetManyResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetManyResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetManyResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetManyResponse, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<Option<i64>> = None;
-                let mut __f6: Option<Option<bool>> = None;
-                let mut __f7: Option<Option<bool>> = None;
-                let mut __f8: Option<Option<bool>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<i64>> = None;
-                let mut __f11: Option<Option<bool>> = None;
-                let mut __f12: Option<Option<bool>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ANONYMITY" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ANONYMITY"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COUNTER" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COUNTER"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "OPTIONS" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("OPTIONS"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "QUESTIONS" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("QUESTIONS"),
-                                );
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "VOTE_ID" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("VOTE_ID"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "canEdit" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("canEdit"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "canRevote" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("canRevote"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "canVote" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("canVote"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "downloadUrl" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("downloadUrl"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "entityId" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("entityId"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "isFinished" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("isFinished"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "isVoted" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("isVoted"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "resultUrl" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("resultUrl"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "signedAttachId" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("signedAttachId"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "userAnswerMap" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("userAnswerMap"),
-                                );
-                            }
-                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetManyResponse {
-                    anonymity: __f0.unwrap_or_default(),
-                    counter: __f1.unwrap_or_default(),
-                    id: __f2.unwrap_or_default(),
-                    options: __f3.unwrap_or_default(),
-                    questions: __f4.unwrap_or_default(),
-                    vote_id: __f5.unwrap_or_default(),
-                    can_edit: __f6.unwrap_or_default(),
-                    can_revote: __f7.unwrap_or_default(),
-                    can_vote: __f8.unwrap_or_default(),
-                    download_url: __f9.unwrap_or_default(),
-                    entity_id: __f10.unwrap_or_default(),
-                    is_finished: __f11.unwrap_or_default(),
-                    is_voted: __f12.unwrap_or_default(),
-                    result_url: __f13.unwrap_or_default(),
-                    signed_attach_id: __f14.unwrap_or_default(),
-                    user_answer_map: __f15.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetManyResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let anonymity = o.opt("ANONYMITY")?;
+        let counter = o.opt("COUNTER")?;
+        let id = o.opt("ID")?;
+        let options = o.opt("OPTIONS")?;
+        let questions = o.opt("QUESTIONS")?;
+        let vote_id = o.opt("VOTE_ID")?;
+        let can_edit = o.opt("canEdit")?;
+        let can_revote = o.opt("canRevote")?;
+        let can_vote = o.opt("canVote")?;
+        let download_url = o.opt("downloadUrl")?;
+        let entity_id = o.opt("entityId")?;
+        let is_finished = o.opt("isFinished")?;
+        let is_voted = o.opt("isVoted")?;
+        let result_url = o.opt("resultUrl")?;
+        let signed_attach_id = o.opt("signedAttachId")?;
+        let user_answer_map = o.opt("userAnswerMap")?;
+        let additional = o
+            .rest(
+                &[
+                    "ANONYMITY",
+                    "COUNTER",
+                    "ID",
+                    "OPTIONS",
+                    "QUESTIONS",
+                    "VOTE_ID",
+                    "canEdit",
+                    "canRevote",
+                    "canVote",
+                    "downloadUrl",
+                    "entityId",
+                    "isFinished",
+                    "isVoted",
+                    "resultUrl",
+                    "signedAttachId",
+                    "userAnswerMap",
+                ],
+            )?;
+        Ok(Self {
+            anonymity,
+            counter,
+            id,
+            options,
+            questions,
+            vote_id,
+            can_edit,
+            can_revote,
+            can_vote,
+            download_url,
+            entity_id,
+            is_finished,
+            is_voted,
+            result_url,
+            signed_attach_id,
+            user_answer_map,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetManyResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetManyResponse);
 
 impl ::bitrix24_runtime::Method for GetManyRequest {
     const NAME: &'static str = "vote.AttachedVote.getMany";
@@ -1267,6 +522,8 @@ impl ::bitrix24_runtime::Method for GetManyRequest {
 /// Calls `vote.AttachedVote.getWithVoted`.
 ///
 /// Scope `vote`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.getWithVoted.html>.
 pub async fn get_with_voted(
     client: &::bitrix24_runtime::Client,
     request: &GetWithVotedRequest,
@@ -1275,6 +532,8 @@ pub async fn get_with_voted(
 }
 
 /// Parameters of `vote.AttachedVote.getWithVoted`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.getWithVoted.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetWithVotedRequest {
     #[serde(rename = "attachId")]
@@ -1288,93 +547,26 @@ pub struct GetWithVotedRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetWithVotedRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetWithVotedRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetWithVotedRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetWithVotedRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "attachId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("attachId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "pageSize" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("pageSize"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "userForMobileFormat" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("userForMobileFormat"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetWithVotedRequest {
-                    attach_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("attachId"))?,
-                    page_size: __f1.unwrap_or_default(),
-                    user_for_mobile_format: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetWithVotedRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attach_id = o.req("attachId")?;
+        let page_size = o.opt("pageSize")?;
+        let user_for_mobile_format = o.opt("userForMobileFormat")?;
+        let additional = o.rest(&["attachId", "pageSize", "userForMobileFormat"])?;
+        let attach_id = o.need(attach_id, "attachId")?;
+        Ok(Self {
+            attach_id,
+            page_size,
+            user_for_mobile_format,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetWithVotedRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetWithVotedRequest);
 
 /// The `result` of `vote.AttachedVote.getWithVoted`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1388,81 +580,19 @@ pub struct GetWithVotedResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetWithVotedResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetWithVotedResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetWithVotedResponse, A::Error> {
-                let mut __f0: Option<Option<GetWithVotedResponseAttach>> = None;
-                let mut __f1: Option<Option<GetWithVotedResponseVoted>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "attach" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("attach"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetWithVotedResponseAttach>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "voted" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("voted"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetWithVotedResponseVoted>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetWithVotedResponse {
-                    attach: __f0.unwrap_or_default(),
-                    voted: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetWithVotedResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attach = o.opt("attach")?;
+        let voted = o.opt("voted")?;
+        let additional = o.rest(&["attach", "voted"])?;
+        Ok(Self { attach, voted, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetWithVotedResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetWithVotedResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetWithVotedResponseAttach {
@@ -1506,265 +636,71 @@ pub struct GetWithVotedResponseAttach {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponseAttach {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetWithVotedResponseAttach;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetWithVotedResponseAttach")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetWithVotedResponseAttach, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<Option<i64>> = None;
-                let mut __f6: Option<Option<bool>> = None;
-                let mut __f7: Option<Option<bool>> = None;
-                let mut __f8: Option<Option<bool>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<i64>> = None;
-                let mut __f11: Option<Option<bool>> = None;
-                let mut __f12: Option<Option<bool>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ANONYMITY" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ANONYMITY"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COUNTER" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COUNTER"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "OPTIONS" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("OPTIONS"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "QUESTIONS" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("QUESTIONS"),
-                                );
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "VOTE_ID" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("VOTE_ID"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "canEdit" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("canEdit"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "canRevote" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("canRevote"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "canVote" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("canVote"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "downloadUrl" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("downloadUrl"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "entityId" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("entityId"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "isFinished" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("isFinished"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "isVoted" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("isVoted"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "resultUrl" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("resultUrl"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "signedAttachId" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("signedAttachId"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "userAnswerMap" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("userAnswerMap"),
-                                );
-                            }
-                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetWithVotedResponseAttach {
-                    anonymity: __f0.unwrap_or_default(),
-                    counter: __f1.unwrap_or_default(),
-                    id: __f2.unwrap_or_default(),
-                    options: __f3.unwrap_or_default(),
-                    questions: __f4.unwrap_or_default(),
-                    vote_id: __f5.unwrap_or_default(),
-                    can_edit: __f6.unwrap_or_default(),
-                    can_revote: __f7.unwrap_or_default(),
-                    can_vote: __f8.unwrap_or_default(),
-                    download_url: __f9.unwrap_or_default(),
-                    entity_id: __f10.unwrap_or_default(),
-                    is_finished: __f11.unwrap_or_default(),
-                    is_voted: __f12.unwrap_or_default(),
-                    result_url: __f13.unwrap_or_default(),
-                    signed_attach_id: __f14.unwrap_or_default(),
-                    user_answer_map: __f15.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetWithVotedResponseAttach {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let anonymity = o.opt("ANONYMITY")?;
+        let counter = o.opt("COUNTER")?;
+        let id = o.opt("ID")?;
+        let options = o.opt("OPTIONS")?;
+        let questions = o.opt("QUESTIONS")?;
+        let vote_id = o.opt("VOTE_ID")?;
+        let can_edit = o.opt("canEdit")?;
+        let can_revote = o.opt("canRevote")?;
+        let can_vote = o.opt("canVote")?;
+        let download_url = o.opt("downloadUrl")?;
+        let entity_id = o.opt("entityId")?;
+        let is_finished = o.opt("isFinished")?;
+        let is_voted = o.opt("isVoted")?;
+        let result_url = o.opt("resultUrl")?;
+        let signed_attach_id = o.opt("signedAttachId")?;
+        let user_answer_map = o.opt("userAnswerMap")?;
+        let additional = o
+            .rest(
+                &[
+                    "ANONYMITY",
+                    "COUNTER",
+                    "ID",
+                    "OPTIONS",
+                    "QUESTIONS",
+                    "VOTE_ID",
+                    "canEdit",
+                    "canRevote",
+                    "canVote",
+                    "downloadUrl",
+                    "entityId",
+                    "isFinished",
+                    "isVoted",
+                    "resultUrl",
+                    "signedAttachId",
+                    "userAnswerMap",
+                ],
+            )?;
+        Ok(Self {
+            anonymity,
+            counter,
+            id,
+            options,
+            questions,
+            vote_id,
+            can_edit,
+            can_revote,
+            can_vote,
+            download_url,
+            entity_id,
+            is_finished,
+            is_voted,
+            result_url,
+            signed_attach_id,
+            user_answer_map,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetWithVotedResponseAttach {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetWithVotedResponseAttach);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetWithVotedResponseVoted {
@@ -1781,105 +717,27 @@ pub struct GetWithVotedResponseVoted {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponseVoted {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetWithVotedResponseVoted;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetWithVotedResponseVoted")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetWithVotedResponseVoted, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IMAGE" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("IMAGE"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORK_POSITION" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORK_POSITION"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetWithVotedResponseVoted {
-                    id: __f0.unwrap_or_default(),
-                    image: __f1.unwrap_or_default(),
-                    name: __f2.unwrap_or_default(),
-                    work_position: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetWithVotedResponseVoted {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let image = o.opt("IMAGE")?;
+        let name = o.opt("NAME")?;
+        let work_position = o.opt("WORK_POSITION")?;
+        let additional = o.rest(&["ID", "IMAGE", "NAME", "WORK_POSITION"])?;
+        Ok(Self {
+            id,
+            image,
+            name,
+            work_position,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetWithVotedResponseVoted {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetWithVotedResponseVoted);
 
 impl ::bitrix24_runtime::Method for GetWithVotedRequest {
     const NAME: &'static str = "vote.AttachedVote.getWithVoted";
@@ -1896,6 +754,8 @@ impl ::bitrix24_runtime::Method for GetWithVotedRequest {
 /// Calls `vote.AttachedVote.recall`.
 ///
 /// Scope `vote`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.recall.html>.
 pub async fn recall(
     client: &::bitrix24_runtime::Client,
     request: &RecallRequest,
@@ -1904,6 +764,8 @@ pub async fn recall(
 }
 
 /// Parameters of `vote.AttachedVote.recall`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.recall.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct RecallRequest {
     #[serde(rename = "attachId")]
@@ -1913,65 +775,19 @@ pub struct RecallRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for RecallRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = RecallRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RecallRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RecallRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "attachId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("attachId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(RecallRequest {
-                    attach_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("attachId"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for RecallRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attach_id = o.req("attachId")?;
+        let additional = o.rest(&["attachId"])?;
+        let attach_id = o.need(attach_id, "attachId")?;
+        Ok(Self { attach_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for RecallRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(RecallRequest);
 
 /// The `result` of `vote.AttachedVote.recall`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2016,265 +832,71 @@ pub struct RecallResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for RecallResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = RecallResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RecallResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RecallResponse, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<Option<i64>> = None;
-                let mut __f6: Option<Option<bool>> = None;
-                let mut __f7: Option<Option<bool>> = None;
-                let mut __f8: Option<Option<bool>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<i64>> = None;
-                let mut __f11: Option<Option<bool>> = None;
-                let mut __f12: Option<Option<bool>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ANONYMITY" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ANONYMITY"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COUNTER" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COUNTER"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "OPTIONS" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("OPTIONS"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "QUESTIONS" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("QUESTIONS"),
-                                );
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "VOTE_ID" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("VOTE_ID"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "canEdit" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("canEdit"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "canRevote" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("canRevote"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "canVote" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("canVote"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "downloadUrl" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("downloadUrl"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "entityId" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("entityId"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "isFinished" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("isFinished"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "isVoted" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("isVoted"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "resultUrl" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("resultUrl"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "signedAttachId" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("signedAttachId"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "userAnswerMap" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("userAnswerMap"),
-                                );
-                            }
-                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(RecallResponse {
-                    anonymity: __f0.unwrap_or_default(),
-                    counter: __f1.unwrap_or_default(),
-                    id: __f2.unwrap_or_default(),
-                    options: __f3.unwrap_or_default(),
-                    questions: __f4.unwrap_or_default(),
-                    vote_id: __f5.unwrap_or_default(),
-                    can_edit: __f6.unwrap_or_default(),
-                    can_revote: __f7.unwrap_or_default(),
-                    can_vote: __f8.unwrap_or_default(),
-                    download_url: __f9.unwrap_or_default(),
-                    entity_id: __f10.unwrap_or_default(),
-                    is_finished: __f11.unwrap_or_default(),
-                    is_voted: __f12.unwrap_or_default(),
-                    result_url: __f13.unwrap_or_default(),
-                    signed_attach_id: __f14.unwrap_or_default(),
-                    user_answer_map: __f15.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for RecallResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let anonymity = o.opt("ANONYMITY")?;
+        let counter = o.opt("COUNTER")?;
+        let id = o.opt("ID")?;
+        let options = o.opt("OPTIONS")?;
+        let questions = o.opt("QUESTIONS")?;
+        let vote_id = o.opt("VOTE_ID")?;
+        let can_edit = o.opt("canEdit")?;
+        let can_revote = o.opt("canRevote")?;
+        let can_vote = o.opt("canVote")?;
+        let download_url = o.opt("downloadUrl")?;
+        let entity_id = o.opt("entityId")?;
+        let is_finished = o.opt("isFinished")?;
+        let is_voted = o.opt("isVoted")?;
+        let result_url = o.opt("resultUrl")?;
+        let signed_attach_id = o.opt("signedAttachId")?;
+        let user_answer_map = o.opt("userAnswerMap")?;
+        let additional = o
+            .rest(
+                &[
+                    "ANONYMITY",
+                    "COUNTER",
+                    "ID",
+                    "OPTIONS",
+                    "QUESTIONS",
+                    "VOTE_ID",
+                    "canEdit",
+                    "canRevote",
+                    "canVote",
+                    "downloadUrl",
+                    "entityId",
+                    "isFinished",
+                    "isVoted",
+                    "resultUrl",
+                    "signedAttachId",
+                    "userAnswerMap",
+                ],
+            )?;
+        Ok(Self {
+            anonymity,
+            counter,
+            id,
+            options,
+            questions,
+            vote_id,
+            can_edit,
+            can_revote,
+            can_vote,
+            download_url,
+            entity_id,
+            is_finished,
+            is_voted,
+            result_url,
+            signed_attach_id,
+            user_answer_map,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for RecallResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(RecallResponse);
 
 impl ::bitrix24_runtime::Method for RecallRequest {
     const NAME: &'static str = "vote.AttachedVote.recall";
@@ -2291,6 +913,8 @@ impl ::bitrix24_runtime::Method for RecallRequest {
 /// Calls `vote.AttachedVote.resume`.
 ///
 /// Scope `vote`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.resume.html>.
 pub async fn resume(
     client: &::bitrix24_runtime::Client,
     request: &ResumeRequest,
@@ -2299,6 +923,8 @@ pub async fn resume(
 }
 
 /// Parameters of `vote.AttachedVote.resume`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.resume.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ResumeRequest {
     #[serde(rename = "attachId")]
@@ -2308,65 +934,19 @@ pub struct ResumeRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ResumeRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ResumeRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResumeRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ResumeRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "attachId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("attachId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ResumeRequest {
-                    attach_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("attachId"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ResumeRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attach_id = o.req("attachId")?;
+        let additional = o.rest(&["attachId"])?;
+        let attach_id = o.need(attach_id, "attachId")?;
+        Ok(Self { attach_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ResumeRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ResumeRequest);
 
 /// The `result` of `vote.AttachedVote.resume`.
 pub type ResumeResponse = ::serde_json::Value;
@@ -2386,6 +966,8 @@ impl ::bitrix24_runtime::Method for ResumeRequest {
 /// Calls `vote.AttachedVote.stop`.
 ///
 /// Scope `vote`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.stop.html>.
 pub async fn stop(
     client: &::bitrix24_runtime::Client,
     request: &StopRequest,
@@ -2394,6 +976,8 @@ pub async fn stop(
 }
 
 /// Parameters of `vote.AttachedVote.stop`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.stop.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct StopRequest {
     #[serde(rename = "attachId")]
@@ -2403,65 +987,19 @@ pub struct StopRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for StopRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = StopRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct StopRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StopRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "attachId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("attachId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(StopRequest {
-                    attach_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("attachId"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for StopRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attach_id = o.req("attachId")?;
+        let additional = o.rest(&["attachId"])?;
+        let attach_id = o.need(attach_id, "attachId")?;
+        Ok(Self { attach_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for StopRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(StopRequest);
 
 /// The `result` of `vote.AttachedVote.stop`.
 pub type StopResponse = ::serde_json::Value;
@@ -2481,6 +1019,8 @@ impl ::bitrix24_runtime::Method for StopRequest {
 /// Calls `vote.AttachedVote.vote`.
 ///
 /// Scope `vote`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.vote.html>.
 pub async fn vote(
     client: &::bitrix24_runtime::Client,
     request: &VoteRequest,
@@ -2489,6 +1029,8 @@ pub async fn vote(
 }
 
 /// Parameters of `vote.AttachedVote.vote`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.attachedvote.vote.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct VoteRequest {
     #[serde(rename = "attachId")]
@@ -2499,74 +1041,25 @@ pub struct VoteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for VoteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = VoteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct VoteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<VoteRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "attachId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("attachId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "ballot" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ballot"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(VoteRequest {
-                    attach_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("attachId"))?,
-                    ballot: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("ballot"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for VoteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attach_id = o.req("attachId")?;
+        let ballot = o.req("ballot")?;
+        let additional = o.rest(&["attachId", "ballot"])?;
+        let attach_id = o.need(attach_id, "attachId")?;
+        let ballot = o.need(ballot, "ballot")?;
+        Ok(Self {
+            attach_id,
+            ballot,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for VoteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(VoteRequest);
 
 /// The `result` of `vote.AttachedVote.vote`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2611,265 +1104,71 @@ pub struct VoteResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for VoteResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = VoteResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct VoteResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<VoteResponse, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<Option<i64>> = None;
-                let mut __f6: Option<Option<bool>> = None;
-                let mut __f7: Option<Option<bool>> = None;
-                let mut __f8: Option<Option<bool>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<i64>> = None;
-                let mut __f11: Option<Option<bool>> = None;
-                let mut __f12: Option<Option<bool>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ANONYMITY" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ANONYMITY"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COUNTER" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COUNTER"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "OPTIONS" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("OPTIONS"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "QUESTIONS" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("QUESTIONS"),
-                                );
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "VOTE_ID" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("VOTE_ID"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "canEdit" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("canEdit"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "canRevote" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("canRevote"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "canVote" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("canVote"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "downloadUrl" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("downloadUrl"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "entityId" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("entityId"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "isFinished" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("isFinished"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "isVoted" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("isVoted"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "resultUrl" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("resultUrl"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "signedAttachId" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("signedAttachId"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "userAnswerMap" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("userAnswerMap"),
-                                );
-                            }
-                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(VoteResponse {
-                    anonymity: __f0.unwrap_or_default(),
-                    counter: __f1.unwrap_or_default(),
-                    id: __f2.unwrap_or_default(),
-                    options: __f3.unwrap_or_default(),
-                    questions: __f4.unwrap_or_default(),
-                    vote_id: __f5.unwrap_or_default(),
-                    can_edit: __f6.unwrap_or_default(),
-                    can_revote: __f7.unwrap_or_default(),
-                    can_vote: __f8.unwrap_or_default(),
-                    download_url: __f9.unwrap_or_default(),
-                    entity_id: __f10.unwrap_or_default(),
-                    is_finished: __f11.unwrap_or_default(),
-                    is_voted: __f12.unwrap_or_default(),
-                    result_url: __f13.unwrap_or_default(),
-                    signed_attach_id: __f14.unwrap_or_default(),
-                    user_answer_map: __f15.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for VoteResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let anonymity = o.opt("ANONYMITY")?;
+        let counter = o.opt("COUNTER")?;
+        let id = o.opt("ID")?;
+        let options = o.opt("OPTIONS")?;
+        let questions = o.opt("QUESTIONS")?;
+        let vote_id = o.opt("VOTE_ID")?;
+        let can_edit = o.opt("canEdit")?;
+        let can_revote = o.opt("canRevote")?;
+        let can_vote = o.opt("canVote")?;
+        let download_url = o.opt("downloadUrl")?;
+        let entity_id = o.opt("entityId")?;
+        let is_finished = o.opt("isFinished")?;
+        let is_voted = o.opt("isVoted")?;
+        let result_url = o.opt("resultUrl")?;
+        let signed_attach_id = o.opt("signedAttachId")?;
+        let user_answer_map = o.opt("userAnswerMap")?;
+        let additional = o
+            .rest(
+                &[
+                    "ANONYMITY",
+                    "COUNTER",
+                    "ID",
+                    "OPTIONS",
+                    "QUESTIONS",
+                    "VOTE_ID",
+                    "canEdit",
+                    "canRevote",
+                    "canVote",
+                    "downloadUrl",
+                    "entityId",
+                    "isFinished",
+                    "isVoted",
+                    "resultUrl",
+                    "signedAttachId",
+                    "userAnswerMap",
+                ],
+            )?;
+        Ok(Self {
+            anonymity,
+            counter,
+            id,
+            options,
+            questions,
+            vote_id,
+            can_edit,
+            can_revote,
+            can_vote,
+            download_url,
+            entity_id,
+            is_finished,
+            is_voted,
+            result_url,
+            signed_attach_id,
+            user_answer_map,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for VoteResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(VoteResponse);
 
 impl ::bitrix24_runtime::Method for VoteRequest {
     const NAME: &'static str = "vote.AttachedVote.vote";

@@ -8,6 +8,8 @@
 /// Calls `voximplant.infocall.startwithsound`.
 ///
 /// Scope `telephony`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/voximplant-infocall-start-with-sound.html>.
 pub async fn startwithsound(
     client: &::bitrix24_runtime::Client,
     request: &StartwithsoundRequest,
@@ -16,6 +18,8 @@ pub async fn startwithsound(
 }
 
 /// Parameters of `voximplant.infocall.startwithsound`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/voximplant-infocall-start-with-sound.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct StartwithsoundRequest {
     #[serde(rename = "FROM_LINE")]
@@ -29,96 +33,28 @@ pub struct StartwithsoundRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for StartwithsoundRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = StartwithsoundRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct StartwithsoundRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StartwithsoundRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<String> = None;
-                let mut __f2: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "FROM_LINE" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("FROM_LINE"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "TO_NUMBER" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TO_NUMBER"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "URL" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("URL"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(StartwithsoundRequest {
-                    from_line: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("FROM_LINE"))?,
-                    to_number: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("TO_NUMBER"))?,
-                    url: __f2.ok_or_else(|| ::serde::de::Error::missing_field("URL"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for StartwithsoundRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let from_line = o.req("FROM_LINE")?;
+        let to_number = o.req("TO_NUMBER")?;
+        let url = o.req("URL")?;
+        let additional = o.rest(&["FROM_LINE", "TO_NUMBER", "URL"])?;
+        let from_line = o.need(from_line, "FROM_LINE")?;
+        let to_number = o.need(to_number, "TO_NUMBER")?;
+        let url = o.need(url, "URL")?;
+        Ok(Self {
+            from_line,
+            to_number,
+            url,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for StartwithsoundRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(StartwithsoundRequest);
 
 /// The `result` of `voximplant.infocall.startwithsound`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -132,77 +68,23 @@ pub struct StartwithsoundResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for StartwithsoundResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = StartwithsoundResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct StartwithsoundResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StartwithsoundResponse, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CALL_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CALL_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RESULT" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("RESULT"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(StartwithsoundResponse {
-                    call_id: __f0.unwrap_or_default(),
-                    result: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for StartwithsoundResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let call_id = o.opt("CALL_ID")?;
+        let result = o.opt("RESULT")?;
+        let additional = o.rest(&["CALL_ID", "RESULT"])?;
+        Ok(Self {
+            call_id,
+            result,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for StartwithsoundResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(StartwithsoundResponse);
 
 impl ::bitrix24_runtime::Method for StartwithsoundRequest {
     const NAME: &'static str = "voximplant.infocall.startwithsound";
@@ -215,6 +97,8 @@ impl ::bitrix24_runtime::Method for StartwithsoundRequest {
 /// Calls `voximplant.infocall.startwithtext`.
 ///
 /// Scope `telephony`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/voximplant-infocall-start-with-text.html>.
 pub async fn startwithtext(
     client: &::bitrix24_runtime::Client,
     request: &StartwithtextRequest,
@@ -223,6 +107,8 @@ pub async fn startwithtext(
 }
 
 /// Parameters of `voximplant.infocall.startwithtext`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/voximplant-infocall-start-with-text.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct StartwithtextRequest {
     #[serde(rename = "FROM_LINE")]
@@ -238,114 +124,31 @@ pub struct StartwithtextRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for StartwithtextRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = StartwithtextRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct StartwithtextRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StartwithtextRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<String> = None;
-                let mut __f2: Option<String> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "FROM_LINE" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("FROM_LINE"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "TEXT_TO_PRONOUNCE" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TEXT_TO_PRONOUNCE"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "TO_NUMBER" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TO_NUMBER"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "VOICE" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("VOICE"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(StartwithtextRequest {
-                    from_line: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("FROM_LINE"))?,
-                    text_to_pronounce: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "TEXT_TO_PRONOUNCE",
-                        ))?,
-                    to_number: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("TO_NUMBER"))?,
-                    voice: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for StartwithtextRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let from_line = o.req("FROM_LINE")?;
+        let text_to_pronounce = o.req("TEXT_TO_PRONOUNCE")?;
+        let to_number = o.req("TO_NUMBER")?;
+        let voice = o.opt("VOICE")?;
+        let additional = o
+            .rest(&["FROM_LINE", "TEXT_TO_PRONOUNCE", "TO_NUMBER", "VOICE"])?;
+        let from_line = o.need(from_line, "FROM_LINE")?;
+        let text_to_pronounce = o.need(text_to_pronounce, "TEXT_TO_PRONOUNCE")?;
+        let to_number = o.need(to_number, "TO_NUMBER")?;
+        Ok(Self {
+            from_line,
+            text_to_pronounce,
+            to_number,
+            voice,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for StartwithtextRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(StartwithtextRequest);
 
 /// The `result` of `voximplant.infocall.startwithtext`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -359,77 +162,23 @@ pub struct StartwithtextResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for StartwithtextResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = StartwithtextResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct StartwithtextResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StartwithtextResponse, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CALL_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CALL_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RESULT" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("RESULT"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(StartwithtextResponse {
-                    call_id: __f0.unwrap_or_default(),
-                    result: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for StartwithtextResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let call_id = o.opt("CALL_ID")?;
+        let result = o.opt("RESULT")?;
+        let additional = o.rest(&["CALL_ID", "RESULT"])?;
+        Ok(Self {
+            call_id,
+            result,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for StartwithtextResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(StartwithtextResponse);
 
 impl ::bitrix24_runtime::Method for StartwithtextRequest {
     const NAME: &'static str = "voximplant.infocall.startwithtext";

@@ -9,6 +9,8 @@
 /// Scope `telephony`; at most 2 calls per second.
 ///
 /// Pages of 50 rows: set `start` to the offset; the envelope's `next` and `total` say what is left.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/voximplant-statistic-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -17,6 +19,8 @@ pub async fn get(
 }
 
 /// Parameters of `voximplant.statistic.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/voximplant-statistic-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequest {
     #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
@@ -32,107 +36,27 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<Option<GetRequestFilter>> = None;
-                let mut __f1: Option<Option<GetRequestOrder>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "FILTER" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FILTER"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestFilter>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "ORDER" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ORDER"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestOrder>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "SORT" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SORT"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "start" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("start"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    filter: __f0.unwrap_or_default(),
-                    order: __f1.unwrap_or_default(),
-                    sort: __f2.unwrap_or_default(),
-                    start: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("FILTER")?;
+        let order = o.opt("ORDER")?;
+        let sort = o.opt("SORT")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["FILTER", "ORDER", "SORT", "start"])?;
+        Ok(Self {
+            filter,
+            order,
+            sort,
+            start,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequestFilter {
@@ -198,818 +122,117 @@ pub struct GetRequestFilter {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequestFilter {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequestFilter;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequestFilter")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequestFilter, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<GetRequestFilterCallFailedCode>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<GetRequestFilterCallType>> = None;
-                let mut __f9: Option<Option<i64>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<f64>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<i64>> = None;
-                let mut __f14: Option<Option<i64>> = None;
-                let mut __f15: Option<Option<GetRequestFilterCrmEntityType>> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __f17: Option<Option<i64>> = None;
-                let mut __f18: Option<Option<String>> = None;
-                let mut __f19: Option<Option<String>> = None;
-                let mut __f20: Option<Option<i64>> = None;
-                let mut __f21: Option<Option<i64>> = None;
-                let mut __f22: Option<Option<i64>> = None;
-                let mut __f23: Option<Option<i64>> = None;
-                let mut __f24: Option<Option<String>> = None;
-                let mut __f25: Option<Option<i64>> = None;
-                let mut __f26: Option<Option<i64>> = None;
-                let mut __f27: Option<Option<GetRequestFilterTranscriptPending>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CALL_CATEGORY" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CALL_CATEGORY"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CALL_DURATION" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CALL_DURATION"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CALL_FAILED_CODE" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CALL_FAILED_CODE"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestFilterCallFailedCode>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CALL_FAILED_REASON" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CALL_FAILED_REASON"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CALL_ID" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CALL_ID"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CALL_LOG" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CALL_LOG"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CALL_RECORD_URL" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CALL_RECORD_URL"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CALL_START_DATE" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CALL_START_DATE"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CALL_TYPE" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CALL_TYPE"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestFilterCallType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CALL_VOTE" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CALL_VOTE"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COMMENT" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COMMENT"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COST" => {
-                            if __f11.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COST"));
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COST_CURRENCY" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("COST_CURRENCY"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_ACTIVITY_ID" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_ACTIVITY_ID"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_ENTITY_ID" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_ENTITY_ID"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_ENTITY_TYPE" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_ENTITY_TYPE"),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestFilterCrmEntityType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "EXTERNAL_CALL_ID" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("EXTERNAL_CALL_ID"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f17.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PHONE_NUMBER" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PHONE_NUMBER"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PORTAL_NUMBER" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PORTAL_NUMBER"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PORTAL_USER_ID" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PORTAL_USER_ID"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RECORD_DURATION" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("RECORD_DURATION"),
-                                );
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "REDIAL_ATTEMPT" => {
-                            if __f22.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("REDIAL_ATTEMPT"),
-                                );
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "REST_APP_ID" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("REST_APP_ID"),
-                                );
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "REST_APP_NAME" => {
-                            if __f24.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("REST_APP_NAME"),
-                                );
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SESSION_ID" => {
-                            if __f25.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SESSION_ID"),
-                                );
-                            }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TRANSCRIPT_ID" => {
-                            if __f26.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TRANSCRIPT_ID"),
-                                );
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TRANSCRIPT_PENDING" => {
-                            if __f27.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TRANSCRIPT_PENDING"),
-                                );
-                            }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestFilterTranscriptPending>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequestFilter {
-                    call_category: __f0.unwrap_or_default(),
-                    call_duration: __f1.unwrap_or_default(),
-                    call_failed_code: __f2.unwrap_or_default(),
-                    call_failed_reason: __f3.unwrap_or_default(),
-                    call_id: __f4.unwrap_or_default(),
-                    call_log: __f5.unwrap_or_default(),
-                    call_record_url: __f6.unwrap_or_default(),
-                    call_start_date: __f7.unwrap_or_default(),
-                    call_type: __f8.unwrap_or_default(),
-                    call_vote: __f9.unwrap_or_default(),
-                    comment: __f10.unwrap_or_default(),
-                    cost: __f11.unwrap_or_default(),
-                    cost_currency: __f12.unwrap_or_default(),
-                    crm_activity_id: __f13.unwrap_or_default(),
-                    crm_entity_id: __f14.unwrap_or_default(),
-                    crm_entity_type: __f15.unwrap_or_default(),
-                    external_call_id: __f16.unwrap_or_default(),
-                    id: __f17.unwrap_or_default(),
-                    phone_number: __f18.unwrap_or_default(),
-                    portal_number: __f19.unwrap_or_default(),
-                    portal_user_id: __f20.unwrap_or_default(),
-                    record_duration: __f21.unwrap_or_default(),
-                    redial_attempt: __f22.unwrap_or_default(),
-                    rest_app_id: __f23.unwrap_or_default(),
-                    rest_app_name: __f24.unwrap_or_default(),
-                    session_id: __f25.unwrap_or_default(),
-                    transcript_id: __f26.unwrap_or_default(),
-                    transcript_pending: __f27.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for GetRequestFilter {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let call_category = o.opt("CALL_CATEGORY")?;
+        let call_duration = o.opt("CALL_DURATION")?;
+        let call_failed_code = o.opt("CALL_FAILED_CODE")?;
+        let call_failed_reason = o.opt("CALL_FAILED_REASON")?;
+        let call_id = o.opt("CALL_ID")?;
+        let call_log = o.opt("CALL_LOG")?;
+        let call_record_url = o.opt("CALL_RECORD_URL")?;
+        let call_start_date = o.opt("CALL_START_DATE")?;
+        let call_type = o.opt("CALL_TYPE")?;
+        let call_vote = o.opt("CALL_VOTE")?;
+        let comment = o.opt("COMMENT")?;
+        let cost = o.opt("COST")?;
+        let cost_currency = o.opt("COST_CURRENCY")?;
+        let crm_activity_id = o.opt("CRM_ACTIVITY_ID")?;
+        let crm_entity_id = o.opt("CRM_ENTITY_ID")?;
+        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
+        let external_call_id = o.opt("EXTERNAL_CALL_ID")?;
+        let id = o.opt("ID")?;
+        let phone_number = o.opt("PHONE_NUMBER")?;
+        let portal_number = o.opt("PORTAL_NUMBER")?;
+        let portal_user_id = o.opt("PORTAL_USER_ID")?;
+        let record_duration = o.opt("RECORD_DURATION")?;
+        let redial_attempt = o.opt("REDIAL_ATTEMPT")?;
+        let rest_app_id = o.opt("REST_APP_ID")?;
+        let rest_app_name = o.opt("REST_APP_NAME")?;
+        let session_id = o.opt("SESSION_ID")?;
+        let transcript_id = o.opt("TRANSCRIPT_ID")?;
+        let transcript_pending = o.opt("TRANSCRIPT_PENDING")?;
+        let additional = o
+            .rest(
+                &[
+                    "CALL_CATEGORY",
+                    "CALL_DURATION",
+                    "CALL_FAILED_CODE",
+                    "CALL_FAILED_REASON",
+                    "CALL_ID",
+                    "CALL_LOG",
+                    "CALL_RECORD_URL",
+                    "CALL_START_DATE",
+                    "CALL_TYPE",
+                    "CALL_VOTE",
+                    "COMMENT",
+                    "COST",
+                    "COST_CURRENCY",
+                    "CRM_ACTIVITY_ID",
+                    "CRM_ENTITY_ID",
+                    "CRM_ENTITY_TYPE",
+                    "EXTERNAL_CALL_ID",
+                    "ID",
+                    "PHONE_NUMBER",
+                    "PORTAL_NUMBER",
+                    "PORTAL_USER_ID",
+                    "RECORD_DURATION",
+                    "REDIAL_ATTEMPT",
+                    "REST_APP_ID",
+                    "REST_APP_NAME",
+                    "SESSION_ID",
+                    "TRANSCRIPT_ID",
+                    "TRANSCRIPT_PENDING",
+                ],
+            )?;
+        Ok(Self {
+            call_category,
+            call_duration,
+            call_failed_code,
+            call_failed_reason,
+            call_id,
+            call_log,
+            call_record_url,
+            call_start_date,
+            call_type,
+            call_vote,
+            comment,
+            cost,
+            cost_currency,
+            crm_activity_id,
+            crm_entity_id,
+            crm_entity_type,
+            external_call_id,
+            id,
+            phone_number,
+            portal_number,
+            portal_user_id,
+            record_duration,
+            redial_attempt,
+            rest_app_id,
+            rest_app_name,
+            session_id,
+            transcript_id,
+            transcript_pending,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestFilterCallFailedCode {
-    /// The value "200".
-    V200,
-    /// The value "304".
-    V304,
-    /// The value "603".
-    V603,
-    /// The value "603-S".
-    V603S,
-    /// The value "403".
-    V403,
-    /// The value "404".
-    V404,
-    /// The value "486".
-    V486,
-    /// The value "484".
-    V484,
-    /// The value "503".
-    V503,
-    /// The value "480".
-    V480,
-    /// The value "402".
-    V402,
-    /// The value "423".
-    V423,
-    /// The value "OTHER".
-    Other2,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(GetRequestFilter);
 
-impl GetRequestFilterCallFailedCode {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::V200 => "200",
-            Self::V304 => "304",
-            Self::V603 => "603",
-            Self::V603S => "603-S",
-            Self::V403 => "403",
-            Self::V404 => "404",
-            Self::V486 => "486",
-            Self::V484 => "484",
-            Self::V503 => "503",
-            Self::V480 => "480",
-            Self::V402 => "402",
-            Self::V423 => "423",
-            Self::Other2 => "OTHER",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type GetRequestFilterCallFailedCode = super::super::enums::V200V304V603Etc;
 
-impl ::std::fmt::Display for GetRequestFilterCallFailedCode {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type GetRequestFilterCallType = super::super::enums::IntV1V2V3EtcHd3671c35;
 
-impl ::serde::Serialize for GetRequestFilterCallFailedCode {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
+pub type GetRequestFilterCrmEntityType = super::super::enums::ContactCompanyLead;
 
-impl<'de> ::serde::Deserialize<'de> for GetRequestFilterCallFailedCode {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "200" => Self::V200,
-                "304" => Self::V304,
-                "603" => Self::V603,
-                "603-S" => Self::V603S,
-                "403" => Self::V403,
-                "404" => Self::V404,
-                "486" => Self::V486,
-                "484" => Self::V484,
-                "503" => Self::V503,
-                "480" => Self::V480,
-                "402" => Self::V402,
-                "423" => Self::V423,
-                "OTHER" => Self::Other2,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
+pub type GetRequestFilterTranscriptPending = ::bitrix24_runtime::YesNo;
 
-impl ::bitrix24_runtime::loose::Loose for GetRequestFilterCallFailedCode {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum GetRequestFilterCallType {
-    /// The value 1.
-    V1,
-    /// The value 2.
-    V2,
-    /// The value 3.
-    V3,
-    /// The value 4.
-    V4,
-    /// The value 5.
-    V5,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
-
-impl GetRequestFilterCallType {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V1 => 1,
-            Self::V2 => 2,
-            Self::V3 => 3,
-            Self::V4 => 4,
-            Self::V5 => 5,
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::serde::Serialize for GetRequestFilterCallType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestFilterCallType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                1 => Self::V1,
-                2 => Self::V2,
-                3 => Self::V3,
-                4 => Self::V4,
-                5 => Self::V5,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestFilterCallType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestFilterCrmEntityType {
-    /// The value "CONTACT".
-    Contact,
-    /// The value "COMPANY".
-    Company,
-    /// The value "LEAD".
-    Lead,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestFilterCrmEntityType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Contact => "CONTACT",
-            Self::Company => "COMPANY",
-            Self::Lead => "LEAD",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestFilterCrmEntityType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestFilterCrmEntityType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestFilterCrmEntityType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "CONTACT" => Self::Contact,
-                "COMPANY" => Self::Company,
-                "LEAD" => Self::Lead,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestFilterCrmEntityType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestFilterTranscriptPending {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestFilterTranscriptPending {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestFilterTranscriptPending {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestFilterTranscriptPending {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestFilterTranscriptPending {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestFilterTranscriptPending {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestOrder {
-    /// The value "ASC".
-    Asc,
-    /// The value "DESC".
-    Desc,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestOrder {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Asc => "ASC",
-            Self::Desc => "DESC",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestOrder {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestOrder {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestOrder {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "ASC" => Self::Asc,
-                "DESC" => Self::Desc,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestOrder {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetRequestOrder = super::super::enums::AscDescHf7817ab9;
 
 /// The `result` of `voximplant.statistic.get`.
 pub type GetResponse = ::serde_json::Value;

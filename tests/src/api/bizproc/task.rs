@@ -28,182 +28,30 @@ pub struct CompleteRequest {
     pub fields: Option<::serde_json::Map<String, ::serde_json::Value>>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for CompleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = CompleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CompleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CompleteRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<CompleteRequestStatus> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "TASK_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASK_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "STATUS" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("STATUS"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            CompleteRequestStatus,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "COMMENT" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COMMENT"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "FIELDS" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FIELDS"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(CompleteRequest {
-                    task_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("TASK_ID"))?,
-                    status: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("STATUS"))?,
-                    comment: __f2.unwrap_or_default(),
-                    fields: __f3.unwrap_or_default(),
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let comment = o.opt("COMMENT")?;
+        let fields = o.opt("FIELDS")?;
+        let status = o.req("STATUS")?;
+        let task_id = o.req("TASK_ID")?;
+        let task_id = o.need(task_id, "TASK_ID")?;
+        let status = o.need(status, "STATUS")?;
+        Ok(Self {
+            task_id,
+            status,
+            comment,
+            fields,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(CompleteRequest);
 
 /// Decision, as a number or a word.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CompleteRequestStatus {
-    /// The value 1.
-    V1,
-    /// The value "yes".
-    Yes,
-    /// The value 2.
-    V2,
-    /// The value "no".
-    No,
-    /// The value 3.
-    V3,
-    /// The value "ok".
-    Ok,
-    /// The value 4.
-    V4,
-    /// The value "cancel".
-    Cancel,
-    /// A value the spec does not list, kept as received.
-    Other(::serde_json::Value),
-}
-
-impl ::serde::Serialize for CompleteRequestStatus {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match self {
-            Self::V1 => serializer.serialize_i64(1),
-            Self::Yes => serializer.serialize_str("yes"),
-            Self::V2 => serializer.serialize_i64(2),
-            Self::No => serializer.serialize_str("no"),
-            Self::V3 => serializer.serialize_i64(3),
-            Self::Ok => serializer.serialize_str("ok"),
-            Self::V4 => serializer.serialize_i64(4),
-            Self::Cancel => serializer.serialize_str("cancel"),
-            Self::Other(value) => ::serde::Serialize::serialize(value, serializer),
-        }
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for CompleteRequestStatus {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: ::serde_json::Value = ::serde::Deserialize::deserialize(
-            deserializer,
-        )?;
-        let text = value.as_str().map(str::to_owned);
-        let number = value
-            .as_i64()
-            .or_else(|| value.as_str().and_then(|t| t.trim().parse::<i64>().ok()));
-        Ok(
-            match (text.as_deref(), number) {
-                (_, Some(1)) => Self::V1,
-                (Some("yes"), _) => Self::Yes,
-                (_, Some(2)) => Self::V2,
-                (Some("no"), _) => Self::No,
-                (_, Some(3)) => Self::V3,
-                (Some("ok"), _) => Self::Ok,
-                (_, Some(4)) => Self::V4,
-                (Some("cancel"), _) => Self::Cancel,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for CompleteRequestStatus {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type CompleteRequestStatus = super::super::enums::V1YesV2Etc;
 
 /// The `result` of `bizproc.task.complete`.
 pub type CompleteResponse = ::serde_json::Value;

@@ -20,61 +20,18 @@ pub struct AddRequest {
     pub fields: AddRequestFields,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<AddRequestFields> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            AddRequestFields,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let fields = o.need(fields, "fields")?;
+        Ok(Self { fields })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestFields {
@@ -83,6 +40,8 @@ pub struct AddRequestFields {
     pub iblock_id: i32,
     pub name: String,
     /// External id from 1C.
+    ///
+    /// Wire name "1C_ID".
     #[serde(rename = "1C_ID", skip_serializing_if = "Option::is_none")]
     pub _1c_id: Option<String>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
@@ -100,527 +59,99 @@ pub struct AddRequestFields {
     pub weight: Option<f64>,
     #[serde(rename = "syncSource", skip_serializing_if = "Option::is_none")]
     pub sync_source: Option<AddRequestFieldsSyncSource>,
+    /// Wire name "type".
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<AddRequestFieldsType>,
     /// Format: `date-time`.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
     /// A property named only with digits.
+    ///
+    /// Wire name "123".
     #[serde(rename = "123", skip_serializing_if = "Option::is_none")]
     pub _123: Option<String>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestFields, A::Error> {
-                let mut __f0: Option<i32> = None;
-                let mut __f1: Option<String> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<AddRequestFieldsActive>> = None;
-                let mut __f5: Option<Option<AddRequestFieldsVatIncluded>> = None;
-                let mut __f6: Option<Option<AddRequestFieldsPurchasingPrice>> = None;
-                let mut __f7: Option<Option<i64>> = None;
-                let mut __f8: Option<Option<f64>> = None;
-                let mut __f9: Option<Option<AddRequestFieldsSyncSource>> = None;
-                let mut __f10: Option<Option<AddRequestFieldsType>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "iblockId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("iblockId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i32>::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "1C_ID" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("1C_ID"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "xmlId" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("xmlId"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "active" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("active"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestFieldsActive>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "vatIncluded" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("vatIncluded"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestFieldsVatIncluded>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "purchasingPrice" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("purchasingPrice"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestFieldsPurchasingPrice>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "measure" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("measure"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "weight" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("weight"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "syncSource" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("syncSource"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestFieldsSyncSource>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "type" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("type"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestFieldsType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "dateCreate" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("dateCreate"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "123" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("123"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddRequestFields {
-                    iblock_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("iblockId"))?,
-                    name: __f1.ok_or_else(|| ::serde::de::Error::missing_field("name"))?,
-                    _1c_id: __f2.unwrap_or_default(),
-                    xml_id: __f3.unwrap_or_default(),
-                    active: __f4.unwrap_or_default(),
-                    vat_included: __f5.unwrap_or_default(),
-                    purchasing_price: __f6.unwrap_or_default(),
-                    measure: __f7.unwrap_or_default(),
-                    weight: __f8.unwrap_or_default(),
-                    sync_source: __f9.unwrap_or_default(),
-                    type_: __f10.unwrap_or_default(),
-                    date_create: __f11.unwrap_or_default(),
-                    _123: __f12.unwrap_or_default(),
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let _123 = o.opt("123")?;
+        let _1c_id = o.opt("1C_ID")?;
+        let active = o.opt("active")?;
+        let date_create = o.opt("dateCreate")?;
+        let iblock_id = o.req("iblockId")?;
+        let measure = o.opt("measure")?;
+        let name = o.req("name")?;
+        let purchasing_price = o.opt("purchasingPrice")?;
+        let sync_source = o.opt("syncSource")?;
+        let type_ = o.opt("type")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let weight = o.opt("weight")?;
+        let xml_id = o.opt("xmlId")?;
+        let iblock_id = o.need(iblock_id, "iblockId")?;
+        let name = o.need(name, "name")?;
+        Ok(Self {
+            iblock_id,
+            name,
+            _1c_id,
+            xml_id,
+            active,
+            vat_included,
+            purchasing_price,
+            measure,
+            weight,
+            sync_source,
+            type_,
+            date_create,
+            _123,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestFieldsActive {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
-impl AddRequestFieldsActive {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type AddRequestFieldsActive = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for AddRequestFieldsActive {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type AddRequestFieldsVatIncluded = ::bitrix24_runtime::YesNo;
 
-impl ::serde::Serialize for AddRequestFieldsActive {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsActive {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsActive {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestFieldsVatIncluded {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestFieldsVatIncluded {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestFieldsVatIncluded {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestFieldsVatIncluded {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsVatIncluded {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsVatIncluded {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
 pub enum AddRequestFieldsPurchasingPrice {
     String(String),
-    Number(#[serde(deserialize_with = "::bitrix24_runtime::loose::de")] f64),
-    Bool(#[serde(deserialize_with = "::bitrix24_runtime::loose::de")] bool),
+    Number(f64),
+    Bool(bool),
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPurchasingPrice {
     const FALSE_IS_VALUE: bool = true;
     const EMPTY_STRING_IS_VALUE: bool = true;
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestFieldsSyncSource {
-    /// The value "1C".
-    V1C,
-    /// The value "2GIS".
-    V2Gis,
-    /// The value "manual".
-    Manual,
-    /// The value "МойСклад".
-    MoySklad,
-    /// The value "in-progress".
-    InProgress,
-    /// The value "in_progress".
-    InProgress2,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestFieldsSyncSource {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::V1C => "1C",
-            Self::V2Gis => "2GIS",
-            Self::Manual => "manual",
-            Self::MoySklad => "МойСклад",
-            Self::InProgress => "in-progress",
-            Self::InProgress2 => "in_progress",
-            Self::Other(value) => value,
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
         }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestFieldsSyncSource {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestFieldsSyncSource {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsSyncSource {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "1C" => Self::V1C,
-                "2GIS" => Self::V2Gis,
-                "manual" => Self::Manual,
-                "МойСклад" => Self::MoySklad,
-                "in-progress" => Self::InProgress,
-                "in_progress" => Self::InProgress2,
-                _ => Self::Other(value),
-            },
+        if let Ok(x) = <f64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Number(x));
+        }
+        if let Ok(x) = <bool as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Bool(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddRequestFieldsPurchasingPrice",
+            ),
         )
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsSyncSource {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsPurchasingPrice);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AddRequestFieldsType {
-    /// The value 1.
-    V1,
-    /// The value 2.
-    V2,
-    /// The value 3.
-    V3,
-    /// The value 4.
-    V4,
-    /// The value 5.
-    V5,
-    /// The value 6.
-    V6,
-    /// The value 7.
-    V7,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
+pub type AddRequestFieldsSyncSource = super::super::enums::V1CV2GisManualEtc;
 
-impl AddRequestFieldsType {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V1 => 1,
-            Self::V2 => 2,
-            Self::V3 => 3,
-            Self::V4 => 4,
-            Self::V5 => 5,
-            Self::V6 => 6,
-            Self::V7 => 7,
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::serde::Serialize for AddRequestFieldsType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                1 => Self::V1,
-                2 => Self::V2,
-                3 => Self::V3,
-                4 => Self::V4,
-                5 => Self::V5,
-                6 => Self::V6,
-                7 => Self::V7,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type AddRequestFieldsType = super::super::enums::IntV1V2V3EtcHe4cf54e6;
 
 /// The `result` of `catalog.product.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -629,149 +160,42 @@ pub struct AddResponse {
     pub element: Option<AddResponseElement>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddResponse, A::Error> {
-                let mut __f0: Option<Option<AddResponseElement>> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "element" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("element"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddResponseElement>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddResponse {
-                    element: __f0.unwrap_or_default(),
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let element = o.opt("element")?;
+        Ok(Self { element })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddResponseElement {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "1C_ID".
     #[serde(rename = "1C_ID", skip_serializing_if = "Option::is_none")]
     pub _1c_id: Option<String>,
     #[serde(rename = "iblockId", skip_serializing_if = "Option::is_none")]
     pub iblock_id: Option<i64>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddResponseElement {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddResponseElement;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddResponseElement")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddResponseElement, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "1C_ID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("1C_ID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "iblockId" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("iblockId"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddResponseElement {
-                    id: __f0.unwrap_or_default(),
-                    _1c_id: __f1.unwrap_or_default(),
-                    iblock_id: __f2.unwrap_or_default(),
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddResponseElement {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let _1c_id = o.opt("1C_ID")?;
+        let iblock_id = o.opt("iblockId")?;
+        let id = o.opt("id")?;
+        Ok(Self { id, _1c_id, iblock_id })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddResponseElement {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddResponseElement);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.product.add";

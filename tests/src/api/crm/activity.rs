@@ -20,61 +20,18 @@ pub struct AddRequest {
     pub fields: AddRequestFields,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<AddRequestFields> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            AddRequestFields,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let fields = o.need(fields, "fields")?;
+        Ok(Self { fields })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestFields {
@@ -97,460 +54,41 @@ pub struct AddRequestFields {
     pub bindings: Option<Vec<AddRequestFieldsBindingsItem>>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestFields, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<AddRequestFieldsDescriptionType>> = None;
-                let mut __f2: Option<Option<AddRequestFieldsDirection>> = None;
-                let mut __f3: Option<Option<AddRequestFieldsTypeId>> = None;
-                let mut __f4: Option<Option<AddRequestFieldsPriority>> = None;
-                let mut __f5: Option<Option<Vec<AddRequestFieldsCommunicationsItem>>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<Vec<AddRequestFieldsBindingsItem>>> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "SUBJECT" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SUBJECT"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION_TYPE" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION_TYPE"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestFieldsDescriptionType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "DIRECTION" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DIRECTION"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestFieldsDirection>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "TYPE_ID" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TYPE_ID"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestFieldsTypeId>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "PRIORITY" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PRIORITY"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestFieldsPriority>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "COMMUNICATIONS" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("COMMUNICATIONS"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<AddRequestFieldsCommunicationsItem>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "START_TIME" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("START_TIME"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "BINDINGS" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("BINDINGS"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<AddRequestFieldsBindingsItem>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddRequestFields {
-                    subject: __f0.unwrap_or_default(),
-                    description_type: __f1.unwrap_or_default(),
-                    direction: __f2.unwrap_or_default(),
-                    type_id: __f3.unwrap_or_default(),
-                    priority: __f4.unwrap_or_default(),
-                    communications: __f5.unwrap_or_default(),
-                    start_time: __f6.unwrap_or_default(),
-                    bindings: __f7.unwrap_or_default(),
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bindings = o.opt("BINDINGS")?;
+        let communications = o.opt("COMMUNICATIONS")?;
+        let description_type = o.opt("DESCRIPTION_TYPE")?;
+        let direction = o.opt("DIRECTION")?;
+        let priority = o.opt("PRIORITY")?;
+        let start_time = o.opt("START_TIME")?;
+        let subject = o.opt("SUBJECT")?;
+        let type_id = o.opt("TYPE_ID")?;
+        Ok(Self {
+            subject,
+            description_type,
+            direction,
+            type_id,
+            priority,
+            communications,
+            start_time,
+            bindings,
+        })
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AddRequestFieldsDescriptionType {
-    /// The value 1.
-    V1,
-    /// The value 2.
-    V2,
-    /// The value 3.
-    V3,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
-impl AddRequestFieldsDescriptionType {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V1 => 1,
-            Self::V2 => 2,
-            Self::V3 => 3,
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type AddRequestFieldsDescriptionType = super::super::enums::IntV1V2V3;
 
-impl ::serde::Serialize for AddRequestFieldsDescriptionType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
+pub type AddRequestFieldsDirection = super::super::enums::IntV1V2;
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsDescriptionType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                1 => Self::V1,
-                2 => Self::V2,
-                3 => Self::V3,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
+pub type AddRequestFieldsTypeId = super::super::enums::IntV1V2V3EtcHf969969e;
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsDescriptionType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AddRequestFieldsDirection {
-    /// The value 1.
-    V1,
-    /// The value 2.
-    V2,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
-
-impl AddRequestFieldsDirection {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V1 => 1,
-            Self::V2 => 2,
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::serde::Serialize for AddRequestFieldsDirection {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsDirection {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                1 => Self::V1,
-                2 => Self::V2,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsDirection {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AddRequestFieldsTypeId {
-    /// The value 1.
-    V1,
-    /// The value 2.
-    V2,
-    /// The value 3.
-    V3,
-    /// The value 4.
-    V4,
-    /// The value 6.
-    V6,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
-
-impl AddRequestFieldsTypeId {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V1 => 1,
-            Self::V2 => 2,
-            Self::V3 => 3,
-            Self::V4 => 4,
-            Self::V6 => 6,
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::serde::Serialize for AddRequestFieldsTypeId {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsTypeId {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                1 => Self::V1,
-                2 => Self::V2,
-                3 => Self::V3,
-                4 => Self::V4,
-                6 => Self::V6,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsTypeId {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestFieldsPriority {
-    /// The value "\*/".
-    Value,
-    /// The value "/\*".
-    Value2,
-    /// The value ""\#".
-    Value3,
-    /// The value "\#\[cfg(any())\]".
-    CfgAny,
-    /// The value "\#!\[allow(warnings)\]".
-    AllowWarnings,
-    /// The value "}); panic!("x"); fn f() {".
-    PanicXFnF,
-    /// The value "evil".
-    Evil,
-    /// The value "x".
-    X,
-    /// The value "a b".
-    AB,
-    /// The value " ".
-    Value4,
-    /// The value "\<script\>".
-    Script,
-    /// The value "--\>".
-    Value5,
-    /// The value "\`\`\`".
-    Value6,
-    /// The value "\[link\](http://x)".
-    LinkHttpX,
-    /// The value " ".
-    Value7,
-    /// The empty string.
-    Empty,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestFieldsPriority {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Value => "*/",
-            Self::Value2 => "/*",
-            Self::Value3 => "\"#",
-            Self::CfgAny => "#[cfg(any())]",
-            Self::AllowWarnings => "#![allow(warnings)]",
-            Self::PanicXFnF => "}); panic!(\"x\"); fn f() {",
-            Self::Evil => "\u{202e}evil",
-            Self::X => "\u{2066}x",
-            Self::AB => "a\0b",
-            Self::Value4 => "\u{7}",
-            Self::Script => "<script>",
-            Self::Value5 => "-->",
-            Self::Value6 => "```",
-            Self::LinkHttpX => "[link](http://x)",
-            Self::Value7 => " ",
-            Self::Empty => "",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestFieldsPriority {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestFieldsPriority {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsPriority {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "*/" => Self::Value,
-                "/*" => Self::Value2,
-                "\"#" => Self::Value3,
-                "#[cfg(any())]" => Self::CfgAny,
-                "#![allow(warnings)]" => Self::AllowWarnings,
-                "}); panic!(\"x\"); fn f() {" => Self::PanicXFnF,
-                "\u{202e}evil" => Self::Evil,
-                "\u{2066}x" => Self::X,
-                "a\0b" => Self::AB,
-                "\u{7}" => Self::Value4,
-                "<script>" => Self::Script,
-                "-->" => Self::Value5,
-                "```" => Self::Value6,
-                "[link](http://x)" => Self::LinkHttpX,
-                " " => Self::Value7,
-                "" => Self::Empty,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPriority {
-    const EMPTY_STRING_IS_VALUE: bool = true;
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type AddRequestFieldsPriority = super::super::enums::ValueValue2Value3Etc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestFieldsCommunicationsItem {
@@ -562,88 +100,23 @@ pub struct AddRequestFieldsCommunicationsItem {
     pub entity_type_id: Option<i64>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsCommunicationsItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestFieldsCommunicationsItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestFieldsCommunicationsItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestFieldsCommunicationsItem, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "VALUE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("VALUE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ENTITY_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ENTITY_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ENTITY_TYPE_ID" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ENTITY_TYPE_ID"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddRequestFieldsCommunicationsItem {
-                    value: __f0.unwrap_or_default(),
-                    entity_id: __f1.unwrap_or_default(),
-                    entity_type_id: __f2.unwrap_or_default(),
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsCommunicationsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let entity_type_id = o.opt("ENTITY_TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        Ok(Self {
+            value,
+            entity_id,
+            entity_type_id,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsCommunicationsItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsCommunicationsItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestFieldsBindingsItem {
@@ -653,73 +126,18 @@ pub struct AddRequestFieldsBindingsItem {
     pub owner_type_id: Option<i64>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsBindingsItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestFieldsBindingsItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestFieldsBindingsItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestFieldsBindingsItem, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "OWNER_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("OWNER_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "OWNER_TYPE_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("OWNER_TYPE_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddRequestFieldsBindingsItem {
-                    owner_id: __f0.unwrap_or_default(),
-                    owner_type_id: __f1.unwrap_or_default(),
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsBindingsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let owner_id = o.opt("OWNER_ID")?;
+        let owner_type_id = o.opt("OWNER_TYPE_ID")?;
+        Ok(Self { owner_id, owner_type_id })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsBindingsItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsBindingsItem);
 
 /// The `result` of `crm.activity.add`.
 pub type AddResponse = i64;

@@ -29,105 +29,25 @@ pub struct ListRequest {
     pub start: Option<i64>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<Option<Vec<String>>> = None;
-                let mut __f1: Option<Option<ListRequestFilter>> = None;
-                let mut __f2: Option<
-                    Option<::std::collections::BTreeMap<String, String>>,
-                > = None;
-                let mut __f3: Option<Option<i64>> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "select" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("select"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "filter" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("filter"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<ListRequestFilter>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "order" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("order"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::std::collections::BTreeMap<String, String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "start" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("start"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListRequest {
-                    select: __f0.unwrap_or_default(),
-                    filter: __f1.unwrap_or_default(),
-                    order: __f2.unwrap_or_default(),
-                    start: __f3.unwrap_or_default(),
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        Ok(Self {
+            select,
+            filter,
+            order,
+            start,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequestFilter {
@@ -140,151 +60,21 @@ pub struct ListRequestFilter {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequestFilter;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequestFilter")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequestFilter, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<ListRequestFilterTypeId>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "=PHONE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("=PHONE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TYPE_ID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TYPE_ID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<ListRequestFilterTypeId>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListRequestFilter {
-                    phone: __f0.unwrap_or_default(),
-                    type_id: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let phone = o.opt("=PHONE")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let additional = o.rest(&["=PHONE", "TYPE_ID"])?;
+        Ok(Self { phone, type_id, additional })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ListRequestFilterTypeId {
-    /// The value "CLIENT".
-    Client,
-    /// The value "SUPPLIER".
-    Supplier,
-    /// The value "PARTNER".
-    Partner,
-    /// The value "OTHER".
-    Other2,
-    /// The empty string.
-    Empty,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(ListRequestFilter);
 
-impl ListRequestFilterTypeId {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Client => "CLIENT",
-            Self::Supplier => "SUPPLIER",
-            Self::Partner => "PARTNER",
-            Self::Other2 => "OTHER",
-            Self::Empty => "",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for ListRequestFilterTypeId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for ListRequestFilterTypeId {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for ListRequestFilterTypeId {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "CLIENT" => Self::Client,
-                "SUPPLIER" => Self::Supplier,
-                "PARTNER" => Self::Partner,
-                "OTHER" => Self::Other2,
-                "" => Self::Empty,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestFilterTypeId {
-    const EMPTY_STRING_IS_VALUE: bool = true;
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type ListRequestFilterTypeId = super::super::enums::ClientSupplierPartnerEtc;
 
 /// The `result` of `crm.contact.list`.
 pub type ListResponse = Vec<ListResponseItem>;
@@ -301,256 +91,58 @@ pub struct ListResponseMultiField {
     pub type_id: Option<ListResponseMultiFieldTypeId>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListResponseMultiField {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListResponseMultiField;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListResponseMultiField")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListResponseMultiField, A::Error> {
-                let mut __f0: Option<Option<ListResponseMultiFieldId>> = None;
-                let mut __f1: Option<Option<ListResponseMultiFieldValueType>> = None;
-                let mut __f2: Option<String> = None;
-                let mut __f3: Option<Option<ListResponseMultiFieldTypeId>> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<ListResponseMultiFieldId>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "VALUE_TYPE" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VALUE_TYPE"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<ListResponseMultiFieldValueType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "VALUE" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("VALUE"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "TYPE_ID" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TYPE_ID"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<ListResponseMultiFieldTypeId>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListResponseMultiField {
-                    id: __f0.unwrap_or_default(),
-                    value_type: __f1.unwrap_or_default(),
-                    value: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("VALUE"))?,
-                    type_id: __f3.unwrap_or_default(),
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for ListResponseMultiField {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.req("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let value = o.need(value, "VALUE")?;
+        Ok(Self {
+            id,
+            value_type,
+            value,
+            type_id,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+::bitrix24_runtime::loose_deserialize!(ListResponseMultiField);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
 pub enum ListResponseMultiFieldId {
-    Integer(#[serde(deserialize_with = "::bitrix24_runtime::loose::de")] i64),
+    Integer(i64),
     String(String),
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListResponseMultiFieldId {
     const EMPTY_STRING_IS_VALUE: bool = true;
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ListResponseMultiFieldValueType {
-    /// The value "WORK".
-    Work,
-    /// The value "MOBILE".
-    Mobile,
-    /// The value "HOME".
-    Home,
-    /// The value "FAX".
-    Fax,
-    /// The value "PAGER".
-    Pager,
-    /// The value "MAILING".
-    Mailing,
-    /// The value "OTHER".
-    Other2,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl ListResponseMultiFieldValueType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Work => "WORK",
-            Self::Mobile => "MOBILE",
-            Self::Home => "HOME",
-            Self::Fax => "FAX",
-            Self::Pager => "PAGER",
-            Self::Mailing => "MAILING",
-            Self::Other2 => "OTHER",
-            Self::Other(value) => value,
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
         }
-    }
-}
-
-impl ::std::fmt::Display for ListResponseMultiFieldValueType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for ListResponseMultiFieldValueType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for ListResponseMultiFieldValueType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "WORK" => Self::Work,
-                "MOBILE" => Self::Mobile,
-                "HOME" => Self::Home,
-                "FAX" => Self::Fax,
-                "PAGER" => Self::Pager,
-                "MAILING" => Self::Mailing,
-                "OTHER" => Self::Other2,
-                _ => Self::Other(value),
-            },
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum ListResponseMultiFieldId",
+            ),
         )
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListResponseMultiFieldValueType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListResponseMultiFieldId);
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ListResponseMultiFieldTypeId {
-    /// The value "PHONE".
-    Phone,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+pub type ListResponseMultiFieldValueType = super::super::enums::WorkMobileHomeEtc;
 
-impl ListResponseMultiFieldTypeId {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Phone => "PHONE",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for ListResponseMultiFieldTypeId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for ListResponseMultiFieldTypeId {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for ListResponseMultiFieldTypeId {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "PHONE" => Self::Phone,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseMultiFieldTypeId {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type ListResponseMultiFieldTypeId = super::super::enums::Phone;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListResponseItem {
@@ -568,116 +160,27 @@ pub struct ListResponseItem {
     pub email: Option<Vec<ListResponseMultiField>>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListResponseItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListResponseItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListResponseItem, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<Vec<ListResponseMultiField>>> = None;
-                let mut __f4: Option<Option<Vec<ListResponseMultiField>>> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "BIRTHDATE" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("BIRTHDATE"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PHONE" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PHONE"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<ListResponseMultiField>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "EMAIL" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("EMAIL"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<ListResponseMultiField>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListResponseItem {
-                    id: __f0.unwrap_or_default(),
-                    name: __f1.unwrap_or_default(),
-                    birthdate: __f2.unwrap_or_default(),
-                    phone: __f3.unwrap_or_default(),
-                    email: __f4.unwrap_or_default(),
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let birthdate = o.opt("BIRTHDATE")?;
+        let email = o.opt("EMAIL")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let phone = o.opt("PHONE")?;
+        Ok(Self {
+            id,
+            name,
+            birthdate,
+            phone,
+            email,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListResponseItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.contact.list";

@@ -21,61 +21,18 @@ pub struct AddRequest {
     pub fields: AddRequestFields,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<AddRequestFields> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            AddRequestFields,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let fields = o.need(fields, "fields")?;
+        Ok(Self { fields })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestFields {
@@ -97,156 +54,31 @@ pub struct AddRequestFields {
     pub invoice_properties: Option<::std::collections::BTreeMap<String, String>>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestFields, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<Option<Vec<AddRequestFieldsProductRowsItem>>> = None;
-                let mut __f6: Option<
-                    Option<::std::collections::BTreeMap<String, String>>,
-                > = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ORDER_TOPIC" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ORDER_TOPIC"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "STATUS_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("STATUS_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_INSERT" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_INSERT"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PAY_VOUCHER_DATE" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PAY_VOUCHER_DATE"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PERSON_TYPE_ID" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PERSON_TYPE_ID"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PRODUCT_ROWS" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PRODUCT_ROWS"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<AddRequestFieldsProductRowsItem>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "INVOICE_PROPERTIES" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("INVOICE_PROPERTIES"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::std::collections::BTreeMap<String, String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddRequestFields {
-                    order_topic: __f0.unwrap_or_default(),
-                    status_id: __f1.unwrap_or_default(),
-                    date_insert: __f2.unwrap_or_default(),
-                    pay_voucher_date: __f3.unwrap_or_default(),
-                    person_type_id: __f4.unwrap_or_default(),
-                    product_rows: __f5.unwrap_or_default(),
-                    invoice_properties: __f6.unwrap_or_default(),
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_insert = o.opt("DATE_INSERT")?;
+        let invoice_properties = o.opt("INVOICE_PROPERTIES")?;
+        let order_topic = o.opt("ORDER_TOPIC")?;
+        let pay_voucher_date = o.opt("PAY_VOUCHER_DATE")?;
+        let person_type_id = o.opt("PERSON_TYPE_ID")?;
+        let product_rows = o.opt("PRODUCT_ROWS")?;
+        let status_id = o.opt("STATUS_ID")?;
+        Ok(Self {
+            order_topic,
+            status_id,
+            date_insert,
+            pay_voucher_date,
+            person_type_id,
+            product_rows,
+            invoice_properties,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestFieldsProductRowsItem {
@@ -262,117 +94,30 @@ pub struct AddRequestFieldsProductRowsItem {
     pub price: f64,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsProductRowsItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestFieldsProductRowsItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestFieldsProductRowsItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestFieldsProductRowsItem, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<f64> = None;
-                let mut __f4: Option<f64> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PRODUCT_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PRODUCT_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "PRODUCT_NAME" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PRODUCT_NAME"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "QUANTITY" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("QUANTITY"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<f64>::default(),
-                                    )?,
-                            );
-                        }
-                        "PRICE" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PRICE"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<f64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddRequestFieldsProductRowsItem {
-                    id: __f0.unwrap_or_default(),
-                    product_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("PRODUCT_ID"))?,
-                    product_name: __f2.unwrap_or_default(),
-                    quantity: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field("QUANTITY"))?,
-                    price: __f4
-                        .ok_or_else(|| ::serde::de::Error::missing_field("PRICE"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsProductRowsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let price = o.req("PRICE")?;
+        let product_id = o.req("PRODUCT_ID")?;
+        let product_name = o.opt("PRODUCT_NAME")?;
+        let quantity = o.req("QUANTITY")?;
+        let product_id = o.need(product_id, "PRODUCT_ID")?;
+        let quantity = o.need(quantity, "QUANTITY")?;
+        let price = o.need(price, "PRICE")?;
+        Ok(Self {
+            id,
+            product_id,
+            product_name,
+            quantity,
+            price,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsProductRowsItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestFieldsProductRowsItem);
 
 /// The `result` of `crm.invoice.add`.
 pub type AddResponse = i64;

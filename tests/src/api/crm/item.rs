@@ -30,35 +30,48 @@ pub struct AddRequest {
     pub entity_type_id: AddRequestEntityTypeId,
     #[serde(rename = "UF_CRM_1712345678", skip_serializing_if = "Option::is_none")]
     pub uf_crm_1712345678: Option<String>,
+    /// Wire name "type".
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     pub fields: ::serde_json::Map<String, ::serde_json::Value>,
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "id".
     #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
     pub id_2: Option<String>,
+    /// Wire name "Id".
     #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id_3: Option<AddRequestId>,
+    /// Wire name "1C_ID".
     #[serde(rename = "1C_ID", skip_serializing_if = "Option::is_none")]
     pub _1c_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "TITLE".
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title_2: Option<String>,
+    /// Wire name "self".
     #[serde(rename = "self", skip_serializing_if = "Option::is_none")]
     pub self_: Option<bool>,
+    /// Wire name "Self".
     #[serde(rename = "Self", skip_serializing_if = "Option::is_none")]
     pub self_2: Option<bool>,
+    /// Wire name "crate".
     #[serde(rename = "crate", skip_serializing_if = "Option::is_none")]
     pub crate_: Option<String>,
+    /// Wire name "super".
     #[serde(rename = "super", skip_serializing_if = "Option::is_none")]
     pub super_: Option<String>,
+    /// Wire name "gen".
     #[serde(rename = "gen", skip_serializing_if = "Option::is_none")]
     pub gen_: Option<i64>,
+    /// Wire name "async".
     #[serde(rename = "async", skip_serializing_if = "Option::is_none")]
     pub async_: Option<bool>,
+    /// Wire name "match".
     #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
     pub match_: Option<String>,
+    /// Wire name "fn".
     #[serde(rename = "fn", skip_serializing_if = "Option::is_none")]
     pub fn_: Option<String>,
     #[serde(rename = "r#type", skip_serializing_if = "Option::is_none")]
@@ -72,6 +85,7 @@ pub struct AddRequest {
     pub date_create: Option<String>,
     #[serde(rename = "!STATUS_ID", skip_serializing_if = "Option::is_none")]
     pub status_id: Option<String>,
+    /// Wire name "%TITLE".
     #[serde(rename = "%TITLE", skip_serializing_if = "Option::is_none")]
     pub title_3: Option<String>,
     #[serde(rename = "data-id", skip_serializing_if = "Option::is_none")]
@@ -82,23 +96,33 @@ pub struct AddRequest {
     pub with_space: Option<String>,
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Wire name "user_id".
     #[serde(rename = "user_id", skip_serializing_if = "Option::is_none")]
     pub user_id_2: Option<i64>,
+    /// Wire name "USER_ID".
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id_3: Option<i64>,
+    /// Wire name "UserId".
     #[serde(rename = "UserId", skip_serializing_if = "Option::is_none")]
     pub user_id_4: Option<i64>,
+    /// Wire name "Название".
     #[serde(rename = "Название", skip_serializing_if = "Option::is_none")]
     pub nazvanie: Option<String>,
+    /// Wire name "Сумма".
+    ///
     /// Format: `double`.
     #[serde(rename = "Сумма", skip_serializing_if = "Option::is_none")]
     pub summa: Option<f64>,
+    /// Wire name "🚀".
     #[serde(rename = "🚀", skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Wire name "_".
     #[serde(rename = "_", skip_serializing_if = "Option::is_none")]
     pub field_2: Option<String>,
+    /// Wire name "__".
     #[serde(rename = "__", skip_serializing_if = "Option::is_none")]
     pub field_3: Option<String>,
+    /// Wire name "123".
     #[serde(rename = "123", skip_serializing_if = "Option::is_none")]
     pub _123: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -113,963 +137,164 @@ pub struct AddRequest {
     pub contact: Option<AddRequestContact>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<Option<AddRequestCrmEntityType>> = None;
-                let mut __f1: Option<AddRequestEntityTypeId> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
-                let mut __f5: Option<Option<i64>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<AddRequestId>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<bool>> = None;
-                let mut __f12: Option<Option<bool>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<i64>> = None;
-                let mut __f16: Option<Option<bool>> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<Option<String>> = None;
-                let mut __f19: Option<Option<String>> = None;
-                let mut __f20: Option<Option<String>> = None;
-                let mut __f21: Option<Option<i64>> = None;
-                let mut __f22: Option<Option<String>> = None;
-                let mut __f23: Option<Option<String>> = None;
-                let mut __f24: Option<Option<String>> = None;
-                let mut __f25: Option<Option<String>> = None;
-                let mut __f26: Option<Option<f64>> = None;
-                let mut __f27: Option<Option<String>> = None;
-                let mut __f28: Option<Option<i64>> = None;
-                let mut __f29: Option<Option<i64>> = None;
-                let mut __f30: Option<Option<i64>> = None;
-                let mut __f31: Option<Option<i64>> = None;
-                let mut __f32: Option<Option<String>> = None;
-                let mut __f33: Option<Option<f64>> = None;
-                let mut __f34: Option<Option<String>> = None;
-                let mut __f35: Option<Option<String>> = None;
-                let mut __f36: Option<Option<String>> = None;
-                let mut __f37: Option<Option<i64>> = None;
-                let mut __f38: Option<Option<AddRequestStatus>> = None;
-                let mut __f39: Option<Option<String>> = None;
-                let mut __f40: Option<Option<AddRequestNested>> = None;
-                let mut __f41: Option<Option<Vec<AddRequestRowsItem>>> = None;
-                let mut __f42: Option<Option<AddRequestContact>> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CRM_ENTITY_TYPE" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_ENTITY_TYPE"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestCrmEntityType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "entityTypeId" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("entityTypeId"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            AddRequestEntityTypeId,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_CRM_1712345678" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_CRM_1712345678"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "type" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("type"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "fields" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "Id" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("Id"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestId>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "1C_ID" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("1C_ID"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "title" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("title"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TITLE" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "self" => {
-                            if __f11.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("self"));
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "Self" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("Self"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "crate" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("crate"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "super" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("super"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "gen" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("gen"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "async" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("async"));
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "match" => {
-                            if __f17.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("match"));
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "fn" => {
-                            if __f18.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fn"));
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "r#type" => {
-                            if __f19.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("r#type"));
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PHONE[0][VALUE]" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PHONE[0][VALUE]"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "filter>ID" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("filter>ID"),
-                                );
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        ">=DATE_CREATE" => {
-                            if __f22.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(">=DATE_CREATE"),
-                                );
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "!STATUS_ID" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("!STATUS_ID"),
-                                );
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "%TITLE" => {
-                            if __f24.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("%TITLE"));
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "data-id" => {
-                            if __f25.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("data-id"));
-                            }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "a.b" => {
-                            if __f26.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("a.b"));
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "with space" => {
-                            if __f27.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("with space"),
-                                );
-                            }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "userId" => {
-                            if __f28.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("userId"));
-                            }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "user_id" => {
-                            if __f29.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("user_id"));
-                            }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_ID" => {
-                            if __f30.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f30 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UserId" => {
-                            if __f31.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("UserId"));
-                            }
-                            __f31 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "Название" => {
-                            if __f32.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("Название"),
-                                );
-                            }
-                            __f32 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "Сумма" => {
-                            if __f33.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("Сумма"),
-                                );
-                            }
-                            __f33 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "🚀" => {
-                            if __f34.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("🚀"));
-                            }
-                            __f34 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "_" => {
-                            if __f35.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("_"));
-                            }
-                            __f35 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "__" => {
-                            if __f36.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("__"));
-                            }
-                            __f36 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "123" => {
-                            if __f37.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("123"));
-                            }
-                            __f37 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "status" => {
-                            if __f38.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("status"));
-                            }
-                            __f38 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestStatus>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "kind" => {
-                            if __f39.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("kind"));
-                            }
-                            __f39 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "nested" => {
-                            if __f40.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("nested"));
-                            }
-                            __f40 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestNested>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "rows" => {
-                            if __f41.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("rows"));
-                            }
-                            __f41 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<AddRequestRowsItem>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "contact" => {
-                            if __f42.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("contact"));
-                            }
-                            __f42 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestContact>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    crm_entity_type: __f0.unwrap_or_default(),
-                    entity_type_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "entityTypeId",
-                        ))?,
-                    uf_crm_1712345678: __f2.unwrap_or_default(),
-                    type_: __f3.unwrap_or_default(),
-                    fields: __f4
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
-                    id: __f5.unwrap_or_default(),
-                    id_2: __f6.unwrap_or_default(),
-                    id_3: __f7.unwrap_or_default(),
-                    _1c_id: __f8.unwrap_or_default(),
-                    title: __f9.unwrap_or_default(),
-                    title_2: __f10.unwrap_or_default(),
-                    self_: __f11.unwrap_or_default(),
-                    self_2: __f12.unwrap_or_default(),
-                    crate_: __f13.unwrap_or_default(),
-                    super_: __f14.unwrap_or_default(),
-                    gen_: __f15.unwrap_or_default(),
-                    async_: __f16.unwrap_or_default(),
-                    match_: __f17.unwrap_or_default(),
-                    fn_: __f18.unwrap_or_default(),
-                    r_type: __f19.unwrap_or_default(),
-                    phone_0_value: __f20.unwrap_or_default(),
-                    filter_id: __f21.unwrap_or_default(),
-                    date_create: __f22.unwrap_or_default(),
-                    status_id: __f23.unwrap_or_default(),
-                    title_3: __f24.unwrap_or_default(),
-                    data_id: __f25.unwrap_or_default(),
-                    a_b: __f26.unwrap_or_default(),
-                    with_space: __f27.unwrap_or_default(),
-                    user_id: __f28.unwrap_or_default(),
-                    user_id_2: __f29.unwrap_or_default(),
-                    user_id_3: __f30.unwrap_or_default(),
-                    user_id_4: __f31.unwrap_or_default(),
-                    nazvanie: __f32.unwrap_or_default(),
-                    summa: __f33.unwrap_or_default(),
-                    field: __f34.unwrap_or_default(),
-                    field_2: __f35.unwrap_or_default(),
-                    field_3: __f36.unwrap_or_default(),
-                    _123: __f37.unwrap_or_default(),
-                    status: __f38.unwrap_or_default(),
-                    kind: __f39.unwrap_or_default(),
-                    nested: __f40.unwrap_or_default(),
-                    rows: __f41.unwrap_or_default(),
-                    contact: __f42.unwrap_or_default(),
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let status_id = o.opt("!STATUS_ID")?;
+        let title_3 = o.opt("%TITLE")?;
+        let _123 = o.opt("123")?;
+        let _1c_id = o.opt("1C_ID")?;
+        let date_create = o.opt(">=DATE_CREATE")?;
+        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
+        let id = o.opt("ID")?;
+        let id_3 = o.opt("Id")?;
+        let phone_0_value = o.opt("PHONE[0][VALUE]")?;
+        let self_2 = o.opt("Self")?;
+        let title_2 = o.opt("TITLE")?;
+        let uf_crm_1712345678 = o.opt("UF_CRM_1712345678")?;
+        let user_id_3 = o.opt("USER_ID")?;
+        let user_id_4 = o.opt("UserId")?;
+        let field_2 = o.opt("_")?;
+        let field_3 = o.opt("__")?;
+        let a_b = o.opt("a.b")?;
+        let async_ = o.opt("async")?;
+        let contact = o.opt("contact")?;
+        let crate_ = o.opt("crate")?;
+        let data_id = o.opt("data-id")?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let fields = o.req("fields")?;
+        let filter_id = o.opt("filter>ID")?;
+        let fn_ = o.opt("fn")?;
+        let gen_ = o.opt("gen")?;
+        let id_2 = o.opt("id")?;
+        let kind = o.opt("kind")?;
+        let match_ = o.opt("match")?;
+        let nested = o.opt("nested")?;
+        let r_type = o.opt("r#type")?;
+        let rows = o.opt("rows")?;
+        let self_ = o.opt("self")?;
+        let status = o.opt("status")?;
+        let super_ = o.opt("super")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let user_id = o.opt("userId")?;
+        let user_id_2 = o.opt("user_id")?;
+        let with_space = o.opt("with space")?;
+        let nazvanie = o.opt("Название")?;
+        let summa = o.opt("Сумма")?;
+        let field = o.opt("🚀")?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        let fields = o.need(fields, "fields")?;
+        Ok(Self {
+            crm_entity_type,
+            entity_type_id,
+            uf_crm_1712345678,
+            type_,
+            fields,
+            id,
+            id_2,
+            id_3,
+            _1c_id,
+            title,
+            title_2,
+            self_,
+            self_2,
+            crate_,
+            super_,
+            gen_,
+            async_,
+            match_,
+            fn_,
+            r_type,
+            phone_0_value,
+            filter_id,
+            date_create,
+            status_id,
+            title_3,
+            data_id,
+            a_b,
+            with_space,
+            user_id,
+            user_id_2,
+            user_id_3,
+            user_id_4,
+            nazvanie,
+            summa,
+            field,
+            field_2,
+            field_3,
+            _123,
+            status,
+            kind,
+            nested,
+            rows,
+            contact,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestBase {
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "id".
     #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
     pub id_2: Option<i64>,
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
     pub created_by: Option<i64>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestBase {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestBase;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestBase")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestBase, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CREATED_BY" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CREATED_BY"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddRequestBase {
-                    id: __f0.unwrap_or_default(),
-                    id_2: __f1.unwrap_or_default(),
-                    created_by: __f2.unwrap_or_default(),
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for AddRequestBase {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by = o.opt("CREATED_BY")?;
+        let id = o.opt("ID")?;
+        let id_2 = o.opt("id")?;
+        Ok(Self { id, id_2, created_by })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestCrmEntityType {
-    /// The value "lead".
-    Lead,
-    /// The value "deal".
-    Deal,
-    /// The value "contact".
-    Contact,
-    /// The value "company".
-    Company,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestBase);
 
-impl AddRequestCrmEntityType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Lead => "lead",
-            Self::Deal => "deal",
-            Self::Contact => "contact",
-            Self::Company => "company",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type AddRequestCrmEntityType = super::super::enums::LeadDealContactCompany;
 
-impl ::std::fmt::Display for AddRequestCrmEntityType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type AddRequestEntityTypeId = super::super::enums::IntV1V2V3EtcH3c0a92c0;
 
-impl ::serde::Serialize for AddRequestCrmEntityType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestCrmEntityType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "lead" => Self::Lead,
-                "deal" => Self::Deal,
-                "contact" => Self::Contact,
-                "company" => Self::Company,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestCrmEntityType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AddRequestEntityTypeId {
-    /// The value 1.
-    V1,
-    /// The value 2.
-    V2,
-    /// The value 3.
-    V3,
-    /// The value 4.
-    V4,
-    /// The value 31.
-    V31,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
-
-impl AddRequestEntityTypeId {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V1 => 1,
-            Self::V2 => 2,
-            Self::V3 => 3,
-            Self::V4 => 4,
-            Self::V31 => 31,
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::serde::Serialize for AddRequestEntityTypeId {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestEntityTypeId {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                1 => Self::V1,
-                2 => Self::V2,
-                3 => Self::V3,
-                4 => Self::V4,
-                31 => Self::V31,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestEntityTypeId {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
 pub enum AddRequestId {
-    Integer(#[serde(deserialize_with = "::bitrix24_runtime::loose::de")] i64),
+    Integer(i64),
     String(String),
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestId {
     const EMPTY_STRING_IS_VALUE: bool = true;
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestStatus {
-    /// The value "in-progress".
-    InProgress,
-    /// The value "in_progress".
-    InProgress2,
-    /// The value "A".
-    A,
-    /// The value "a".
-    A2,
-    /// The value "1C".
-    V1C,
-    /// The value "Черновик".
-    Chernovik,
-    /// The empty string.
-    Empty,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestStatus {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::InProgress => "in-progress",
-            Self::InProgress2 => "in_progress",
-            Self::A => "A",
-            Self::A2 => "a",
-            Self::V1C => "1C",
-            Self::Chernovik => "Черновик",
-            Self::Empty => "",
-            Self::Other(value) => value,
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
         }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestStatus {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestStatus {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "in-progress" => Self::InProgress,
-                "in_progress" => Self::InProgress2,
-                "A" => Self::A,
-                "a" => Self::A2,
-                "1C" => Self::V1C,
-                "Черновик" => Self::Chernovik,
-                "" => Self::Empty,
-                _ => Self::Other(value),
-            },
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddRequestId",
+            ),
         )
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestStatus {
-    const EMPTY_STRING_IS_VALUE: bool = true;
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestId);
+
+pub type AddRequestStatus = super::super::enums::InProgressInProgress2AEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestNested {
@@ -1079,36 +304,49 @@ pub struct AddRequestNested {
     pub entity_type_id: Option<AddRequestNestedEntityTypeId>,
     #[serde(rename = "UF_CRM_1712345678", skip_serializing_if = "Option::is_none")]
     pub uf_crm_1712345678: Option<String>,
+    /// Wire name "type".
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<::serde_json::Map<String, ::serde_json::Value>>,
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "id".
     #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
     pub id_2: Option<String>,
+    /// Wire name "Id".
     #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id_3: Option<AddRequestNestedId>,
+    /// Wire name "1C_ID".
     #[serde(rename = "1C_ID", skip_serializing_if = "Option::is_none")]
     pub _1c_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "TITLE".
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title_2: Option<String>,
+    /// Wire name "self".
     #[serde(rename = "self", skip_serializing_if = "Option::is_none")]
     pub self_: Option<bool>,
+    /// Wire name "Self".
     #[serde(rename = "Self", skip_serializing_if = "Option::is_none")]
     pub self_2: Option<bool>,
+    /// Wire name "crate".
     #[serde(rename = "crate", skip_serializing_if = "Option::is_none")]
     pub crate_: Option<String>,
+    /// Wire name "super".
     #[serde(rename = "super", skip_serializing_if = "Option::is_none")]
     pub super_: Option<String>,
+    /// Wire name "gen".
     #[serde(rename = "gen", skip_serializing_if = "Option::is_none")]
     pub gen_: Option<i64>,
+    /// Wire name "async".
     #[serde(rename = "async", skip_serializing_if = "Option::is_none")]
     pub async_: Option<bool>,
+    /// Wire name "match".
     #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
     pub match_: Option<String>,
+    /// Wire name "fn".
     #[serde(rename = "fn", skip_serializing_if = "Option::is_none")]
     pub fn_: Option<String>,
     #[serde(rename = "r#type", skip_serializing_if = "Option::is_none")]
@@ -1122,6 +360,7 @@ pub struct AddRequestNested {
     pub date_create: Option<String>,
     #[serde(rename = "!STATUS_ID", skip_serializing_if = "Option::is_none")]
     pub status_id: Option<String>,
+    /// Wire name "%TITLE".
     #[serde(rename = "%TITLE", skip_serializing_if = "Option::is_none")]
     pub title_3: Option<String>,
     #[serde(rename = "data-id", skip_serializing_if = "Option::is_none")]
@@ -1132,23 +371,33 @@ pub struct AddRequestNested {
     pub with_space: Option<String>,
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Wire name "user_id".
     #[serde(rename = "user_id", skip_serializing_if = "Option::is_none")]
     pub user_id_2: Option<i64>,
+    /// Wire name "USER_ID".
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id_3: Option<i64>,
+    /// Wire name "UserId".
     #[serde(rename = "UserId", skip_serializing_if = "Option::is_none")]
     pub user_id_4: Option<i64>,
+    /// Wire name "Название".
     #[serde(rename = "Название", skip_serializing_if = "Option::is_none")]
     pub nazvanie: Option<String>,
+    /// Wire name "Сумма".
+    ///
     /// Format: `double`.
     #[serde(rename = "Сумма", skip_serializing_if = "Option::is_none")]
     pub summa: Option<f64>,
+    /// Wire name "🚀".
     #[serde(rename = "🚀", skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Wire name "_".
     #[serde(rename = "_", skip_serializing_if = "Option::is_none")]
     pub field_2: Option<String>,
+    /// Wire name "__".
     #[serde(rename = "__", skip_serializing_if = "Option::is_none")]
     pub field_3: Option<String>,
+    /// Wire name "123".
     #[serde(rename = "123", skip_serializing_if = "Option::is_none")]
     pub _123: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1157,871 +406,175 @@ pub struct AddRequestNested {
     pub kind: Option<String>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestNested {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestNested;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestNested")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestNested, A::Error> {
-                let mut __f0: Option<Option<AddRequestNestedCrmEntityType>> = None;
-                let mut __f1: Option<Option<AddRequestNestedEntityTypeId>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f5: Option<Option<i64>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<AddRequestNestedId>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<bool>> = None;
-                let mut __f12: Option<Option<bool>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<i64>> = None;
-                let mut __f16: Option<Option<bool>> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<Option<String>> = None;
-                let mut __f19: Option<Option<String>> = None;
-                let mut __f20: Option<Option<String>> = None;
-                let mut __f21: Option<Option<i64>> = None;
-                let mut __f22: Option<Option<String>> = None;
-                let mut __f23: Option<Option<String>> = None;
-                let mut __f24: Option<Option<String>> = None;
-                let mut __f25: Option<Option<String>> = None;
-                let mut __f26: Option<Option<f64>> = None;
-                let mut __f27: Option<Option<String>> = None;
-                let mut __f28: Option<Option<i64>> = None;
-                let mut __f29: Option<Option<i64>> = None;
-                let mut __f30: Option<Option<i64>> = None;
-                let mut __f31: Option<Option<i64>> = None;
-                let mut __f32: Option<Option<String>> = None;
-                let mut __f33: Option<Option<f64>> = None;
-                let mut __f34: Option<Option<String>> = None;
-                let mut __f35: Option<Option<String>> = None;
-                let mut __f36: Option<Option<String>> = None;
-                let mut __f37: Option<Option<i64>> = None;
-                let mut __f38: Option<Option<AddRequestNestedStatus>> = None;
-                let mut __f39: Option<Option<String>> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CRM_ENTITY_TYPE" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_ENTITY_TYPE"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestNestedCrmEntityType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "entityTypeId" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("entityTypeId"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestNestedEntityTypeId>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_CRM_1712345678" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_CRM_1712345678"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "type" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("type"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "fields" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "Id" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("Id"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestNestedId>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "1C_ID" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("1C_ID"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "title" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("title"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TITLE" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "self" => {
-                            if __f11.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("self"));
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "Self" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("Self"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "crate" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("crate"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "super" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("super"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "gen" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("gen"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "async" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("async"));
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "match" => {
-                            if __f17.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("match"));
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "fn" => {
-                            if __f18.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fn"));
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "r#type" => {
-                            if __f19.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("r#type"));
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PHONE[0][VALUE]" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PHONE[0][VALUE]"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "filter>ID" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("filter>ID"),
-                                );
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        ">=DATE_CREATE" => {
-                            if __f22.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(">=DATE_CREATE"),
-                                );
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "!STATUS_ID" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("!STATUS_ID"),
-                                );
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "%TITLE" => {
-                            if __f24.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("%TITLE"));
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "data-id" => {
-                            if __f25.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("data-id"));
-                            }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "a.b" => {
-                            if __f26.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("a.b"));
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "with space" => {
-                            if __f27.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("with space"),
-                                );
-                            }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "userId" => {
-                            if __f28.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("userId"));
-                            }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "user_id" => {
-                            if __f29.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("user_id"));
-                            }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_ID" => {
-                            if __f30.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f30 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UserId" => {
-                            if __f31.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("UserId"));
-                            }
-                            __f31 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "Название" => {
-                            if __f32.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("Название"),
-                                );
-                            }
-                            __f32 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "Сумма" => {
-                            if __f33.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("Сумма"),
-                                );
-                            }
-                            __f33 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "🚀" => {
-                            if __f34.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("🚀"));
-                            }
-                            __f34 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "_" => {
-                            if __f35.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("_"));
-                            }
-                            __f35 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "__" => {
-                            if __f36.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("__"));
-                            }
-                            __f36 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "123" => {
-                            if __f37.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("123"));
-                            }
-                            __f37 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "status" => {
-                            if __f38.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("status"));
-                            }
-                            __f38 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestNestedStatus>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "kind" => {
-                            if __f39.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("kind"));
-                            }
-                            __f39 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            return Err(
-                                ::serde::de::Error::unknown_field(
-                                    &key,
-                                    &[
-                                        "CRM_ENTITY_TYPE",
-                                        "entityTypeId",
-                                        "UF_CRM_1712345678",
-                                        "type",
-                                        "fields",
-                                        "ID",
-                                        "id",
-                                        "Id",
-                                        "1C_ID",
-                                        "title",
-                                        "TITLE",
-                                        "self",
-                                        "Self",
-                                        "crate",
-                                        "super",
-                                        "gen",
-                                        "async",
-                                        "match",
-                                        "fn",
-                                        "r#type",
-                                        "PHONE[0][VALUE]",
-                                        "filter>ID",
-                                        ">=DATE_CREATE",
-                                        "!STATUS_ID",
-                                        "%TITLE",
-                                        "data-id",
-                                        "a.b",
-                                        "with space",
-                                        "userId",
-                                        "user_id",
-                                        "USER_ID",
-                                        "UserId",
-                                        "Название",
-                                        "Сумма",
-                                        "🚀",
-                                        "_",
-                                        "__",
-                                        "123",
-                                        "status",
-                                        "kind",
-                                    ],
-                                ),
-                            );
-                        }
-                    }
-                }
-                Ok(AddRequestNested {
-                    crm_entity_type: __f0.unwrap_or_default(),
-                    entity_type_id: __f1.unwrap_or_default(),
-                    uf_crm_1712345678: __f2.unwrap_or_default(),
-                    type_: __f3.unwrap_or_default(),
-                    fields: __f4.unwrap_or_default(),
-                    id: __f5.unwrap_or_default(),
-                    id_2: __f6.unwrap_or_default(),
-                    id_3: __f7.unwrap_or_default(),
-                    _1c_id: __f8.unwrap_or_default(),
-                    title: __f9.unwrap_or_default(),
-                    title_2: __f10.unwrap_or_default(),
-                    self_: __f11.unwrap_or_default(),
-                    self_2: __f12.unwrap_or_default(),
-                    crate_: __f13.unwrap_or_default(),
-                    super_: __f14.unwrap_or_default(),
-                    gen_: __f15.unwrap_or_default(),
-                    async_: __f16.unwrap_or_default(),
-                    match_: __f17.unwrap_or_default(),
-                    fn_: __f18.unwrap_or_default(),
-                    r_type: __f19.unwrap_or_default(),
-                    phone_0_value: __f20.unwrap_or_default(),
-                    filter_id: __f21.unwrap_or_default(),
-                    date_create: __f22.unwrap_or_default(),
-                    status_id: __f23.unwrap_or_default(),
-                    title_3: __f24.unwrap_or_default(),
-                    data_id: __f25.unwrap_or_default(),
-                    a_b: __f26.unwrap_or_default(),
-                    with_space: __f27.unwrap_or_default(),
-                    user_id: __f28.unwrap_or_default(),
-                    user_id_2: __f29.unwrap_or_default(),
-                    user_id_3: __f30.unwrap_or_default(),
-                    user_id_4: __f31.unwrap_or_default(),
-                    nazvanie: __f32.unwrap_or_default(),
-                    summa: __f33.unwrap_or_default(),
-                    field: __f34.unwrap_or_default(),
-                    field_2: __f35.unwrap_or_default(),
-                    field_3: __f36.unwrap_or_default(),
-                    _123: __f37.unwrap_or_default(),
-                    status: __f38.unwrap_or_default(),
-                    kind: __f39.unwrap_or_default(),
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for AddRequestNested {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        o.deny(
+            &[
+                "CRM_ENTITY_TYPE",
+                "entityTypeId",
+                "UF_CRM_1712345678",
+                "type",
+                "fields",
+                "ID",
+                "id",
+                "Id",
+                "1C_ID",
+                "title",
+                "TITLE",
+                "self",
+                "Self",
+                "crate",
+                "super",
+                "gen",
+                "async",
+                "match",
+                "fn",
+                "r#type",
+                "PHONE[0][VALUE]",
+                "filter>ID",
+                ">=DATE_CREATE",
+                "!STATUS_ID",
+                "%TITLE",
+                "data-id",
+                "a.b",
+                "with space",
+                "userId",
+                "user_id",
+                "USER_ID",
+                "UserId",
+                "Название",
+                "Сумма",
+                "🚀",
+                "_",
+                "__",
+                "123",
+                "status",
+                "kind",
+            ],
+        )?;
+        let status_id = o.opt("!STATUS_ID")?;
+        let title_3 = o.opt("%TITLE")?;
+        let _123 = o.opt("123")?;
+        let _1c_id = o.opt("1C_ID")?;
+        let date_create = o.opt(">=DATE_CREATE")?;
+        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
+        let id = o.opt("ID")?;
+        let id_3 = o.opt("Id")?;
+        let phone_0_value = o.opt("PHONE[0][VALUE]")?;
+        let self_2 = o.opt("Self")?;
+        let title_2 = o.opt("TITLE")?;
+        let uf_crm_1712345678 = o.opt("UF_CRM_1712345678")?;
+        let user_id_3 = o.opt("USER_ID")?;
+        let user_id_4 = o.opt("UserId")?;
+        let field_2 = o.opt("_")?;
+        let field_3 = o.opt("__")?;
+        let a_b = o.opt("a.b")?;
+        let async_ = o.opt("async")?;
+        let crate_ = o.opt("crate")?;
+        let data_id = o.opt("data-id")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let fields = o.opt("fields")?;
+        let filter_id = o.opt("filter>ID")?;
+        let fn_ = o.opt("fn")?;
+        let gen_ = o.opt("gen")?;
+        let id_2 = o.opt("id")?;
+        let kind = o.opt("kind")?;
+        let match_ = o.opt("match")?;
+        let r_type = o.opt("r#type")?;
+        let self_ = o.opt("self")?;
+        let status = o.opt("status")?;
+        let super_ = o.opt("super")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let user_id = o.opt("userId")?;
+        let user_id_2 = o.opt("user_id")?;
+        let with_space = o.opt("with space")?;
+        let nazvanie = o.opt("Название")?;
+        let summa = o.opt("Сумма")?;
+        let field = o.opt("🚀")?;
+        Ok(Self {
+            crm_entity_type,
+            entity_type_id,
+            uf_crm_1712345678,
+            type_,
+            fields,
+            id,
+            id_2,
+            id_3,
+            _1c_id,
+            title,
+            title_2,
+            self_,
+            self_2,
+            crate_,
+            super_,
+            gen_,
+            async_,
+            match_,
+            fn_,
+            r_type,
+            phone_0_value,
+            filter_id,
+            date_create,
+            status_id,
+            title_3,
+            data_id,
+            a_b,
+            with_space,
+            user_id,
+            user_id_2,
+            user_id_3,
+            user_id_4,
+            nazvanie,
+            summa,
+            field,
+            field_2,
+            field_3,
+            _123,
+            status,
+            kind,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestNestedCrmEntityType {
-    /// The value "lead".
-    Lead,
-    /// The value "deal".
-    Deal,
-    /// The value "contact".
-    Contact,
-    /// The value "company".
-    Company,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestNested);
 
-impl AddRequestNestedCrmEntityType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Lead => "lead",
-            Self::Deal => "deal",
-            Self::Contact => "contact",
-            Self::Company => "company",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type AddRequestNestedCrmEntityType = super::super::enums::LeadDealContactCompany;
 
-impl ::std::fmt::Display for AddRequestNestedCrmEntityType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type AddRequestNestedEntityTypeId = super::super::enums::IntV1V2V3EtcH3c0a92c0;
 
-impl ::serde::Serialize for AddRequestNestedCrmEntityType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestNestedCrmEntityType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "lead" => Self::Lead,
-                "deal" => Self::Deal,
-                "contact" => Self::Contact,
-                "company" => Self::Company,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestNestedCrmEntityType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AddRequestNestedEntityTypeId {
-    /// The value 1.
-    V1,
-    /// The value 2.
-    V2,
-    /// The value 3.
-    V3,
-    /// The value 4.
-    V4,
-    /// The value 31.
-    V31,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
-
-impl AddRequestNestedEntityTypeId {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V1 => 1,
-            Self::V2 => 2,
-            Self::V3 => 3,
-            Self::V4 => 4,
-            Self::V31 => 31,
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::serde::Serialize for AddRequestNestedEntityTypeId {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestNestedEntityTypeId {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                1 => Self::V1,
-                2 => Self::V2,
-                3 => Self::V3,
-                4 => Self::V4,
-                31 => Self::V31,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestNestedEntityTypeId {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
 pub enum AddRequestNestedId {
-    Integer(#[serde(deserialize_with = "::bitrix24_runtime::loose::de")] i64),
+    Integer(i64),
     String(String),
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestNestedId {
     const EMPTY_STRING_IS_VALUE: bool = true;
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestNestedStatus {
-    /// The value "in-progress".
-    InProgress,
-    /// The value "in_progress".
-    InProgress2,
-    /// The value "A".
-    A,
-    /// The value "a".
-    A2,
-    /// The value "1C".
-    V1C,
-    /// The value "Черновик".
-    Chernovik,
-    /// The empty string.
-    Empty,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestNestedStatus {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::InProgress => "in-progress",
-            Self::InProgress2 => "in_progress",
-            Self::A => "A",
-            Self::A2 => "a",
-            Self::V1C => "1C",
-            Self::Chernovik => "Черновик",
-            Self::Empty => "",
-            Self::Other(value) => value,
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
         }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestNestedStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestNestedStatus {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestNestedStatus {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "in-progress" => Self::InProgress,
-                "in_progress" => Self::InProgress2,
-                "A" => Self::A,
-                "a" => Self::A2,
-                "1C" => Self::V1C,
-                "Черновик" => Self::Chernovik,
-                "" => Self::Empty,
-                _ => Self::Other(value),
-            },
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddRequestNestedId",
+            ),
         )
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestNestedStatus {
-    const EMPTY_STRING_IS_VALUE: bool = true;
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestNestedId);
+
+pub type AddRequestNestedStatus = super::super::enums::InProgressInProgress2AEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestRowsItem {
@@ -2031,36 +584,49 @@ pub struct AddRequestRowsItem {
     pub entity_type_id: Option<AddRequestRowsItemEntityTypeId>,
     #[serde(rename = "UF_CRM_1712345678", skip_serializing_if = "Option::is_none")]
     pub uf_crm_1712345678: Option<String>,
+    /// Wire name "type".
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<::serde_json::Map<String, ::serde_json::Value>>,
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "id".
     #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
     pub id_2: Option<String>,
+    /// Wire name "Id".
     #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id_3: Option<AddRequestRowsItemId>,
+    /// Wire name "1C_ID".
     #[serde(rename = "1C_ID", skip_serializing_if = "Option::is_none")]
     pub _1c_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "TITLE".
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title_2: Option<String>,
+    /// Wire name "self".
     #[serde(rename = "self", skip_serializing_if = "Option::is_none")]
     pub self_: Option<bool>,
+    /// Wire name "Self".
     #[serde(rename = "Self", skip_serializing_if = "Option::is_none")]
     pub self_2: Option<bool>,
+    /// Wire name "crate".
     #[serde(rename = "crate", skip_serializing_if = "Option::is_none")]
     pub crate_: Option<String>,
+    /// Wire name "super".
     #[serde(rename = "super", skip_serializing_if = "Option::is_none")]
     pub super_: Option<String>,
+    /// Wire name "gen".
     #[serde(rename = "gen", skip_serializing_if = "Option::is_none")]
     pub gen_: Option<i64>,
+    /// Wire name "async".
     #[serde(rename = "async", skip_serializing_if = "Option::is_none")]
     pub async_: Option<bool>,
+    /// Wire name "match".
     #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
     pub match_: Option<String>,
+    /// Wire name "fn".
     #[serde(rename = "fn", skip_serializing_if = "Option::is_none")]
     pub fn_: Option<String>,
     #[serde(rename = "r#type", skip_serializing_if = "Option::is_none")]
@@ -2074,6 +640,7 @@ pub struct AddRequestRowsItem {
     pub date_create: Option<String>,
     #[serde(rename = "!STATUS_ID", skip_serializing_if = "Option::is_none")]
     pub status_id: Option<String>,
+    /// Wire name "%TITLE".
     #[serde(rename = "%TITLE", skip_serializing_if = "Option::is_none")]
     pub title_3: Option<String>,
     #[serde(rename = "data-id", skip_serializing_if = "Option::is_none")]
@@ -2084,23 +651,33 @@ pub struct AddRequestRowsItem {
     pub with_space: Option<String>,
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Wire name "user_id".
     #[serde(rename = "user_id", skip_serializing_if = "Option::is_none")]
     pub user_id_2: Option<i64>,
+    /// Wire name "USER_ID".
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id_3: Option<i64>,
+    /// Wire name "UserId".
     #[serde(rename = "UserId", skip_serializing_if = "Option::is_none")]
     pub user_id_4: Option<i64>,
+    /// Wire name "Название".
     #[serde(rename = "Название", skip_serializing_if = "Option::is_none")]
     pub nazvanie: Option<String>,
+    /// Wire name "Сумма".
+    ///
     /// Format: `double`.
     #[serde(rename = "Сумма", skip_serializing_if = "Option::is_none")]
     pub summa: Option<f64>,
+    /// Wire name "🚀".
     #[serde(rename = "🚀", skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Wire name "_".
     #[serde(rename = "_", skip_serializing_if = "Option::is_none")]
     pub field_2: Option<String>,
+    /// Wire name "__".
     #[serde(rename = "__", skip_serializing_if = "Option::is_none")]
     pub field_3: Option<String>,
+    /// Wire name "123".
     #[serde(rename = "123", skip_serializing_if = "Option::is_none")]
     pub _123: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2109,830 +686,137 @@ pub struct AddRequestRowsItem {
     pub kind: Option<String>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestRowsItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestRowsItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestRowsItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestRowsItem, A::Error> {
-                let mut __f0: Option<Option<AddRequestRowsItemCrmEntityType>> = None;
-                let mut __f1: Option<Option<AddRequestRowsItemEntityTypeId>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f5: Option<Option<i64>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<AddRequestRowsItemId>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<bool>> = None;
-                let mut __f12: Option<Option<bool>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<i64>> = None;
-                let mut __f16: Option<Option<bool>> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<Option<String>> = None;
-                let mut __f19: Option<Option<String>> = None;
-                let mut __f20: Option<Option<String>> = None;
-                let mut __f21: Option<Option<i64>> = None;
-                let mut __f22: Option<Option<String>> = None;
-                let mut __f23: Option<Option<String>> = None;
-                let mut __f24: Option<Option<String>> = None;
-                let mut __f25: Option<Option<String>> = None;
-                let mut __f26: Option<Option<f64>> = None;
-                let mut __f27: Option<Option<String>> = None;
-                let mut __f28: Option<Option<i64>> = None;
-                let mut __f29: Option<Option<i64>> = None;
-                let mut __f30: Option<Option<i64>> = None;
-                let mut __f31: Option<Option<i64>> = None;
-                let mut __f32: Option<Option<String>> = None;
-                let mut __f33: Option<Option<f64>> = None;
-                let mut __f34: Option<Option<String>> = None;
-                let mut __f35: Option<Option<String>> = None;
-                let mut __f36: Option<Option<String>> = None;
-                let mut __f37: Option<Option<i64>> = None;
-                let mut __f38: Option<Option<AddRequestRowsItemStatus>> = None;
-                let mut __f39: Option<Option<String>> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CRM_ENTITY_TYPE" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_ENTITY_TYPE"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestRowsItemCrmEntityType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "entityTypeId" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("entityTypeId"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestRowsItemEntityTypeId>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_CRM_1712345678" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_CRM_1712345678"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "type" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("type"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "fields" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "Id" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("Id"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestRowsItemId>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "1C_ID" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("1C_ID"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "title" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("title"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TITLE" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "self" => {
-                            if __f11.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("self"));
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "Self" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("Self"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "crate" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("crate"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "super" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("super"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "gen" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("gen"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "async" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("async"));
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "match" => {
-                            if __f17.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("match"));
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "fn" => {
-                            if __f18.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fn"));
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "r#type" => {
-                            if __f19.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("r#type"));
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PHONE[0][VALUE]" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PHONE[0][VALUE]"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "filter>ID" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("filter>ID"),
-                                );
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        ">=DATE_CREATE" => {
-                            if __f22.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(">=DATE_CREATE"),
-                                );
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "!STATUS_ID" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("!STATUS_ID"),
-                                );
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "%TITLE" => {
-                            if __f24.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("%TITLE"));
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "data-id" => {
-                            if __f25.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("data-id"));
-                            }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "a.b" => {
-                            if __f26.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("a.b"));
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "with space" => {
-                            if __f27.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("with space"),
-                                );
-                            }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "userId" => {
-                            if __f28.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("userId"));
-                            }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "user_id" => {
-                            if __f29.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("user_id"));
-                            }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_ID" => {
-                            if __f30.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f30 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UserId" => {
-                            if __f31.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("UserId"));
-                            }
-                            __f31 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "Название" => {
-                            if __f32.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("Название"),
-                                );
-                            }
-                            __f32 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "Сумма" => {
-                            if __f33.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("Сумма"),
-                                );
-                            }
-                            __f33 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "🚀" => {
-                            if __f34.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("🚀"));
-                            }
-                            __f34 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "_" => {
-                            if __f35.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("_"));
-                            }
-                            __f35 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "__" => {
-                            if __f36.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("__"));
-                            }
-                            __f36 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "123" => {
-                            if __f37.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("123"));
-                            }
-                            __f37 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "status" => {
-                            if __f38.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("status"));
-                            }
-                            __f38 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestRowsItemStatus>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "kind" => {
-                            if __f39.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("kind"));
-                            }
-                            __f39 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddRequestRowsItem {
-                    crm_entity_type: __f0.unwrap_or_default(),
-                    entity_type_id: __f1.unwrap_or_default(),
-                    uf_crm_1712345678: __f2.unwrap_or_default(),
-                    type_: __f3.unwrap_or_default(),
-                    fields: __f4.unwrap_or_default(),
-                    id: __f5.unwrap_or_default(),
-                    id_2: __f6.unwrap_or_default(),
-                    id_3: __f7.unwrap_or_default(),
-                    _1c_id: __f8.unwrap_or_default(),
-                    title: __f9.unwrap_or_default(),
-                    title_2: __f10.unwrap_or_default(),
-                    self_: __f11.unwrap_or_default(),
-                    self_2: __f12.unwrap_or_default(),
-                    crate_: __f13.unwrap_or_default(),
-                    super_: __f14.unwrap_or_default(),
-                    gen_: __f15.unwrap_or_default(),
-                    async_: __f16.unwrap_or_default(),
-                    match_: __f17.unwrap_or_default(),
-                    fn_: __f18.unwrap_or_default(),
-                    r_type: __f19.unwrap_or_default(),
-                    phone_0_value: __f20.unwrap_or_default(),
-                    filter_id: __f21.unwrap_or_default(),
-                    date_create: __f22.unwrap_or_default(),
-                    status_id: __f23.unwrap_or_default(),
-                    title_3: __f24.unwrap_or_default(),
-                    data_id: __f25.unwrap_or_default(),
-                    a_b: __f26.unwrap_or_default(),
-                    with_space: __f27.unwrap_or_default(),
-                    user_id: __f28.unwrap_or_default(),
-                    user_id_2: __f29.unwrap_or_default(),
-                    user_id_3: __f30.unwrap_or_default(),
-                    user_id_4: __f31.unwrap_or_default(),
-                    nazvanie: __f32.unwrap_or_default(),
-                    summa: __f33.unwrap_or_default(),
-                    field: __f34.unwrap_or_default(),
-                    field_2: __f35.unwrap_or_default(),
-                    field_3: __f36.unwrap_or_default(),
-                    _123: __f37.unwrap_or_default(),
-                    status: __f38.unwrap_or_default(),
-                    kind: __f39.unwrap_or_default(),
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for AddRequestRowsItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let status_id = o.opt("!STATUS_ID")?;
+        let title_3 = o.opt("%TITLE")?;
+        let _123 = o.opt("123")?;
+        let _1c_id = o.opt("1C_ID")?;
+        let date_create = o.opt(">=DATE_CREATE")?;
+        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
+        let id = o.opt("ID")?;
+        let id_3 = o.opt("Id")?;
+        let phone_0_value = o.opt("PHONE[0][VALUE]")?;
+        let self_2 = o.opt("Self")?;
+        let title_2 = o.opt("TITLE")?;
+        let uf_crm_1712345678 = o.opt("UF_CRM_1712345678")?;
+        let user_id_3 = o.opt("USER_ID")?;
+        let user_id_4 = o.opt("UserId")?;
+        let field_2 = o.opt("_")?;
+        let field_3 = o.opt("__")?;
+        let a_b = o.opt("a.b")?;
+        let async_ = o.opt("async")?;
+        let crate_ = o.opt("crate")?;
+        let data_id = o.opt("data-id")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let fields = o.opt("fields")?;
+        let filter_id = o.opt("filter>ID")?;
+        let fn_ = o.opt("fn")?;
+        let gen_ = o.opt("gen")?;
+        let id_2 = o.opt("id")?;
+        let kind = o.opt("kind")?;
+        let match_ = o.opt("match")?;
+        let r_type = o.opt("r#type")?;
+        let self_ = o.opt("self")?;
+        let status = o.opt("status")?;
+        let super_ = o.opt("super")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let user_id = o.opt("userId")?;
+        let user_id_2 = o.opt("user_id")?;
+        let with_space = o.opt("with space")?;
+        let nazvanie = o.opt("Название")?;
+        let summa = o.opt("Сумма")?;
+        let field = o.opt("🚀")?;
+        Ok(Self {
+            crm_entity_type,
+            entity_type_id,
+            uf_crm_1712345678,
+            type_,
+            fields,
+            id,
+            id_2,
+            id_3,
+            _1c_id,
+            title,
+            title_2,
+            self_,
+            self_2,
+            crate_,
+            super_,
+            gen_,
+            async_,
+            match_,
+            fn_,
+            r_type,
+            phone_0_value,
+            filter_id,
+            date_create,
+            status_id,
+            title_3,
+            data_id,
+            a_b,
+            with_space,
+            user_id,
+            user_id_2,
+            user_id_3,
+            user_id_4,
+            nazvanie,
+            summa,
+            field,
+            field_2,
+            field_3,
+            _123,
+            status,
+            kind,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestRowsItemCrmEntityType {
-    /// The value "lead".
-    Lead,
-    /// The value "deal".
-    Deal,
-    /// The value "contact".
-    Contact,
-    /// The value "company".
-    Company,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestRowsItem);
 
-impl AddRequestRowsItemCrmEntityType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Lead => "lead",
-            Self::Deal => "deal",
-            Self::Contact => "contact",
-            Self::Company => "company",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type AddRequestRowsItemCrmEntityType = super::super::enums::LeadDealContactCompany;
 
-impl ::std::fmt::Display for AddRequestRowsItemCrmEntityType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type AddRequestRowsItemEntityTypeId = super::super::enums::IntV1V2V3EtcH3c0a92c0;
 
-impl ::serde::Serialize for AddRequestRowsItemCrmEntityType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestRowsItemCrmEntityType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "lead" => Self::Lead,
-                "deal" => Self::Deal,
-                "contact" => Self::Contact,
-                "company" => Self::Company,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestRowsItemCrmEntityType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AddRequestRowsItemEntityTypeId {
-    /// The value 1.
-    V1,
-    /// The value 2.
-    V2,
-    /// The value 3.
-    V3,
-    /// The value 4.
-    V4,
-    /// The value 31.
-    V31,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
-
-impl AddRequestRowsItemEntityTypeId {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V1 => 1,
-            Self::V2 => 2,
-            Self::V3 => 3,
-            Self::V4 => 4,
-            Self::V31 => 31,
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::serde::Serialize for AddRequestRowsItemEntityTypeId {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestRowsItemEntityTypeId {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                1 => Self::V1,
-                2 => Self::V2,
-                3 => Self::V3,
-                4 => Self::V4,
-                31 => Self::V31,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestRowsItemEntityTypeId {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
 pub enum AddRequestRowsItemId {
-    Integer(#[serde(deserialize_with = "::bitrix24_runtime::loose::de")] i64),
+    Integer(i64),
     String(String),
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestRowsItemId {
     const EMPTY_STRING_IS_VALUE: bool = true;
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestRowsItemStatus {
-    /// The value "in-progress".
-    InProgress,
-    /// The value "in_progress".
-    InProgress2,
-    /// The value "A".
-    A,
-    /// The value "a".
-    A2,
-    /// The value "1C".
-    V1C,
-    /// The value "Черновик".
-    Chernovik,
-    /// The empty string.
-    Empty,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestRowsItemStatus {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::InProgress => "in-progress",
-            Self::InProgress2 => "in_progress",
-            Self::A => "A",
-            Self::A2 => "a",
-            Self::V1C => "1C",
-            Self::Chernovik => "Черновик",
-            Self::Empty => "",
-            Self::Other(value) => value,
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
         }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestRowsItemStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestRowsItemStatus {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestRowsItemStatus {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "in-progress" => Self::InProgress,
-                "in_progress" => Self::InProgress2,
-                "A" => Self::A,
-                "a" => Self::A2,
-                "1C" => Self::V1C,
-                "Черновик" => Self::Chernovik,
-                "" => Self::Empty,
-                _ => Self::Other(value),
-            },
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddRequestRowsItemId",
+            ),
         )
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestRowsItemStatus {
-    const EMPTY_STRING_IS_VALUE: bool = true;
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestRowsItemId);
+
+pub type AddRequestRowsItemStatus = super::super::enums::InProgressInProgress2AEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestContact {
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "id".
     #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
     pub id_2: Option<i64>,
     #[serde(rename = "CREATED_BY", skip_serializing_if = "Option::is_none")]
@@ -2943,114 +827,27 @@ pub struct AddRequestContact {
     pub honorific: Option<String>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestContact {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestContact;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestContact")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestContact, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CREATED_BY" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CREATED_BY"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "HONORIFIC" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("HONORIFIC"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddRequestContact {
-                    id: __f0.unwrap_or_default(),
-                    id_2: __f1.unwrap_or_default(),
-                    created_by: __f2.unwrap_or_default(),
-                    name: __f3.unwrap_or_default(),
-                    honorific: __f4.unwrap_or_default(),
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequestContact {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by = o.opt("CREATED_BY")?;
+        let honorific = o.opt("HONORIFIC")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let id_2 = o.opt("id")?;
+        Ok(Self {
+            id,
+            id_2,
+            created_by,
+            name,
+            honorific,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestContact {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestContact);
 
 /// The `result` of `crm.item.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -3059,60 +856,17 @@ pub struct AddResponse {
     pub item: Option<AddResponseItem>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddResponse, A::Error> {
-                let mut __f0: Option<Option<AddResponseItem>> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "item" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("item"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddResponseItem>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddResponse {
-                    item: __f0.unwrap_or_default(),
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let item = o.opt("item")?;
+        Ok(Self { item })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddResponseItem {
@@ -3122,36 +876,49 @@ pub struct AddResponseItem {
     pub entity_type_id: Option<AddResponseItemEntityTypeId>,
     #[serde(rename = "UF_CRM_1712345678", skip_serializing_if = "Option::is_none")]
     pub uf_crm_1712345678: Option<String>,
+    /// Wire name "type".
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<::serde_json::Map<String, ::serde_json::Value>>,
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Wire name "id".
     #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
     pub id_2: Option<String>,
+    /// Wire name "Id".
     #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id_3: Option<AddResponseItemId>,
+    /// Wire name "1C_ID".
     #[serde(rename = "1C_ID", skip_serializing_if = "Option::is_none")]
     pub _1c_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "TITLE".
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title_2: Option<String>,
+    /// Wire name "self".
     #[serde(rename = "self", skip_serializing_if = "Option::is_none")]
     pub self_: Option<bool>,
+    /// Wire name "Self".
     #[serde(rename = "Self", skip_serializing_if = "Option::is_none")]
     pub self_2: Option<bool>,
+    /// Wire name "crate".
     #[serde(rename = "crate", skip_serializing_if = "Option::is_none")]
     pub crate_: Option<String>,
+    /// Wire name "super".
     #[serde(rename = "super", skip_serializing_if = "Option::is_none")]
     pub super_: Option<String>,
+    /// Wire name "gen".
     #[serde(rename = "gen", skip_serializing_if = "Option::is_none")]
     pub gen_: Option<i64>,
+    /// Wire name "async".
     #[serde(rename = "async", skip_serializing_if = "Option::is_none")]
     pub async_: Option<bool>,
+    /// Wire name "match".
     #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
     pub match_: Option<String>,
+    /// Wire name "fn".
     #[serde(rename = "fn", skip_serializing_if = "Option::is_none")]
     pub fn_: Option<String>,
     #[serde(rename = "r#type", skip_serializing_if = "Option::is_none")]
@@ -3165,6 +932,7 @@ pub struct AddResponseItem {
     pub date_create: Option<String>,
     #[serde(rename = "!STATUS_ID", skip_serializing_if = "Option::is_none")]
     pub status_id: Option<String>,
+    /// Wire name "%TITLE".
     #[serde(rename = "%TITLE", skip_serializing_if = "Option::is_none")]
     pub title_3: Option<String>,
     #[serde(rename = "data-id", skip_serializing_if = "Option::is_none")]
@@ -3175,23 +943,33 @@ pub struct AddResponseItem {
     pub with_space: Option<String>,
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Wire name "user_id".
     #[serde(rename = "user_id", skip_serializing_if = "Option::is_none")]
     pub user_id_2: Option<i64>,
+    /// Wire name "USER_ID".
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id_3: Option<i64>,
+    /// Wire name "UserId".
     #[serde(rename = "UserId", skip_serializing_if = "Option::is_none")]
     pub user_id_4: Option<i64>,
+    /// Wire name "Название".
     #[serde(rename = "Название", skip_serializing_if = "Option::is_none")]
     pub nazvanie: Option<String>,
+    /// Wire name "Сумма".
+    ///
     /// Format: `double`.
     #[serde(rename = "Сумма", skip_serializing_if = "Option::is_none")]
     pub summa: Option<f64>,
+    /// Wire name "🚀".
     #[serde(rename = "🚀", skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Wire name "_".
     #[serde(rename = "_", skip_serializing_if = "Option::is_none")]
     pub field_2: Option<String>,
+    /// Wire name "__".
     #[serde(rename = "__", skip_serializing_if = "Option::is_none")]
     pub field_3: Option<String>,
+    /// Wire name "123".
     #[serde(rename = "123", skip_serializing_if = "Option::is_none")]
     pub _123: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -3203,855 +981,211 @@ pub struct AddResponseItem {
     pub additional: ::std::collections::BTreeMap<String, AddResponseItemValue>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddResponseItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddResponseItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddResponseItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddResponseItem, A::Error> {
-                let mut __f0: Option<Option<AddResponseItemCrmEntityType>> = None;
-                let mut __f1: Option<Option<AddResponseItemEntityTypeId>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f5: Option<Option<i64>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<AddResponseItemId>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<bool>> = None;
-                let mut __f12: Option<Option<bool>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<i64>> = None;
-                let mut __f16: Option<Option<bool>> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<Option<String>> = None;
-                let mut __f19: Option<Option<String>> = None;
-                let mut __f20: Option<Option<String>> = None;
-                let mut __f21: Option<Option<i64>> = None;
-                let mut __f22: Option<Option<String>> = None;
-                let mut __f23: Option<Option<String>> = None;
-                let mut __f24: Option<Option<String>> = None;
-                let mut __f25: Option<Option<String>> = None;
-                let mut __f26: Option<Option<f64>> = None;
-                let mut __f27: Option<Option<String>> = None;
-                let mut __f28: Option<Option<i64>> = None;
-                let mut __f29: Option<Option<i64>> = None;
-                let mut __f30: Option<Option<i64>> = None;
-                let mut __f31: Option<Option<i64>> = None;
-                let mut __f32: Option<Option<String>> = None;
-                let mut __f33: Option<Option<f64>> = None;
-                let mut __f34: Option<Option<String>> = None;
-                let mut __f35: Option<Option<String>> = None;
-                let mut __f36: Option<Option<String>> = None;
-                let mut __f37: Option<Option<i64>> = None;
-                let mut __f38: Option<Option<AddResponseItemStatus>> = None;
-                let mut __f39: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    AddResponseItemValue,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CRM_ENTITY_TYPE" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_ENTITY_TYPE"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddResponseItemCrmEntityType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "entityTypeId" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("entityTypeId"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddResponseItemEntityTypeId>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_CRM_1712345678" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_CRM_1712345678"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "type" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("type"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "fields" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "Id" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("Id"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddResponseItemId>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "1C_ID" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("1C_ID"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "title" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("title"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TITLE" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TITLE"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "self" => {
-                            if __f11.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("self"));
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "Self" => {
-                            if __f12.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("Self"));
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "crate" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("crate"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "super" => {
-                            if __f14.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("super"));
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "gen" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("gen"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "async" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("async"));
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "match" => {
-                            if __f17.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("match"));
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "fn" => {
-                            if __f18.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fn"));
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "r#type" => {
-                            if __f19.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("r#type"));
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PHONE[0][VALUE]" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PHONE[0][VALUE]"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "filter>ID" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("filter>ID"),
-                                );
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        ">=DATE_CREATE" => {
-                            if __f22.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(">=DATE_CREATE"),
-                                );
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "!STATUS_ID" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("!STATUS_ID"),
-                                );
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "%TITLE" => {
-                            if __f24.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("%TITLE"));
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "data-id" => {
-                            if __f25.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("data-id"));
-                            }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "a.b" => {
-                            if __f26.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("a.b"));
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "with space" => {
-                            if __f27.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("with space"),
-                                );
-                            }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "userId" => {
-                            if __f28.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("userId"));
-                            }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "user_id" => {
-                            if __f29.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("user_id"));
-                            }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_ID" => {
-                            if __f30.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f30 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UserId" => {
-                            if __f31.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("UserId"));
-                            }
-                            __f31 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "Название" => {
-                            if __f32.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("Название"),
-                                );
-                            }
-                            __f32 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "Сумма" => {
-                            if __f33.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("Сумма"),
-                                );
-                            }
-                            __f33 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "🚀" => {
-                            if __f34.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("🚀"));
-                            }
-                            __f34 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "_" => {
-                            if __f35.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("_"));
-                            }
-                            __f35 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "__" => {
-                            if __f36.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("__"));
-                            }
-                            __f36 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "123" => {
-                            if __f37.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("123"));
-                            }
-                            __f37 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "status" => {
-                            if __f38.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("status"));
-                            }
-                            __f38 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddResponseItemStatus>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "kind" => {
-                            if __f39.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("kind"));
-                            }
-                            __f39 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map
-                                .next_value_seed(
-                                    ::bitrix24_runtime::loose::Seed::<
-                                        AddResponseItemValue,
-                                    >::default(),
-                                )?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddResponseItem {
-                    crm_entity_type: __f0.unwrap_or_default(),
-                    entity_type_id: __f1.unwrap_or_default(),
-                    uf_crm_1712345678: __f2.unwrap_or_default(),
-                    type_: __f3.unwrap_or_default(),
-                    fields: __f4.unwrap_or_default(),
-                    id: __f5.unwrap_or_default(),
-                    id_2: __f6.unwrap_or_default(),
-                    id_3: __f7.unwrap_or_default(),
-                    _1c_id: __f8.unwrap_or_default(),
-                    title: __f9.unwrap_or_default(),
-                    title_2: __f10.unwrap_or_default(),
-                    self_: __f11.unwrap_or_default(),
-                    self_2: __f12.unwrap_or_default(),
-                    crate_: __f13.unwrap_or_default(),
-                    super_: __f14.unwrap_or_default(),
-                    gen_: __f15.unwrap_or_default(),
-                    async_: __f16.unwrap_or_default(),
-                    match_: __f17.unwrap_or_default(),
-                    fn_: __f18.unwrap_or_default(),
-                    r_type: __f19.unwrap_or_default(),
-                    phone_0_value: __f20.unwrap_or_default(),
-                    filter_id: __f21.unwrap_or_default(),
-                    date_create: __f22.unwrap_or_default(),
-                    status_id: __f23.unwrap_or_default(),
-                    title_3: __f24.unwrap_or_default(),
-                    data_id: __f25.unwrap_or_default(),
-                    a_b: __f26.unwrap_or_default(),
-                    with_space: __f27.unwrap_or_default(),
-                    user_id: __f28.unwrap_or_default(),
-                    user_id_2: __f29.unwrap_or_default(),
-                    user_id_3: __f30.unwrap_or_default(),
-                    user_id_4: __f31.unwrap_or_default(),
-                    nazvanie: __f32.unwrap_or_default(),
-                    summa: __f33.unwrap_or_default(),
-                    field: __f34.unwrap_or_default(),
-                    field_2: __f35.unwrap_or_default(),
-                    field_3: __f36.unwrap_or_default(),
-                    _123: __f37.unwrap_or_default(),
-                    status: __f38.unwrap_or_default(),
-                    kind: __f39.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let status_id = o.opt("!STATUS_ID")?;
+        let title_3 = o.opt("%TITLE")?;
+        let _123 = o.opt("123")?;
+        let _1c_id = o.opt("1C_ID")?;
+        let date_create = o.opt(">=DATE_CREATE")?;
+        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
+        let id = o.opt("ID")?;
+        let id_3 = o.opt("Id")?;
+        let phone_0_value = o.opt("PHONE[0][VALUE]")?;
+        let self_2 = o.opt("Self")?;
+        let title_2 = o.opt("TITLE")?;
+        let uf_crm_1712345678 = o.opt("UF_CRM_1712345678")?;
+        let user_id_3 = o.opt("USER_ID")?;
+        let user_id_4 = o.opt("UserId")?;
+        let field_2 = o.opt("_")?;
+        let field_3 = o.opt("__")?;
+        let a_b = o.opt("a.b")?;
+        let async_ = o.opt("async")?;
+        let crate_ = o.opt("crate")?;
+        let data_id = o.opt("data-id")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let fields = o.opt("fields")?;
+        let filter_id = o.opt("filter>ID")?;
+        let fn_ = o.opt("fn")?;
+        let gen_ = o.opt("gen")?;
+        let id_2 = o.opt("id")?;
+        let kind = o.opt("kind")?;
+        let match_ = o.opt("match")?;
+        let r_type = o.opt("r#type")?;
+        let self_ = o.opt("self")?;
+        let status = o.opt("status")?;
+        let super_ = o.opt("super")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let user_id = o.opt("userId")?;
+        let user_id_2 = o.opt("user_id")?;
+        let with_space = o.opt("with space")?;
+        let nazvanie = o.opt("Название")?;
+        let summa = o.opt("Сумма")?;
+        let field = o.opt("🚀")?;
+        let additional = o
+            .rest(
+                &[
+                    "CRM_ENTITY_TYPE",
+                    "entityTypeId",
+                    "UF_CRM_1712345678",
+                    "type",
+                    "fields",
+                    "ID",
+                    "id",
+                    "Id",
+                    "1C_ID",
+                    "title",
+                    "TITLE",
+                    "self",
+                    "Self",
+                    "crate",
+                    "super",
+                    "gen",
+                    "async",
+                    "match",
+                    "fn",
+                    "r#type",
+                    "PHONE[0][VALUE]",
+                    "filter>ID",
+                    ">=DATE_CREATE",
+                    "!STATUS_ID",
+                    "%TITLE",
+                    "data-id",
+                    "a.b",
+                    "with space",
+                    "userId",
+                    "user_id",
+                    "USER_ID",
+                    "UserId",
+                    "Название",
+                    "Сумма",
+                    "🚀",
+                    "_",
+                    "__",
+                    "123",
+                    "status",
+                    "kind",
+                ],
+            )?;
+        Ok(Self {
+            crm_entity_type,
+            entity_type_id,
+            uf_crm_1712345678,
+            type_,
+            fields,
+            id,
+            id_2,
+            id_3,
+            _1c_id,
+            title,
+            title_2,
+            self_,
+            self_2,
+            crate_,
+            super_,
+            gen_,
+            async_,
+            match_,
+            fn_,
+            r_type,
+            phone_0_value,
+            filter_id,
+            date_create,
+            status_id,
+            title_3,
+            data_id,
+            a_b,
+            with_space,
+            user_id,
+            user_id_2,
+            user_id_3,
+            user_id_4,
+            nazvanie,
+            summa,
+            field,
+            field_2,
+            field_3,
+            _123,
+            status,
+            kind,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddResponseItemCrmEntityType {
-    /// The value "lead".
-    Lead,
-    /// The value "deal".
-    Deal,
-    /// The value "contact".
-    Contact,
-    /// The value "company".
-    Company,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(AddResponseItem);
 
-impl AddResponseItemCrmEntityType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Lead => "lead",
-            Self::Deal => "deal",
-            Self::Contact => "contact",
-            Self::Company => "company",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type AddResponseItemCrmEntityType = super::super::enums::LeadDealContactCompany;
 
-impl ::std::fmt::Display for AddResponseItemCrmEntityType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type AddResponseItemEntityTypeId = super::super::enums::IntV1V2V3EtcH3c0a92c0;
 
-impl ::serde::Serialize for AddResponseItemCrmEntityType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddResponseItemCrmEntityType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "lead" => Self::Lead,
-                "deal" => Self::Deal,
-                "contact" => Self::Contact,
-                "company" => Self::Company,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponseItemCrmEntityType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AddResponseItemEntityTypeId {
-    /// The value 1.
-    V1,
-    /// The value 2.
-    V2,
-    /// The value 3.
-    V3,
-    /// The value 4.
-    V4,
-    /// The value 31.
-    V31,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
-
-impl AddResponseItemEntityTypeId {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V1 => 1,
-            Self::V2 => 2,
-            Self::V3 => 3,
-            Self::V4 => 4,
-            Self::V31 => 31,
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::serde::Serialize for AddResponseItemEntityTypeId {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddResponseItemEntityTypeId {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                1 => Self::V1,
-                2 => Self::V2,
-                3 => Self::V3,
-                4 => Self::V4,
-                31 => Self::V31,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddResponseItemEntityTypeId {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
 pub enum AddResponseItemId {
-    Integer(#[serde(deserialize_with = "::bitrix24_runtime::loose::de")] i64),
+    Integer(i64),
     String(String),
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddResponseItemId {
     const EMPTY_STRING_IS_VALUE: bool = true;
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddResponseItemStatus {
-    /// The value "in-progress".
-    InProgress,
-    /// The value "in_progress".
-    InProgress2,
-    /// The value "A".
-    A,
-    /// The value "a".
-    A2,
-    /// The value "1C".
-    V1C,
-    /// The value "Черновик".
-    Chernovik,
-    /// The empty string.
-    Empty,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddResponseItemStatus {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::InProgress => "in-progress",
-            Self::InProgress2 => "in_progress",
-            Self::A => "A",
-            Self::A2 => "a",
-            Self::V1C => "1C",
-            Self::Chernovik => "Черновик",
-            Self::Empty => "",
-            Self::Other(value) => value,
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
         }
-    }
-}
-
-impl ::std::fmt::Display for AddResponseItemStatus {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddResponseItemStatus {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddResponseItemStatus {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "in-progress" => Self::InProgress,
-                "in_progress" => Self::InProgress2,
-                "A" => Self::A,
-                "a" => Self::A2,
-                "1C" => Self::V1C,
-                "Черновик" => Self::Chernovik,
-                "" => Self::Empty,
-                _ => Self::Other(value),
-            },
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddResponseItemId",
+            ),
         )
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddResponseItemStatus {
-    const EMPTY_STRING_IS_VALUE: bool = true;
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddResponseItemId);
+
+pub type AddResponseItemStatus = super::super::enums::InProgressInProgress2AEtc;
 
 /// Custom fields map.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
 pub enum AddResponseItemValue {
     String(String),
-    Number(#[serde(deserialize_with = "::bitrix24_runtime::loose::de")] f64),
-    Bool(#[serde(deserialize_with = "::bitrix24_runtime::loose::de")] bool),
+    Number(f64),
+    Bool(bool),
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddResponseItemValue {
     const FALSE_IS_VALUE: bool = true;
     const EMPTY_STRING_IS_VALUE: bool = true;
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        if let Ok(x) = <f64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Number(x));
+        }
+        if let Ok(x) = <bool as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Bool(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddResponseItemValue",
+            ),
+        )
     }
 }
+
+::bitrix24_runtime::loose_deserialize!(AddResponseItemValue);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "crm.item.add";
@@ -4089,352 +1223,66 @@ pub struct ListRequest {
     pub start: Option<i64>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<ListRequestEntityTypeId> = None;
-                let mut __f1: Option<Option<Vec<String>>> = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f3: Option<
-                    Option<::std::collections::BTreeMap<String, ListRequestOrderValue>>,
-                > = None;
-                let mut __f4: Option<Option<ListRequestUseOriginalUfNames>> = None;
-                let mut __f5: Option<Option<i64>> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "entityTypeId" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("entityTypeId"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            ListRequestEntityTypeId,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "select" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("select"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "filter" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("filter"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "order" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("order"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<
-                                                ::std::collections::BTreeMap<String, ListRequestOrderValue>,
-                                            >,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "useOriginalUfNames" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("useOriginalUfNames"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<ListRequestUseOriginalUfNames>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "start" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("start"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListRequest {
-                    entity_type_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "entityTypeId",
-                        ))?,
-                    select: __f1.unwrap_or_default(),
-                    filter: __f2.unwrap_or_default(),
-                    order: __f3.unwrap_or_default(),
-                    use_original_uf_names: __f4.unwrap_or_default(),
-                    start: __f5.unwrap_or_default(),
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for ListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let use_original_uf_names = o.opt("useOriginalUfNames")?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        Ok(Self {
+            entity_type_id,
+            select,
+            filter,
+            order,
+            use_original_uf_names,
+            start,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+::bitrix24_runtime::loose_deserialize!(ListRequest);
+
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
 pub enum ListRequestEntityTypeId {
-    Enum(
-        #[serde(deserialize_with = "::bitrix24_runtime::loose::de")]
-        ListRequestEntityTypeIdEnum,
-    ),
+    Enum(ListRequestEntityTypeIdEnum),
     /// A smart-process type id.
-    Integer(#[serde(deserialize_with = "::bitrix24_runtime::loose::de")] i64),
+    Integer(i64),
 }
 
 impl ::bitrix24_runtime::loose::Loose for ListRequestEntityTypeId {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ListRequestEntityTypeIdEnum {
-    /// The value 1.
-    V1,
-    /// The value 2.
-    V2,
-    /// The value 3.
-    V3,
-    /// The value 4.
-    V4,
-    /// The value 7.
-    V7,
-    /// The value 31.
-    V31,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
-
-impl ListRequestEntityTypeIdEnum {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V1 => 1,
-            Self::V2 => 2,
-            Self::V3 => 3,
-            Self::V4 => 4,
-            Self::V7 => 7,
-            Self::V31 => 31,
-            Self::Other(value) => value,
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <ListRequestEntityTypeIdEnum as ::bitrix24_runtime::loose::Loose>::from_loose(
+            v,
+        ) {
+            return Ok(Self::Enum(x));
         }
-    }
-}
-
-impl ::serde::Serialize for ListRequestEntityTypeIdEnum {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for ListRequestEntityTypeIdEnum {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                1 => Self::V1,
-                2 => Self::V2,
-                3 => Self::V3,
-                4 => Self::V4,
-                7 => Self::V7,
-                31 => Self::V31,
-                _ => Self::Other(value),
-            },
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum ListRequestEntityTypeId",
+            ),
         )
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequestEntityTypeIdEnum {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListRequestEntityTypeId);
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ListRequestOrderValue {
-    /// The value "ASC".
-    Asc,
-    /// The value "DESC".
-    Desc,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+pub type ListRequestEntityTypeIdEnum = super::super::enums::IntV1V2V3EtcH1a327e7a;
 
-impl ListRequestOrderValue {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Asc => "ASC",
-            Self::Desc => "DESC",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type ListRequestOrderValue = super::super::enums::AscDescHf7817ab9;
 
-impl ::std::fmt::Display for ListRequestOrderValue {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for ListRequestOrderValue {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for ListRequestOrderValue {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "ASC" => Self::Asc,
-                "DESC" => Self::Desc,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestOrderValue {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ListRequestUseOriginalUfNames {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl ListRequestUseOriginalUfNames {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for ListRequestUseOriginalUfNames {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for ListRequestUseOriginalUfNames {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for ListRequestUseOriginalUfNames {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestUseOriginalUfNames {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type ListRequestUseOriginalUfNames = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `crm.item.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -4443,60 +1291,17 @@ pub struct ListResponse {
     pub items: Option<Vec<ListResponseItemsItem>>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListResponse, A::Error> {
-                let mut __f0: Option<Option<Vec<ListResponseItemsItem>>> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "items" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("items"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<ListResponseItemsItem>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(ListResponse {
-                    items: __f0.unwrap_or_default(),
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let items = o.opt("items")?;
+        Ok(Self { items })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListResponseItemsItem {
@@ -4515,120 +1320,30 @@ pub struct ListResponseItemsItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListResponseItemsItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListResponseItemsItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListResponseItemsItem, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<f64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "title" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("title"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "entityTypeId" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("entityTypeId"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "stageId" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("stageId"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "opportunity" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("opportunity"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<f64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListResponseItemsItem {
-                    id: __f0.unwrap_or_default(),
-                    title: __f1.unwrap_or_default(),
-                    entity_type_id: __f2.unwrap_or_default(),
-                    stage_id: __f3.unwrap_or_default(),
-                    opportunity: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let id = o.opt("id")?;
+        let opportunity = o.opt("opportunity")?;
+        let stage_id = o.opt("stageId")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(&["id", "title", "entityTypeId", "stageId", "opportunity"])?;
+        Ok(Self {
+            id,
+            title,
+            entity_type_id,
+            stage_id,
+            opportunity,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListResponseItemsItem);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "crm.item.list";

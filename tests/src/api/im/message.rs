@@ -39,220 +39,68 @@ pub struct AddRequest {
     pub url_preview: Option<AddRequestUrlPreview>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<String> = None;
-                let mut __f2: Option<Option<AddRequestSystem>> = None;
-                let mut __f3: Option<Option<AddRequestAttach>> = None;
-                let mut __f4: Option<Option<Vec<AddRequestKeyboardItem>>> = None;
-                let mut __f5: Option<Option<AddRequestUrlPreview>> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "DIALOG_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DIALOG_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "MESSAGE" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("MESSAGE"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "SYSTEM" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SYSTEM"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestSystem>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "ATTACH" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ATTACH"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestAttach>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "KEYBOARD" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("KEYBOARD"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<AddRequestKeyboardItem>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "URL_PREVIEW" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("URL_PREVIEW"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestUrlPreview>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    dialog_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("DIALOG_ID"))?,
-                    message: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE"))?,
-                    system: __f2.unwrap_or_default(),
-                    attach: __f3.unwrap_or_default(),
-                    keyboard: __f4.unwrap_or_default(),
-                    url_preview: __f5.unwrap_or_default(),
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attach = o.opt("ATTACH")?;
+        let dialog_id = o.req("DIALOG_ID")?;
+        let keyboard = o.opt("KEYBOARD")?;
+        let message = o.req("MESSAGE")?;
+        let system = o.opt("SYSTEM")?;
+        let url_preview = o.opt("URL_PREVIEW")?;
+        let dialog_id = o.need(dialog_id, "DIALOG_ID")?;
+        let message = o.need(message, "MESSAGE")?;
+        Ok(Self {
+            dialog_id,
+            message,
+            system,
+            attach,
+            keyboard,
+            url_preview,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 /// Right-to-left override here: gnp.exe and isolate x end
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestSystem {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestSystem {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestSystem {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestSystem {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestSystem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestSystem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type AddRequestSystem = ::bitrix24_runtime::YesNo;
 
 /// NUL byte and bell and in one line
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
 pub enum AddRequestAttach {
-    Object(
-        #[serde(deserialize_with = "::bitrix24_runtime::loose::de")]
-        ::serde_json::Map<String, ::serde_json::Value>,
-    ),
-    Array(
-        #[serde(deserialize_with = "::bitrix24_runtime::loose::de")]
-        Vec<::serde_json::Value>,
-    ),
+    Object(::serde_json::Map<String, ::serde_json::Value>),
+    Array(Vec<::serde_json::Value>),
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestAttach {
     const EMPTY_ARRAY_IS_VALUE: bool = true;
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <::serde_json::Map<
+            String,
+            ::serde_json::Value,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Object(x));
+        }
+        if let Ok(x) = <Vec<
+            ::serde_json::Value,
+        > as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Array(x));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddRequestAttach",
+            ),
+        )
     }
 }
+
+::bitrix24_runtime::loose_deserialize!(AddRequestAttach);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestKeyboardItem {
@@ -266,144 +114,22 @@ pub struct AddRequestKeyboardItem {
     pub bg_color: Option<String>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestKeyboardItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestKeyboardItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestKeyboardItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestKeyboardItem, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "TEXT" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TEXT"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LINK" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LINK"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "BG_COLOR" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("BG_COLOR"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddRequestKeyboardItem {
-                    text: __f0.unwrap_or_default(),
-                    link: __f1.unwrap_or_default(),
-                    bg_color: __f2.unwrap_or_default(),
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequestKeyboardItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bg_color = o.opt("BG_COLOR")?;
+        let link = o.opt("LINK")?;
+        let text = o.opt("TEXT")?;
+        Ok(Self { text, link, bg_color })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestKeyboardItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestKeyboardItem);
 
 /// \<!-- comment --\> and \*/ again
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestUrlPreview {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestUrlPreview {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestUrlPreview {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestUrlPreview {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestUrlPreview {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestUrlPreview {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type AddRequestUrlPreview = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `im.message.add`.
 ///

@@ -34,241 +34,65 @@ pub struct AddRequest {
     pub list_element_url: Option<String>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<AddRequestIblockTypeId> = None;
-                let mut __f1: Option<AddRequestIblockId> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<String> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<AddRequestFields> = None;
-                let mut __f6: Option<Option<String>> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "IBLOCK_TYPE_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IBLOCK_TYPE_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            AddRequestIblockTypeId,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "IBLOCK_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IBLOCK_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            AddRequestIblockId,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "IBLOCK_CODE" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IBLOCK_CODE"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ELEMENT_CODE" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ELEMENT_CODE"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "SOCNET_GROUP_ID" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SOCNET_GROUP_ID"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "FIELDS" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FIELDS"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            AddRequestFields,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "LIST_ELEMENT_URL" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LIST_ELEMENT_URL"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    iblock_type_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "IBLOCK_TYPE_ID",
-                        ))?,
-                    iblock_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("IBLOCK_ID"))?,
-                    iblock_code: __f2.unwrap_or_default(),
-                    element_code: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "ELEMENT_CODE",
-                        ))?,
-                    socnet_group_id: __f4.unwrap_or_default(),
-                    fields: __f5
-                        .ok_or_else(|| ::serde::de::Error::missing_field("FIELDS"))?,
-                    list_element_url: __f6.unwrap_or_default(),
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let element_code = o.req("ELEMENT_CODE")?;
+        let fields = o.req("FIELDS")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
+        let iblock_id = o.req("IBLOCK_ID")?;
+        let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
+        let list_element_url = o.opt("LIST_ELEMENT_URL")?;
+        let socnet_group_id = o.opt("SOCNET_GROUP_ID")?;
+        let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
+        let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
+        let element_code = o.need(element_code, "ELEMENT_CODE")?;
+        let fields = o.need(fields, "FIELDS")?;
+        Ok(Self {
+            iblock_type_id,
+            iblock_id,
+            iblock_code,
+            element_code,
+            socnet_group_id,
+            fields,
+            list_element_url,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestIblockTypeId {
-    /// The value "lists".
-    Lists,
-    /// The value "bitrix_processes".
-    BitrixProcesses,
-    /// The value "lists_socnet".
-    ListsSocnet,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-impl AddRequestIblockTypeId {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Lists => "lists",
-            Self::BitrixProcesses => "bitrix_processes",
-            Self::ListsSocnet => "lists_socnet",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type AddRequestIblockTypeId = super::super::enums::ListsBitrixProcessesListsSocnet;
 
-impl ::std::fmt::Display for AddRequestIblockTypeId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestIblockTypeId {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestIblockTypeId {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "lists" => Self::Lists,
-                "bitrix_processes" => Self::BitrixProcesses,
-                "lists_socnet" => Self::ListsSocnet,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestIblockTypeId {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 #[serde(untagged)]
 pub enum AddRequestIblockId {
-    Integer(#[serde(deserialize_with = "::bitrix24_runtime::loose::de")] i64),
+    Integer(i64),
     String(String),
 }
 
 impl ::bitrix24_runtime::loose::Loose for AddRequestIblockId {
     const EMPTY_STRING_IS_VALUE: bool = true;
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        if let Ok(x) = <i64 as ::bitrix24_runtime::loose::Loose>::from_loose(v) {
+            return Ok(Self::Integer(x));
+        }
+        if let Some(s) = v.as_str() {
+            return Ok(Self::String(s.to_owned()));
+        }
+        Err(
+            ::bitrix24_runtime::loose::Misfit::new(
+                "data did not match any variant of untagged enum AddRequestIblockId",
+            ),
+        )
     }
 }
+
+::bitrix24_runtime::loose_deserialize!(AddRequestIblockId);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestFields {
@@ -279,64 +103,19 @@ pub struct AddRequestFields {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestFields, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "NAME" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequestFields {
-                    name: __f0.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.req("NAME")?;
+        let additional = o.rest(&["NAME"])?;
+        let name = o.need(name, "NAME")?;
+        Ok(Self { name, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 /// The `result` of `lists.element.add`.
 pub type AddResponse = i64;

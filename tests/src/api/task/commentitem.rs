@@ -23,75 +23,20 @@ pub struct AddRequest {
     pub fields: AddRequestFields,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<AddRequestFields> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "TASKID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TASKID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "FIELDS" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FIELDS"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            AddRequestFields,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    taskid: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("TASKID"))?,
-                    fields: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("FIELDS"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("FIELDS")?;
+        let taskid = o.req("TASKID")?;
+        let taskid = o.need(taskid, "TASKID")?;
+        let fields = o.need(fields, "FIELDS")?;
+        Ok(Self { taskid, fields })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestFields {
@@ -102,14 +47,20 @@ pub struct AddRequestFields {
     #[serde(rename = "UF_FORUM_MESSAGE_DOC", skip_serializing_if = "Option::is_none")]
     pub uf_forum_message_doc: Option<Vec<String>>,
     /// Property named like a comment end.
+    ///
+    /// Wire name "\*/".
     #[serde(rename = "*/", skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Wire name "/\*".
     #[serde(rename = "/*", skip_serializing_if = "Option::is_none")]
     pub field_2: Option<String>,
+    /// Wire name ""\#".
     #[serde(rename = "\"#", skip_serializing_if = "Option::is_none")]
     pub field_3: Option<String>,
+    /// Wire name ""\#\#\#".
     #[serde(rename = "\"###", skip_serializing_if = "Option::is_none")]
     pub field_4: Option<String>,
+    /// Wire name "\`\`\`".
     #[serde(rename = "```", skip_serializing_if = "Option::is_none")]
     pub field_5: Option<String>,
     #[serde(rename = "#[cfg(any())]", skip_serializing_if = "Option::is_none")]
@@ -121,8 +72,10 @@ pub struct AddRequestFields {
         skip_serializing_if = "Option::is_none"
     )]
     pub panic_x_fn_f: Option<String>,
+    /// Wire name "evil".
     #[serde(rename = "\u{202e}evil", skip_serializing_if = "Option::is_none")]
     pub evil: Option<String>,
+    /// Wire name "iso".
     #[serde(rename = "\u{2066}iso", skip_serializing_if = "Option::is_none")]
     pub iso: Option<String>,
     #[serde(rename = "nul\0key", skip_serializing_if = "Option::is_none")]
@@ -131,309 +84,60 @@ pub struct AddRequestFields {
     pub bell: Option<String>,
     #[serde(rename = "<script>", skip_serializing_if = "Option::is_none")]
     pub script: Option<String>,
+    /// Wire name "--\>".
     #[serde(rename = "-->", skip_serializing_if = "Option::is_none")]
     pub field_6: Option<String>,
     #[serde(rename = "[link](http://x)", skip_serializing_if = "Option::is_none")]
     pub link_http_x: Option<String>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestFields, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<Vec<String>>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<String>> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __f17: Option<Option<String>> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "POST_MESSAGE" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("POST_MESSAGE"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "AUTHOR_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AUTHOR_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UF_FORUM_MESSAGE_DOC" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("UF_FORUM_MESSAGE_DOC"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "*/" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("*/"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "/*" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("/*"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "\"#" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("\"#"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "\"###" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("\"###"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "```" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("```"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "#[cfg(any())]" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("#[cfg(any())]"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "#![allow(warnings)]" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("#![allow(warnings)]"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "}); panic!(\"x\"); fn f() {" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "}); panic!(\"x\"); fn f() {",
-                                    ),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "\u{202e}evil" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("\u{202e}evil"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "\u{2066}iso" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("\u{2066}iso"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "nul\0key" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("nul\0key"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "bell\u{7}" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("bell\u{7}"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "<script>" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("<script>"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "-->" => {
-                            if __f16.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("-->"));
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "[link](http://x)" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("[link](http://x)"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddRequestFields {
-                    post_message: __f0.unwrap_or_default(),
-                    author_id: __f1.unwrap_or_default(),
-                    uf_forum_message_doc: __f2.unwrap_or_default(),
-                    field: __f3.unwrap_or_default(),
-                    field_2: __f4.unwrap_or_default(),
-                    field_3: __f5.unwrap_or_default(),
-                    field_4: __f6.unwrap_or_default(),
-                    field_5: __f7.unwrap_or_default(),
-                    cfg_any: __f8.unwrap_or_default(),
-                    allow_warnings: __f9.unwrap_or_default(),
-                    panic_x_fn_f: __f10.unwrap_or_default(),
-                    evil: __f11.unwrap_or_default(),
-                    iso: __f12.unwrap_or_default(),
-                    nul_key: __f13.unwrap_or_default(),
-                    bell: __f14.unwrap_or_default(),
-                    script: __f15.unwrap_or_default(),
-                    field_6: __f16.unwrap_or_default(),
-                    link_http_x: __f17.unwrap_or_default(),
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let field_3 = o.opt("\"#")?;
+        let field_4 = o.opt("\"###")?;
+        let allow_warnings = o.opt("#![allow(warnings)]")?;
+        let cfg_any = o.opt("#[cfg(any())]")?;
+        let field = o.opt("*/")?;
+        let field_6 = o.opt("-->")?;
+        let field_2 = o.opt("/*")?;
+        let script = o.opt("<script>")?;
+        let author_id = o.opt("AUTHOR_ID")?;
+        let post_message = o.opt("POST_MESSAGE")?;
+        let uf_forum_message_doc = o.opt("UF_FORUM_MESSAGE_DOC")?;
+        let link_http_x = o.opt("[link](http://x)")?;
+        let field_5 = o.opt("```")?;
+        let bell = o.opt("bell\u{7}")?;
+        let nul_key = o.opt("nul\0key")?;
+        let panic_x_fn_f = o.opt("}); panic!(\"x\"); fn f() {")?;
+        let evil = o.opt("\u{202e}evil")?;
+        let iso = o.opt("\u{2066}iso")?;
+        Ok(Self {
+            post_message,
+            author_id,
+            uf_forum_message_doc,
+            field,
+            field_2,
+            field_3,
+            field_4,
+            field_5,
+            cfg_any,
+            allow_warnings,
+            panic_x_fn_f,
+            evil,
+            iso,
+            nul_key,
+            bell,
+            script,
+            field_6,
+            link_http_x,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
 /// The `result` of `task.commentitem.add`.
 pub type AddResponse = ::serde_json::Value;

@@ -36,453 +36,57 @@ pub struct RegisterRequest {
     pub crm_entity_id: Option<i64>,
     #[serde(rename = "SHOW", skip_serializing_if = "Option::is_none")]
     pub show: Option<RegisterRequestShow>,
+    /// Wire name "TYPE".
     #[serde(rename = "TYPE")]
     pub type_: RegisterRequestType,
     #[serde(rename = "LINE_NUMBER", skip_serializing_if = "Option::is_none")]
     pub line_number: Option<String>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = RegisterRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RegisterRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RegisterRequest, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<String> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<RegisterRequestCrmCreate>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<RegisterRequestCrmEntityType>> = None;
-                let mut __f7: Option<Option<i64>> = None;
-                let mut __f8: Option<Option<RegisterRequestShow>> = None;
-                let mut __f9: Option<RegisterRequestType> = None;
-                let mut __f10: Option<Option<String>> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "USER_PHONE_INNER" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("USER_PHONE_INNER"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_ID" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "PHONE_NUMBER" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PHONE_NUMBER"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "CALL_START_DATE" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CALL_START_DATE"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_CREATE" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_CREATE"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<RegisterRequestCrmCreate>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_SOURCE" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_SOURCE"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_ENTITY_TYPE" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_ENTITY_TYPE"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<RegisterRequestCrmEntityType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_ENTITY_ID" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_ENTITY_ID"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SHOW" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SHOW"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<RegisterRequestShow>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "TYPE" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TYPE"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            RegisterRequestType,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "LINE_NUMBER" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LINE_NUMBER"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(RegisterRequest {
-                    user_phone_inner: __f0.unwrap_or_default(),
-                    user_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
-                    phone_number: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "PHONE_NUMBER",
-                        ))?,
-                    call_start_date: __f3.unwrap_or_default(),
-                    crm_create: __f4.unwrap_or_default(),
-                    crm_source: __f5.unwrap_or_default(),
-                    crm_entity_type: __f6.unwrap_or_default(),
-                    crm_entity_id: __f7.unwrap_or_default(),
-                    show: __f8.unwrap_or_default(),
-                    type_: __f9
-                        .ok_or_else(|| ::serde::de::Error::missing_field("TYPE"))?,
-                    line_number: __f10.unwrap_or_default(),
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let call_start_date = o.opt("CALL_START_DATE")?;
+        let crm_create = o.opt("CRM_CREATE")?;
+        let crm_entity_id = o.opt("CRM_ENTITY_ID")?;
+        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
+        let crm_source = o.opt("CRM_SOURCE")?;
+        let line_number = o.opt("LINE_NUMBER")?;
+        let phone_number = o.req("PHONE_NUMBER")?;
+        let show = o.opt("SHOW")?;
+        let type_ = o.req("TYPE")?;
+        let user_id = o.req("USER_ID")?;
+        let user_phone_inner = o.opt("USER_PHONE_INNER")?;
+        let user_id = o.need(user_id, "USER_ID")?;
+        let phone_number = o.need(phone_number, "PHONE_NUMBER")?;
+        let type_ = o.need(type_, "TYPE")?;
+        Ok(Self {
+            user_phone_inner,
+            user_id,
+            phone_number,
+            call_start_date,
+            crm_create,
+            crm_source,
+            crm_entity_type,
+            crm_entity_id,
+            show,
+            type_,
+            line_number,
+        })
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RegisterRequestCrmCreate {
-    /// The value 0.
-    V0,
-    /// The value 1.
-    V1,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
+::bitrix24_runtime::loose_deserialize!(RegisterRequest);
 
-impl RegisterRequestCrmCreate {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V0 => 0,
-            Self::V1 => 1,
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type RegisterRequestCrmCreate = super::super::enums::IntV0V1;
 
-impl ::serde::Serialize for RegisterRequestCrmCreate {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
+pub type RegisterRequestCrmEntityType = super::super::enums::ContactCompanyLead;
 
-impl<'de> ::serde::Deserialize<'de> for RegisterRequestCrmCreate {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                0 => Self::V0,
-                1 => Self::V1,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
+pub type RegisterRequestShow = super::super::enums::IntV1;
 
-impl ::bitrix24_runtime::loose::Loose for RegisterRequestCrmCreate {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum RegisterRequestCrmEntityType {
-    /// The value "CONTACT".
-    Contact,
-    /// The value "COMPANY".
-    Company,
-    /// The value "LEAD".
-    Lead,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl RegisterRequestCrmEntityType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Contact => "CONTACT",
-            Self::Company => "COMPANY",
-            Self::Lead => "LEAD",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for RegisterRequestCrmEntityType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for RegisterRequestCrmEntityType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for RegisterRequestCrmEntityType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "CONTACT" => Self::Contact,
-                "COMPANY" => Self::Company,
-                "LEAD" => Self::Lead,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for RegisterRequestCrmEntityType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RegisterRequestShow {
-    /// The value 1.
-    V1,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
-
-impl RegisterRequestShow {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V1 => 1,
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::serde::Serialize for RegisterRequestShow {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for RegisterRequestShow {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                1 => Self::V1,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for RegisterRequestShow {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RegisterRequestType {
-    /// The value 1.
-    V1,
-    /// The value 2.
-    V2,
-    /// The value 3.
-    V3,
-    /// The value 4.
-    V4,
-    /// The value 5.
-    V5,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
-
-impl RegisterRequestType {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V1 => 1,
-            Self::V2 => 2,
-            Self::V3 => 3,
-            Self::V4 => 4,
-            Self::V5 => 5,
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::serde::Serialize for RegisterRequestType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for RegisterRequestType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                1 => Self::V1,
-                2 => Self::V2,
-                3 => Self::V3,
-                4 => Self::V4,
-                5 => Self::V5,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for RegisterRequestType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type RegisterRequestType = super::super::enums::IntV1V2V3EtcHd3671c35;
 
 /// The `result` of `telephony.externalcall.register`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -499,122 +103,27 @@ pub struct RegisterResponse {
     pub crm_created_entities: Option<Vec<RegisterResponseCrmCreatedEntitiesItem>>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = RegisterResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RegisterResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RegisterResponse, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<
-                    Option<Vec<RegisterResponseCrmCreatedEntitiesItem>>,
-                > = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CALL_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CALL_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_CREATED_LEAD" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_CREATED_LEAD"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_ENTITY_TYPE" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_ENTITY_TYPE"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_ENTITY_ID" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_ENTITY_ID"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_CREATED_ENTITIES" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_CREATED_ENTITIES"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<RegisterResponseCrmCreatedEntitiesItem>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(RegisterResponse {
-                    call_id: __f0.unwrap_or_default(),
-                    crm_created_lead: __f1.unwrap_or_default(),
-                    crm_entity_type: __f2.unwrap_or_default(),
-                    crm_entity_id: __f3.unwrap_or_default(),
-                    crm_created_entities: __f4.unwrap_or_default(),
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for RegisterResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let call_id = o.opt("CALL_ID")?;
+        let crm_created_entities = o.opt("CRM_CREATED_ENTITIES")?;
+        let crm_created_lead = o.opt("CRM_CREATED_LEAD")?;
+        let crm_entity_id = o.opt("CRM_ENTITY_ID")?;
+        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
+        Ok(Self {
+            call_id,
+            crm_created_lead,
+            crm_entity_type,
+            crm_entity_id,
+            crm_created_entities,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for RegisterResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(RegisterResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct RegisterResponseCrmCreatedEntitiesItem {
@@ -624,75 +133,18 @@ pub struct RegisterResponseCrmCreatedEntitiesItem {
     pub entity_id: Option<i64>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for RegisterResponseCrmCreatedEntitiesItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = RegisterResponseCrmCreatedEntitiesItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RegisterResponseCrmCreatedEntitiesItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RegisterResponseCrmCreatedEntitiesItem, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ENTITY_TYPE" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ENTITY_TYPE"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ENTITY_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ENTITY_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(RegisterResponseCrmCreatedEntitiesItem {
-                    entity_type: __f0.unwrap_or_default(),
-                    entity_id: __f1.unwrap_or_default(),
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for RegisterResponseCrmCreatedEntitiesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let entity_type = o.opt("ENTITY_TYPE")?;
+        Ok(Self { entity_type, entity_id })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for RegisterResponseCrmCreatedEntitiesItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(RegisterResponseCrmCreatedEntitiesItem);
 
 impl ::bitrix24_runtime::Method for RegisterRequest {
     const NAME: &'static str = "telephony.externalcall.register";

@@ -7,6 +7,8 @@
 /// Calls `bizproc.workflow.instances` under its alias `bizproc.workflow.instance.list`.
 ///
 /// Same parameters and result as `bizproc.workflow.instances`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/bizproc/bizproc-workflow-instances.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
     request: &super::super::super::bizproc::workflow::InstancesRequest,

@@ -11,6 +11,8 @@
 /// Calls `booking.v1.resourceType.add`.
 ///
 /// Scope `booking`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/resource-type/booking-v1-resourcetype-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
     request: &AddRequest,
@@ -19,6 +21,8 @@ pub async fn add(
 }
 
 /// Parameters of `booking.v1.resourceType.add`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/resource-type/booking-v1-resourcetype-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     pub fields: AddRequestFields,
@@ -27,67 +31,19 @@ pub struct AddRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<AddRequestFields> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            AddRequestFields,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
+        Ok(Self { fields, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestFields {
@@ -154,921 +110,104 @@ pub struct AddRequestFields {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestFields, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<Option<i64>> = None;
-                let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<Option<i64>> = None;
-                let mut __f8: Option<
-                    Option<AddRequestFieldsIsConfirmationNotificationOn>,
-                > = None;
-                let mut __f9: Option<Option<AddRequestFieldsIsDelayedNotificationOn>> = None;
-                let mut __f10: Option<
-                    Option<AddRequestFieldsIsFeedbackNotificationOn>,
-                > = None;
-                let mut __f11: Option<Option<AddRequestFieldsIsInfoNotificationOn>> = None;
-                let mut __f12: Option<
-                    Option<AddRequestFieldsIsReminderNotificationOn>,
-                > = None;
-                let mut __f13: Option<String> = None;
-                let mut __f14: Option<Option<i64>> = None;
-                let mut __f15: Option<
-                    Option<AddRequestFieldsTemplateTypeConfirmation>,
-                > = None;
-                let mut __f16: Option<Option<AddRequestFieldsTemplateTypeDelayed>> = None;
-                let mut __f17: Option<Option<AddRequestFieldsTemplateTypeFeedback>> = None;
-                let mut __f18: Option<Option<AddRequestFieldsTemplateTypeInfo>> = None;
-                let mut __f19: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "code" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "confirmationCounterDelay" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "confirmationCounterDelay",
-                                    ),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "confirmationDelay" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("confirmationDelay"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "confirmationRepetitions" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "confirmationRepetitions",
-                                    ),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "confirmationRepetitionsInterval" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "confirmationRepetitionsInterval",
-                                    ),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "delayedCounterDelay" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("delayedCounterDelay"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "delayedDelay" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("delayedDelay"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "infoDelay" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("infoDelay"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "isConfirmationNotificationOn" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "isConfirmationNotificationOn",
-                                    ),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestFieldsIsConfirmationNotificationOn>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "isDelayedNotificationOn" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "isDelayedNotificationOn",
-                                    ),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestFieldsIsDelayedNotificationOn>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "isFeedbackNotificationOn" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "isFeedbackNotificationOn",
-                                    ),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestFieldsIsFeedbackNotificationOn>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "isInfoNotificationOn" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("isInfoNotificationOn"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestFieldsIsInfoNotificationOn>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "isReminderNotificationOn" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "isReminderNotificationOn",
-                                    ),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestFieldsIsReminderNotificationOn>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "reminderDelay" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("reminderDelay"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "templateTypeConfirmation" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "templateTypeConfirmation",
-                                    ),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestFieldsTemplateTypeConfirmation>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "templateTypeDelayed" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("templateTypeDelayed"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestFieldsTemplateTypeDelayed>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "templateTypeFeedback" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("templateTypeFeedback"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestFieldsTemplateTypeFeedback>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "templateTypeInfo" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("templateTypeInfo"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestFieldsTemplateTypeInfo>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "templateTypeReminder" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("templateTypeReminder"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequestFields {
-                    code: __f0.ok_or_else(|| ::serde::de::Error::missing_field("code"))?,
-                    confirmation_counter_delay: __f1.unwrap_or_default(),
-                    confirmation_delay: __f2.unwrap_or_default(),
-                    confirmation_repetitions: __f3.unwrap_or_default(),
-                    confirmation_repetitions_interval: __f4.unwrap_or_default(),
-                    delayed_counter_delay: __f5.unwrap_or_default(),
-                    delayed_delay: __f6.unwrap_or_default(),
-                    info_delay: __f7.unwrap_or_default(),
-                    is_confirmation_notification_on: __f8.unwrap_or_default(),
-                    is_delayed_notification_on: __f9.unwrap_or_default(),
-                    is_feedback_notification_on: __f10.unwrap_or_default(),
-                    is_info_notification_on: __f11.unwrap_or_default(),
-                    is_reminder_notification_on: __f12.unwrap_or_default(),
-                    name: __f13
-                        .ok_or_else(|| ::serde::de::Error::missing_field("name"))?,
-                    reminder_delay: __f14.unwrap_or_default(),
-                    template_type_confirmation: __f15.unwrap_or_default(),
-                    template_type_delayed: __f16.unwrap_or_default(),
-                    template_type_feedback: __f17.unwrap_or_default(),
-                    template_type_info: __f18.unwrap_or_default(),
-                    template_type_reminder: __f19.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("code")?;
+        let confirmation_counter_delay = o.opt("confirmationCounterDelay")?;
+        let confirmation_delay = o.opt("confirmationDelay")?;
+        let confirmation_repetitions = o.opt("confirmationRepetitions")?;
+        let confirmation_repetitions_interval = o
+            .opt("confirmationRepetitionsInterval")?;
+        let delayed_counter_delay = o.opt("delayedCounterDelay")?;
+        let delayed_delay = o.opt("delayedDelay")?;
+        let info_delay = o.opt("infoDelay")?;
+        let is_confirmation_notification_on = o.opt("isConfirmationNotificationOn")?;
+        let is_delayed_notification_on = o.opt("isDelayedNotificationOn")?;
+        let is_feedback_notification_on = o.opt("isFeedbackNotificationOn")?;
+        let is_info_notification_on = o.opt("isInfoNotificationOn")?;
+        let is_reminder_notification_on = o.opt("isReminderNotificationOn")?;
+        let name = o.req("name")?;
+        let reminder_delay = o.opt("reminderDelay")?;
+        let template_type_confirmation = o.opt("templateTypeConfirmation")?;
+        let template_type_delayed = o.opt("templateTypeDelayed")?;
+        let template_type_feedback = o.opt("templateTypeFeedback")?;
+        let template_type_info = o.opt("templateTypeInfo")?;
+        let template_type_reminder = o.opt("templateTypeReminder")?;
+        let additional = o
+            .rest(
+                &[
+                    "code",
+                    "confirmationCounterDelay",
+                    "confirmationDelay",
+                    "confirmationRepetitions",
+                    "confirmationRepetitionsInterval",
+                    "delayedCounterDelay",
+                    "delayedDelay",
+                    "infoDelay",
+                    "isConfirmationNotificationOn",
+                    "isDelayedNotificationOn",
+                    "isFeedbackNotificationOn",
+                    "isInfoNotificationOn",
+                    "isReminderNotificationOn",
+                    "name",
+                    "reminderDelay",
+                    "templateTypeConfirmation",
+                    "templateTypeDelayed",
+                    "templateTypeFeedback",
+                    "templateTypeInfo",
+                    "templateTypeReminder",
+                ],
+            )?;
+        let code = o.need(code, "code")?;
+        let name = o.need(name, "name")?;
+        Ok(Self {
+            code,
+            confirmation_counter_delay,
+            confirmation_delay,
+            confirmation_repetitions,
+            confirmation_repetitions_interval,
+            delayed_counter_delay,
+            delayed_delay,
+            info_delay,
+            is_confirmation_notification_on,
+            is_delayed_notification_on,
+            is_feedback_notification_on,
+            is_info_notification_on,
+            is_reminder_notification_on,
+            name,
+            reminder_delay,
+            template_type_confirmation,
+            template_type_delayed,
+            template_type_feedback,
+            template_type_info,
+            template_type_reminder,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestFieldsIsConfirmationNotificationOn {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestFields);
 
-impl AddRequestFieldsIsConfirmationNotificationOn {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type AddRequestFieldsIsConfirmationNotificationOn = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for AddRequestFieldsIsConfirmationNotificationOn {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type AddRequestFieldsIsDelayedNotificationOn = ::bitrix24_runtime::YesNo;
 
-impl ::serde::Serialize for AddRequestFieldsIsConfirmationNotificationOn {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
+pub type AddRequestFieldsIsFeedbackNotificationOn = ::bitrix24_runtime::YesNo;
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsIsConfirmationNotificationOn {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
+pub type AddRequestFieldsIsInfoNotificationOn = ::bitrix24_runtime::YesNo;
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsIsConfirmationNotificationOn {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type AddRequestFieldsIsReminderNotificationOn = ::bitrix24_runtime::YesNo;
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestFieldsIsDelayedNotificationOn {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+pub type AddRequestFieldsTemplateTypeConfirmation = super::super::super::enums::InanimateAnimate;
 
-impl AddRequestFieldsIsDelayedNotificationOn {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type AddRequestFieldsTemplateTypeDelayed = super::super::super::enums::InanimateAnimate;
 
-impl ::std::fmt::Display for AddRequestFieldsIsDelayedNotificationOn {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type AddRequestFieldsTemplateTypeFeedback = super::super::super::enums::InanimateAnimate;
 
-impl ::serde::Serialize for AddRequestFieldsIsDelayedNotificationOn {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsIsDelayedNotificationOn {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsIsDelayedNotificationOn {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestFieldsIsFeedbackNotificationOn {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestFieldsIsFeedbackNotificationOn {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestFieldsIsFeedbackNotificationOn {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestFieldsIsFeedbackNotificationOn {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsIsFeedbackNotificationOn {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsIsFeedbackNotificationOn {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestFieldsIsInfoNotificationOn {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestFieldsIsInfoNotificationOn {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestFieldsIsInfoNotificationOn {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestFieldsIsInfoNotificationOn {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsIsInfoNotificationOn {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsIsInfoNotificationOn {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestFieldsIsReminderNotificationOn {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestFieldsIsReminderNotificationOn {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestFieldsIsReminderNotificationOn {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestFieldsIsReminderNotificationOn {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsIsReminderNotificationOn {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsIsReminderNotificationOn {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestFieldsTemplateTypeConfirmation {
-    /// The value "inanimate".
-    Inanimate,
-    /// The value "animate".
-    Animate,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestFieldsTemplateTypeConfirmation {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Inanimate => "inanimate",
-            Self::Animate => "animate",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestFieldsTemplateTypeConfirmation {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestFieldsTemplateTypeConfirmation {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsTemplateTypeConfirmation {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "inanimate" => Self::Inanimate,
-                "animate" => Self::Animate,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsTemplateTypeConfirmation {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestFieldsTemplateTypeDelayed {
-    /// The value "inanimate".
-    Inanimate,
-    /// The value "animate".
-    Animate,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestFieldsTemplateTypeDelayed {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Inanimate => "inanimate",
-            Self::Animate => "animate",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestFieldsTemplateTypeDelayed {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestFieldsTemplateTypeDelayed {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsTemplateTypeDelayed {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "inanimate" => Self::Inanimate,
-                "animate" => Self::Animate,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsTemplateTypeDelayed {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestFieldsTemplateTypeFeedback {
-    /// The value "inanimate".
-    Inanimate,
-    /// The value "animate".
-    Animate,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestFieldsTemplateTypeFeedback {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Inanimate => "inanimate",
-            Self::Animate => "animate",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestFieldsTemplateTypeFeedback {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestFieldsTemplateTypeFeedback {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsTemplateTypeFeedback {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "inanimate" => Self::Inanimate,
-                "animate" => Self::Animate,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsTemplateTypeFeedback {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestFieldsTemplateTypeInfo {
-    /// The value "inanimate".
-    Inanimate,
-    /// The value "animate".
-    Animate,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestFieldsTemplateTypeInfo {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Inanimate => "inanimate",
-            Self::Animate => "animate",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestFieldsTemplateTypeInfo {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestFieldsTemplateTypeInfo {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsTemplateTypeInfo {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "inanimate" => Self::Inanimate,
-                "animate" => Self::Animate,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsTemplateTypeInfo {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type AddRequestFieldsTemplateTypeInfo = super::super::super::enums::InanimateAnimate;
 
 /// The `result` of `booking.v1.resourceType.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1080,64 +219,18 @@ pub struct AddResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddResponse, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddResponse {
-                    id: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "booking.v1.resourceType.add";
@@ -1150,6 +243,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 /// Calls `booking.v1.resourceType.delete`.
 ///
 /// Scope `booking`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/resource-type/booking-v1-resourcetype-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
@@ -1158,6 +253,8 @@ pub async fn delete(
 }
 
 /// Parameters of `booking.v1.resourceType.delete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/resource-type/booking-v1-resourcetype-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: i64,
@@ -1166,64 +263,19 @@ pub struct DeleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `booking.v1.resourceType.delete`.
 pub type DeleteResponse = bool;
@@ -1239,6 +291,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 /// Calls `booking.v1.resourceType.get`.
 ///
 /// Scope `booking`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/resource-type/booking-v1-resourcetype-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -1247,6 +301,8 @@ pub async fn get(
 }
 
 /// Parameters of `booking.v1.resourceType.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/resource-type/booking-v1-resourcetype-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: i64,
@@ -1255,64 +311,19 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `booking.v1.resourceType.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1324,68 +335,18 @@ pub struct GetResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponse, A::Error> {
-                let mut __f0: Option<Option<GetResponseResourceType>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "resourceType" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("resourceType"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseResourceType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponse {
-                    resource_type: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let resource_type = o.opt("resourceType")?;
+        let additional = o.rest(&["resourceType"])?;
+        Ok(Self { resource_type, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseResourceType {
@@ -1465,343 +426,82 @@ pub struct GetResponseResourceType {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseResourceType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponseResourceType;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponseResourceType")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponseResourceType, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<Option<i64>> = None;
-                let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<Option<i64>> = None;
-                let mut __f8: Option<::serde_json::Value> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<i64>> = None;
-                let mut __f15: Option<Option<String>> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "code" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "confirmationCounterDelay" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "confirmationCounterDelay",
-                                    ),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "confirmationNotificationDelay" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "confirmationNotificationDelay",
-                                    ),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "confirmationNotificationRepetitions" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "confirmationNotificationRepetitions",
-                                    ),
-                                );
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "confirmationNotificationRepetitionsInterval" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "confirmationNotificationRepetitionsInterval",
-                                    ),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "delayedCounterDelay" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("delayedCounterDelay"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "delayedNotificationDelay" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "delayedNotificationDelay",
-                                    ),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "infoNotificationDelay" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("infoNotificationDelay"),
-                                );
-                            }
-                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "isConfirmationNotificationOn" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "isConfirmationNotificationOn",
-                                    ),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "isDelayedNotificationOn" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "isDelayedNotificationOn",
-                                    ),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "isFeedbackNotificationOn" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "isFeedbackNotificationOn",
-                                    ),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "isReminderNotificationOn" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "isReminderNotificationOn",
-                                    ),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "reminderNotificationDelay" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "reminderNotificationDelay",
-                                    ),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "templateTypeConfirmation" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "templateTypeConfirmation",
-                                    ),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "templateTypeDelayed" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("templateTypeDelayed"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "templateTypeFeedback" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("templateTypeFeedback"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "templateTypeReminder" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("templateTypeReminder"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponseResourceType {
-                    code: __f0.unwrap_or_default(),
-                    confirmation_counter_delay: __f1.unwrap_or_default(),
-                    confirmation_notification_delay: __f2.unwrap_or_default(),
-                    confirmation_notification_repetitions: __f3.unwrap_or_default(),
-                    confirmation_notification_repetitions_interval: __f4
-                        .unwrap_or_default(),
-                    delayed_counter_delay: __f5.unwrap_or_default(),
-                    delayed_notification_delay: __f6.unwrap_or_default(),
-                    id: __f7.unwrap_or_default(),
-                    info_notification_delay: __f8.unwrap_or_default(),
-                    is_confirmation_notification_on: __f9.unwrap_or_default(),
-                    is_delayed_notification_on: __f10.unwrap_or_default(),
-                    is_feedback_notification_on: __f11.unwrap_or_default(),
-                    is_reminder_notification_on: __f12.unwrap_or_default(),
-                    name: __f13.unwrap_or_default(),
-                    reminder_notification_delay: __f14.unwrap_or_default(),
-                    template_type_confirmation: __f15.unwrap_or_default(),
-                    template_type_delayed: __f16.unwrap_or_default(),
-                    template_type_feedback: __f17.unwrap_or_default(),
-                    template_type_reminder: __f18.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponseResourceType {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let confirmation_counter_delay = o.opt("confirmationCounterDelay")?;
+        let confirmation_notification_delay = o.opt("confirmationNotificationDelay")?;
+        let confirmation_notification_repetitions = o
+            .opt("confirmationNotificationRepetitions")?;
+        let confirmation_notification_repetitions_interval = o
+            .opt("confirmationNotificationRepetitionsInterval")?;
+        let delayed_counter_delay = o.opt("delayedCounterDelay")?;
+        let delayed_notification_delay = o.opt("delayedNotificationDelay")?;
+        let id = o.opt("id")?;
+        let info_notification_delay = o.opt("infoNotificationDelay")?;
+        let is_confirmation_notification_on = o.opt("isConfirmationNotificationOn")?;
+        let is_delayed_notification_on = o.opt("isDelayedNotificationOn")?;
+        let is_feedback_notification_on = o.opt("isFeedbackNotificationOn")?;
+        let is_reminder_notification_on = o.opt("isReminderNotificationOn")?;
+        let name = o.opt("name")?;
+        let reminder_notification_delay = o.opt("reminderNotificationDelay")?;
+        let template_type_confirmation = o.opt("templateTypeConfirmation")?;
+        let template_type_delayed = o.opt("templateTypeDelayed")?;
+        let template_type_feedback = o.opt("templateTypeFeedback")?;
+        let template_type_reminder = o.opt("templateTypeReminder")?;
+        let additional = o
+            .rest(
+                &[
+                    "code",
+                    "confirmationCounterDelay",
+                    "confirmationNotificationDelay",
+                    "confirmationNotificationRepetitions",
+                    "confirmationNotificationRepetitionsInterval",
+                    "delayedCounterDelay",
+                    "delayedNotificationDelay",
+                    "id",
+                    "infoNotificationDelay",
+                    "isConfirmationNotificationOn",
+                    "isDelayedNotificationOn",
+                    "isFeedbackNotificationOn",
+                    "isReminderNotificationOn",
+                    "name",
+                    "reminderNotificationDelay",
+                    "templateTypeConfirmation",
+                    "templateTypeDelayed",
+                    "templateTypeFeedback",
+                    "templateTypeReminder",
+                ],
+            )?;
+        Ok(Self {
+            code,
+            confirmation_counter_delay,
+            confirmation_notification_delay,
+            confirmation_notification_repetitions,
+            confirmation_notification_repetitions_interval,
+            delayed_counter_delay,
+            delayed_notification_delay,
+            id,
+            info_notification_delay,
+            is_confirmation_notification_on,
+            is_delayed_notification_on,
+            is_feedback_notification_on,
+            is_reminder_notification_on,
+            name,
+            reminder_notification_delay,
+            template_type_confirmation,
+            template_type_delayed,
+            template_type_feedback,
+            template_type_reminder,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseResourceType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponseResourceType);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "booking.v1.resourceType.get";
@@ -1814,6 +514,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 /// Calls `booking.v1.resourceType.list`.
 ///
 /// Scope `booking`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/resource-type/booking-v1-resourcetype-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
     request: &ListRequest,
@@ -1822,6 +524,8 @@ pub async fn list(
 }
 
 /// Parameters of `booking.v1.resourceType.list`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/resource-type/booking-v1-resourcetype-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1837,105 +541,27 @@ pub struct ListRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "code" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "moduleId" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("moduleId"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "searchQuery" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("searchQuery"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListRequest {
-                    code: __f0.unwrap_or_default(),
-                    module_id: __f1.unwrap_or_default(),
-                    name: __f2.unwrap_or_default(),
-                    search_query: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let module_id = o.opt("moduleId")?;
+        let name = o.opt("name")?;
+        let search_query = o.opt("searchQuery")?;
+        let additional = o.rest(&["code", "moduleId", "name", "searchQuery"])?;
+        Ok(Self {
+            code,
+            module_id,
+            name,
+            search_query,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `booking.v1.resourceType.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1947,68 +573,18 @@ pub struct ListResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                > = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "resource" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("resource"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListResponse {
-                    resource: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let resource = o.opt("resource")?;
+        let additional = o.rest(&["resource"])?;
+        Ok(Self { resource, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "booking.v1.resourceType.list";
@@ -2021,6 +597,8 @@ impl ::bitrix24_runtime::Method for ListRequest {
 /// Calls `booking.v1.resourceType.update`.
 ///
 /// Scope `booking`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/resource-type/booking-v1-resourcetype-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
@@ -2029,6 +607,8 @@ pub async fn update(
 }
 
 /// Parameters of `booking.v1.resourceType.update`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/resource-type/booking-v1-resourcetype-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
     pub fields: UpdateRequestFields,
@@ -2038,80 +618,21 @@ pub struct UpdateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<UpdateRequestFields> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            UpdateRequestFields,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
-                    id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
+        Ok(Self { fields, id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestFields {
@@ -2180,923 +701,102 @@ pub struct UpdateRequestFields {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequestFields, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<Option<i64>> = None;
-                let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<Option<i64>> = None;
-                let mut __f8: Option<
-                    Option<UpdateRequestFieldsIsConfirmationNotificationOn>,
-                > = None;
-                let mut __f9: Option<
-                    Option<UpdateRequestFieldsIsDelayedNotificationOn>,
-                > = None;
-                let mut __f10: Option<
-                    Option<UpdateRequestFieldsIsFeedbackNotificationOn>,
-                > = None;
-                let mut __f11: Option<Option<UpdateRequestFieldsIsInfoNotificationOn>> = None;
-                let mut __f12: Option<
-                    Option<UpdateRequestFieldsIsReminderNotificationOn>,
-                > = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<i64>> = None;
-                let mut __f15: Option<
-                    Option<UpdateRequestFieldsTemplateTypeConfirmation>,
-                > = None;
-                let mut __f16: Option<Option<UpdateRequestFieldsTemplateTypeDelayed>> = None;
-                let mut __f17: Option<Option<UpdateRequestFieldsTemplateTypeFeedback>> = None;
-                let mut __f18: Option<Option<UpdateRequestFieldsTemplateTypeInfo>> = None;
-                let mut __f19: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "code" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "confirmationCounterDelay" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "confirmationCounterDelay",
-                                    ),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "confirmationDelay" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("confirmationDelay"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "confirmationRepetitions" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "confirmationRepetitions",
-                                    ),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "confirmationRepetitionsInterval" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "confirmationRepetitionsInterval",
-                                    ),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "delayedCounterDelay" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("delayedCounterDelay"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "delayedDelay" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("delayedDelay"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "infoDelay" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("infoDelay"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "isConfirmationNotificationOn" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "isConfirmationNotificationOn",
-                                    ),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestFieldsIsConfirmationNotificationOn>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "isDelayedNotificationOn" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "isDelayedNotificationOn",
-                                    ),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestFieldsIsDelayedNotificationOn>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "isFeedbackNotificationOn" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "isFeedbackNotificationOn",
-                                    ),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestFieldsIsFeedbackNotificationOn>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "isInfoNotificationOn" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("isInfoNotificationOn"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestFieldsIsInfoNotificationOn>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "isReminderNotificationOn" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "isReminderNotificationOn",
-                                    ),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestFieldsIsReminderNotificationOn>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "reminderDelay" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("reminderDelay"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "templateTypeConfirmation" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "templateTypeConfirmation",
-                                    ),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestFieldsTemplateTypeConfirmation>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "templateTypeDelayed" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("templateTypeDelayed"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestFieldsTemplateTypeDelayed>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "templateTypeFeedback" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("templateTypeFeedback"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestFieldsTemplateTypeFeedback>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "templateTypeInfo" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("templateTypeInfo"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestFieldsTemplateTypeInfo>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "templateTypeReminder" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("templateTypeReminder"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequestFields {
-                    code: __f0.unwrap_or_default(),
-                    confirmation_counter_delay: __f1.unwrap_or_default(),
-                    confirmation_delay: __f2.unwrap_or_default(),
-                    confirmation_repetitions: __f3.unwrap_or_default(),
-                    confirmation_repetitions_interval: __f4.unwrap_or_default(),
-                    delayed_counter_delay: __f5.unwrap_or_default(),
-                    delayed_delay: __f6.unwrap_or_default(),
-                    info_delay: __f7.unwrap_or_default(),
-                    is_confirmation_notification_on: __f8.unwrap_or_default(),
-                    is_delayed_notification_on: __f9.unwrap_or_default(),
-                    is_feedback_notification_on: __f10.unwrap_or_default(),
-                    is_info_notification_on: __f11.unwrap_or_default(),
-                    is_reminder_notification_on: __f12.unwrap_or_default(),
-                    name: __f13.unwrap_or_default(),
-                    reminder_delay: __f14.unwrap_or_default(),
-                    template_type_confirmation: __f15.unwrap_or_default(),
-                    template_type_delayed: __f16.unwrap_or_default(),
-                    template_type_feedback: __f17.unwrap_or_default(),
-                    template_type_info: __f18.unwrap_or_default(),
-                    template_type_reminder: __f19.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let confirmation_counter_delay = o.opt("confirmationCounterDelay")?;
+        let confirmation_delay = o.opt("confirmationDelay")?;
+        let confirmation_repetitions = o.opt("confirmationRepetitions")?;
+        let confirmation_repetitions_interval = o
+            .opt("confirmationRepetitionsInterval")?;
+        let delayed_counter_delay = o.opt("delayedCounterDelay")?;
+        let delayed_delay = o.opt("delayedDelay")?;
+        let info_delay = o.opt("infoDelay")?;
+        let is_confirmation_notification_on = o.opt("isConfirmationNotificationOn")?;
+        let is_delayed_notification_on = o.opt("isDelayedNotificationOn")?;
+        let is_feedback_notification_on = o.opt("isFeedbackNotificationOn")?;
+        let is_info_notification_on = o.opt("isInfoNotificationOn")?;
+        let is_reminder_notification_on = o.opt("isReminderNotificationOn")?;
+        let name = o.opt("name")?;
+        let reminder_delay = o.opt("reminderDelay")?;
+        let template_type_confirmation = o.opt("templateTypeConfirmation")?;
+        let template_type_delayed = o.opt("templateTypeDelayed")?;
+        let template_type_feedback = o.opt("templateTypeFeedback")?;
+        let template_type_info = o.opt("templateTypeInfo")?;
+        let template_type_reminder = o.opt("templateTypeReminder")?;
+        let additional = o
+            .rest(
+                &[
+                    "code",
+                    "confirmationCounterDelay",
+                    "confirmationDelay",
+                    "confirmationRepetitions",
+                    "confirmationRepetitionsInterval",
+                    "delayedCounterDelay",
+                    "delayedDelay",
+                    "infoDelay",
+                    "isConfirmationNotificationOn",
+                    "isDelayedNotificationOn",
+                    "isFeedbackNotificationOn",
+                    "isInfoNotificationOn",
+                    "isReminderNotificationOn",
+                    "name",
+                    "reminderDelay",
+                    "templateTypeConfirmation",
+                    "templateTypeDelayed",
+                    "templateTypeFeedback",
+                    "templateTypeInfo",
+                    "templateTypeReminder",
+                ],
+            )?;
+        Ok(Self {
+            code,
+            confirmation_counter_delay,
+            confirmation_delay,
+            confirmation_repetitions,
+            confirmation_repetitions_interval,
+            delayed_counter_delay,
+            delayed_delay,
+            info_delay,
+            is_confirmation_notification_on,
+            is_delayed_notification_on,
+            is_feedback_notification_on,
+            is_info_notification_on,
+            is_reminder_notification_on,
+            name,
+            reminder_delay,
+            template_type_confirmation,
+            template_type_delayed,
+            template_type_feedback,
+            template_type_info,
+            template_type_reminder,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestFieldsIsConfirmationNotificationOn {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFields);
 
-impl UpdateRequestFieldsIsConfirmationNotificationOn {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type UpdateRequestFieldsIsConfirmationNotificationOn = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for UpdateRequestFieldsIsConfirmationNotificationOn {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type UpdateRequestFieldsIsDelayedNotificationOn = ::bitrix24_runtime::YesNo;
 
-impl ::serde::Serialize for UpdateRequestFieldsIsConfirmationNotificationOn {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
+pub type UpdateRequestFieldsIsFeedbackNotificationOn = ::bitrix24_runtime::YesNo;
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsIsConfirmationNotificationOn {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
+pub type UpdateRequestFieldsIsInfoNotificationOn = ::bitrix24_runtime::YesNo;
 
-impl ::bitrix24_runtime::loose::Loose
-for UpdateRequestFieldsIsConfirmationNotificationOn {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type UpdateRequestFieldsIsReminderNotificationOn = ::bitrix24_runtime::YesNo;
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestFieldsIsDelayedNotificationOn {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+pub type UpdateRequestFieldsTemplateTypeConfirmation = super::super::super::enums::InanimateAnimate;
 
-impl UpdateRequestFieldsIsDelayedNotificationOn {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type UpdateRequestFieldsTemplateTypeDelayed = super::super::super::enums::InanimateAnimate;
 
-impl ::std::fmt::Display for UpdateRequestFieldsIsDelayedNotificationOn {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type UpdateRequestFieldsTemplateTypeFeedback = super::super::super::enums::InanimateAnimate;
 
-impl ::serde::Serialize for UpdateRequestFieldsIsDelayedNotificationOn {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsIsDelayedNotificationOn {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsIsDelayedNotificationOn {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestFieldsIsFeedbackNotificationOn {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl UpdateRequestFieldsIsFeedbackNotificationOn {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UpdateRequestFieldsIsFeedbackNotificationOn {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestFieldsIsFeedbackNotificationOn {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsIsFeedbackNotificationOn {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsIsFeedbackNotificationOn {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestFieldsIsInfoNotificationOn {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl UpdateRequestFieldsIsInfoNotificationOn {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UpdateRequestFieldsIsInfoNotificationOn {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestFieldsIsInfoNotificationOn {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsIsInfoNotificationOn {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsIsInfoNotificationOn {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestFieldsIsReminderNotificationOn {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl UpdateRequestFieldsIsReminderNotificationOn {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UpdateRequestFieldsIsReminderNotificationOn {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestFieldsIsReminderNotificationOn {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsIsReminderNotificationOn {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsIsReminderNotificationOn {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestFieldsTemplateTypeConfirmation {
-    /// The value "inanimate".
-    Inanimate,
-    /// The value "animate".
-    Animate,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl UpdateRequestFieldsTemplateTypeConfirmation {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Inanimate => "inanimate",
-            Self::Animate => "animate",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UpdateRequestFieldsTemplateTypeConfirmation {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestFieldsTemplateTypeConfirmation {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsTemplateTypeConfirmation {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "inanimate" => Self::Inanimate,
-                "animate" => Self::Animate,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsTemplateTypeConfirmation {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestFieldsTemplateTypeDelayed {
-    /// The value "inanimate".
-    Inanimate,
-    /// The value "animate".
-    Animate,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl UpdateRequestFieldsTemplateTypeDelayed {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Inanimate => "inanimate",
-            Self::Animate => "animate",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UpdateRequestFieldsTemplateTypeDelayed {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestFieldsTemplateTypeDelayed {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsTemplateTypeDelayed {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "inanimate" => Self::Inanimate,
-                "animate" => Self::Animate,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsTemplateTypeDelayed {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestFieldsTemplateTypeFeedback {
-    /// The value "inanimate".
-    Inanimate,
-    /// The value "animate".
-    Animate,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl UpdateRequestFieldsTemplateTypeFeedback {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Inanimate => "inanimate",
-            Self::Animate => "animate",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UpdateRequestFieldsTemplateTypeFeedback {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestFieldsTemplateTypeFeedback {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsTemplateTypeFeedback {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "inanimate" => Self::Inanimate,
-                "animate" => Self::Animate,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsTemplateTypeFeedback {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestFieldsTemplateTypeInfo {
-    /// The value "inanimate".
-    Inanimate,
-    /// The value "animate".
-    Animate,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl UpdateRequestFieldsTemplateTypeInfo {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Inanimate => "inanimate",
-            Self::Animate => "animate",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UpdateRequestFieldsTemplateTypeInfo {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestFieldsTemplateTypeInfo {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsTemplateTypeInfo {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "inanimate" => Self::Inanimate,
-                "animate" => Self::Animate,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsTemplateTypeInfo {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type UpdateRequestFieldsTemplateTypeInfo = super::super::super::enums::InanimateAnimate;
 
 /// The `result` of `booking.v1.resourceType.update`.
 pub type UpdateResponse = bool;

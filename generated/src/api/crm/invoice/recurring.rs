@@ -13,6 +13,8 @@
 /// Calls `crm.invoice.recurring.add`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-recurring-add.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn add(
     client: &::bitrix24_runtime::Client,
@@ -22,6 +24,8 @@ pub async fn add(
 }
 
 /// Parameters of `crm.invoice.recurring.add`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-recurring-add.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequest {
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
@@ -31,59 +35,18 @@ pub struct AddRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    fields: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.opt("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 /// The `result` of `crm.invoice.recurring.add`.
 pub type AddResponse = ::serde_json::Value;
@@ -98,6 +61,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 /// Calls `crm.invoice.recurring.delete`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-recurring-delete.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
@@ -107,6 +72,8 @@ pub async fn delete(
 }
 
 /// Parameters of `crm.invoice.recurring.delete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-recurring-delete.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct DeleteRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -116,64 +83,18 @@ pub struct DeleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteRequest {
-                    id: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `crm.invoice.recurring.delete`.
 pub type DeleteResponse = ::serde_json::Value;
@@ -188,6 +109,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 /// Calls `crm.invoice.recurring.expose`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-recurring-expose.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn expose(
     client: &::bitrix24_runtime::Client,
@@ -197,6 +120,8 @@ pub async fn expose(
 }
 
 /// Parameters of `crm.invoice.recurring.expose`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-recurring-expose.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ExposeRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -206,64 +131,18 @@ pub struct ExposeRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ExposeRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ExposeRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ExposeRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ExposeRequest, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ExposeRequest {
-                    id: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ExposeRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ExposeRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ExposeRequest);
 
 /// The `result` of `crm.invoice.recurring.expose`.
 pub type ExposeResponse = ::serde_json::Value;
@@ -278,6 +157,8 @@ impl ::bitrix24_runtime::Method for ExposeRequest {
 /// Calls `crm.invoice.recurring.fields`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-recurring-fields.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn fields(
     client: &::bitrix24_runtime::Client,
@@ -287,6 +168,8 @@ pub async fn fields(
 }
 
 /// Parameters of `crm.invoice.recurring.fields`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-recurring-fields.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct FieldsRequest {
     /// Keys not declared in the spec, kept as received.
@@ -294,47 +177,17 @@ pub struct FieldsRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = FieldsRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FieldsRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<FieldsRequest, A::Error> {
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<::serde_json::Value>()?;
-                    __extra.insert(key, value);
-                }
-                Ok(FieldsRequest {
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(FieldsRequest);
 
 /// The `result` of `crm.invoice.recurring.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -374,231 +227,62 @@ pub struct FieldsResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = FieldsResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct FieldsResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<FieldsResponse, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<i64>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<::serde_json::Value> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ACTIVE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "COUNTER_REPEAT" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("COUNTER_REPEAT"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "EMAIL_ID" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("EMAIL_ID"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "INVOICE_ID" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("INVOICE_ID"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IS_LIMIT" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("IS_LIMIT"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LAST_EXECUTION" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LAST_EXECUTION"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LIMIT_DATE" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LIMIT_DATE"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LIMIT_REPEAT" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LIMIT_REPEAT"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NEXT_EXECUTION" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("NEXT_EXECUTION"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PARAMS" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PARAMS"));
-                            }
-                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "SEND_BILL" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SEND_BILL"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "START_DATE" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("START_DATE"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(FieldsResponse {
-                    active: __f0.unwrap_or_default(),
-                    counter_repeat: __f1.unwrap_or_default(),
-                    email_id: __f2.unwrap_or_default(),
-                    id: __f3.unwrap_or_default(),
-                    invoice_id: __f4.unwrap_or_default(),
-                    is_limit: __f5.unwrap_or_default(),
-                    last_execution: __f6.unwrap_or_default(),
-                    limit_date: __f7.unwrap_or_default(),
-                    limit_repeat: __f8.unwrap_or_default(),
-                    next_execution: __f9.unwrap_or_default(),
-                    params: __f10.unwrap_or_default(),
-                    send_bill: __f11.unwrap_or_default(),
-                    start_date: __f12.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let counter_repeat = o.opt("COUNTER_REPEAT")?;
+        let email_id = o.opt("EMAIL_ID")?;
+        let id = o.opt("ID")?;
+        let invoice_id = o.opt("INVOICE_ID")?;
+        let is_limit = o.opt("IS_LIMIT")?;
+        let last_execution = o.opt("LAST_EXECUTION")?;
+        let limit_date = o.opt("LIMIT_DATE")?;
+        let limit_repeat = o.opt("LIMIT_REPEAT")?;
+        let next_execution = o.opt("NEXT_EXECUTION")?;
+        let params = o.opt("PARAMS")?;
+        let send_bill = o.opt("SEND_BILL")?;
+        let start_date = o.opt("START_DATE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "COUNTER_REPEAT",
+                    "EMAIL_ID",
+                    "ID",
+                    "INVOICE_ID",
+                    "IS_LIMIT",
+                    "LAST_EXECUTION",
+                    "LIMIT_DATE",
+                    "LIMIT_REPEAT",
+                    "NEXT_EXECUTION",
+                    "PARAMS",
+                    "SEND_BILL",
+                    "START_DATE",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            counter_repeat,
+            email_id,
+            id,
+            invoice_id,
+            is_limit,
+            last_execution,
+            limit_date,
+            limit_repeat,
+            next_execution,
+            params,
+            send_bill,
+            start_date,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(FieldsResponse);
 
 impl ::bitrix24_runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.invoice.recurring.fields";
@@ -610,6 +294,8 @@ impl ::bitrix24_runtime::Method for FieldsRequest {
 /// Calls `crm.invoice.recurring.get`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-recurring-get.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -619,6 +305,8 @@ pub async fn get(
 }
 
 /// Parameters of `crm.invoice.recurring.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-recurring-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -628,64 +316,18 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    id: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `crm.invoice.recurring.get`.
 pub type GetResponse = ::serde_json::Value;
@@ -700,6 +342,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 /// Calls `crm.invoice.recurring.list`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-recurring-list.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn list(
     client: &::bitrix24_runtime::Client,
@@ -709,6 +353,8 @@ pub async fn list(
 }
 
 /// Parameters of `crm.invoice.recurring.list`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-recurring-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
     /// Keys not declared in the spec, kept as received.
@@ -716,45 +362,17 @@ pub struct ListRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequest, A::Error> {
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<::serde_json::Value>()?;
-                    __extra.insert(key, value);
-                }
-                Ok(ListRequest { additional: __extra })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `crm.invoice.recurring.list`.
 pub type ListResponse = ::serde_json::Value;
@@ -769,6 +387,8 @@ impl ::bitrix24_runtime::Method for ListRequest {
 /// Calls `crm.invoice.recurring.update`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-recurring-update.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn update(
     client: &::bitrix24_runtime::Client,
@@ -778,6 +398,8 @@ pub async fn update(
 }
 
 /// Parameters of `crm.invoice.recurring.update`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/outdated/invoice/crm-invoice-recurring-update.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequest {
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
@@ -789,72 +411,19 @@ pub struct UpdateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "id" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequest {
-                    fields: __f0.unwrap_or_default(),
-                    id: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.opt("fields")?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 /// The `result` of `crm.invoice.recurring.update`.
 pub type UpdateResponse = ::serde_json::Value;

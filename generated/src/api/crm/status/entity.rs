@@ -8,6 +8,8 @@
 /// Calls `crm.status.entity.items`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/status/crm-status-entity-items.html>.
 pub async fn items(
     client: &::bitrix24_runtime::Client,
     request: &ItemsRequest,
@@ -16,6 +18,8 @@ pub async fn items(
 }
 
 /// Parameters of `crm.status.entity.items`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/status/crm-status-entity-items.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ItemsRequest {
     #[serde(rename = "entityId")]
@@ -25,65 +29,19 @@ pub struct ItemsRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ItemsRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ItemsRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ItemsRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ItemsRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "entityId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("entityId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ItemsRequest {
-                    entity_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("entityId"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ItemsRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.req("entityId")?;
+        let additional = o.rest(&["entityId"])?;
+        let entity_id = o.need(entity_id, "entityId")?;
+        Ok(Self { entity_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ItemsRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ItemsRequest);
 
 /// The `result` of `crm.status.entity.items`.
 pub type ItemsResponse = ::serde_json::Value;
@@ -99,6 +57,8 @@ impl ::bitrix24_runtime::Method for ItemsRequest {
 /// Calls `crm.status.entity.types`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/status/crm-status-entity-types.html>.
 pub async fn types(
     client: &::bitrix24_runtime::Client,
     request: &TypesRequest,
@@ -107,6 +67,8 @@ pub async fn types(
 }
 
 /// Parameters of `crm.status.entity.types`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/status/crm-status-entity-types.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct TypesRequest {
     /// Keys not declared in the spec, kept as received.
@@ -114,47 +76,17 @@ pub struct TypesRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for TypesRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = TypesRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct TypesRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TypesRequest, A::Error> {
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<::serde_json::Value>()?;
-                    __extra.insert(key, value);
-                }
-                Ok(TypesRequest {
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for TypesRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for TypesRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(TypesRequest);
 
 /// The `result` of `crm.status.entity.types`.
 pub type TypesResponse = Vec<TypesResponseItem>;
@@ -193,220 +125,59 @@ pub struct TypesResponseItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for TypesResponseItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = TypesResponseItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct TypesResponseItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<TypesResponseItem, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<bool>> = None;
-                let mut __f7: Option<Option<bool>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CATEGORY_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CATEGORY_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CATEGORY_NAME" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CATEGORY_NAME"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CATEGORY_SORT" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CATEGORY_SORT"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ENTITY_TYPE_ID" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ENTITY_TYPE_ID"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "FIELD_ATTRIBUTE_SCOPE" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("FIELD_ATTRIBUTE_SCOPE"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IS_DEFAULT_CATEGORY" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IS_DEFAULT_CATEGORY"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IS_ENABLED" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IS_ENABLED"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PARENT_ID" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PARENT_ID"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PREFIX" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PREFIX"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SEMANTIC_INFO" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SEMANTIC_INFO"),
-                                );
-                            }
-                            __f11 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(TypesResponseItem {
-                    category_id: __f0.unwrap_or_default(),
-                    category_name: __f1.unwrap_or_default(),
-                    category_sort: __f2.unwrap_or_default(),
-                    entity_type_id: __f3.unwrap_or_default(),
-                    field_attribute_scope: __f4.unwrap_or_default(),
-                    id: __f5.unwrap_or_default(),
-                    is_default_category: __f6.unwrap_or_default(),
-                    is_enabled: __f7.unwrap_or_default(),
-                    name: __f8.unwrap_or_default(),
-                    parent_id: __f9.unwrap_or_default(),
-                    prefix: __f10.unwrap_or_default(),
-                    semantic_info: __f11.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for TypesResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let category_id = o.opt("CATEGORY_ID")?;
+        let category_name = o.opt("CATEGORY_NAME")?;
+        let category_sort = o.opt("CATEGORY_SORT")?;
+        let entity_type_id = o.opt("ENTITY_TYPE_ID")?;
+        let field_attribute_scope = o.opt("FIELD_ATTRIBUTE_SCOPE")?;
+        let id = o.opt("ID")?;
+        let is_default_category = o.opt("IS_DEFAULT_CATEGORY")?;
+        let is_enabled = o.opt("IS_ENABLED")?;
+        let name = o.opt("NAME")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let prefix = o.opt("PREFIX")?;
+        let semantic_info = o.opt("SEMANTIC_INFO")?;
+        let additional = o
+            .rest(
+                &[
+                    "CATEGORY_ID",
+                    "CATEGORY_NAME",
+                    "CATEGORY_SORT",
+                    "ENTITY_TYPE_ID",
+                    "FIELD_ATTRIBUTE_SCOPE",
+                    "ID",
+                    "IS_DEFAULT_CATEGORY",
+                    "IS_ENABLED",
+                    "NAME",
+                    "PARENT_ID",
+                    "PREFIX",
+                    "SEMANTIC_INFO",
+                ],
+            )?;
+        Ok(Self {
+            category_id,
+            category_name,
+            category_sort,
+            entity_type_id,
+            field_attribute_scope,
+            id,
+            is_default_category,
+            is_enabled,
+            name,
+            parent_id,
+            prefix,
+            semantic_info,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for TypesResponseItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(TypesResponseItem);
 
 impl ::bitrix24_runtime::Method for TypesRequest {
     const NAME: &'static str = "crm.status.entity.types";

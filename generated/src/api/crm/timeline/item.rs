@@ -8,6 +8,8 @@
 /// Calls `crm.timeline.item.pin`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/actions/crm-timeline-item-pin.html>.
 pub async fn pin(
     client: &::bitrix24_runtime::Client,
     request: &PinRequest,
@@ -16,6 +18,8 @@ pub async fn pin(
 }
 
 /// Parameters of `crm.timeline.item.pin`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/actions/crm-timeline-item-pin.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct PinRequest {
     pub id: i64,
@@ -28,96 +32,28 @@ pub struct PinRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for PinRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = PinRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct PinRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PinRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "ownerId" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ownerId"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "ownerTypeId" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ownerTypeId"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(PinRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    owner_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("ownerId"))?,
-                    owner_type_id: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "ownerTypeId",
-                        ))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for PinRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let owner_id = o.req("ownerId")?;
+        let owner_type_id = o.req("ownerTypeId")?;
+        let additional = o.rest(&["id", "ownerId", "ownerTypeId"])?;
+        let id = o.need(id, "id")?;
+        let owner_id = o.need(owner_id, "ownerId")?;
+        let owner_type_id = o.need(owner_type_id, "ownerTypeId")?;
+        Ok(Self {
+            id,
+            owner_id,
+            owner_type_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for PinRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(PinRequest);
 
 /// The `result` of `crm.timeline.item.pin`.
 pub type PinResponse = ::serde_json::Value;
@@ -140,6 +76,8 @@ impl ::bitrix24_runtime::Method for PinRequest {
 /// Calls `crm.timeline.item.unpin`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/actions/crm-timeline-item-unpin.html>.
 pub async fn unpin(
     client: &::bitrix24_runtime::Client,
     request: &UnpinRequest,
@@ -148,6 +86,8 @@ pub async fn unpin(
 }
 
 /// Parameters of `crm.timeline.item.unpin`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/actions/crm-timeline-item-unpin.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UnpinRequest {
     pub id: i64,
@@ -160,96 +100,28 @@ pub struct UnpinRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UnpinRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UnpinRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UnpinRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UnpinRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "ownerId" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ownerId"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "ownerTypeId" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ownerTypeId"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UnpinRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    owner_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("ownerId"))?,
-                    owner_type_id: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "ownerTypeId",
-                        ))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UnpinRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let owner_id = o.req("ownerId")?;
+        let owner_type_id = o.req("ownerTypeId")?;
+        let additional = o.rest(&["id", "ownerId", "ownerTypeId"])?;
+        let id = o.need(id, "id")?;
+        let owner_id = o.need(owner_id, "ownerId")?;
+        let owner_type_id = o.need(owner_type_id, "ownerTypeId")?;
+        Ok(Self {
+            id,
+            owner_id,
+            owner_type_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UnpinRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UnpinRequest);
 
 /// The `result` of `crm.timeline.item.unpin`.
 pub type UnpinResponse = ::serde_json::Value;

@@ -9,6 +9,8 @@
 /// Calls `crm.timeline.note.delete`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/note/crm-timeline-note-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
@@ -17,6 +19,8 @@ pub async fn delete(
 }
 
 /// Parameters of `crm.timeline.note.delete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/note/crm-timeline-note-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     #[serde(rename = "itemId")]
@@ -32,166 +36,33 @@ pub struct DeleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<DeleteRequestItemType> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __f3: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "itemId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("itemId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "itemType" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("itemType"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            DeleteRequestItemType,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "ownerId" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ownerId"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "ownerTypeId" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ownerTypeId"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteRequest {
-                    item_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("itemId"))?,
-                    item_type: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("itemType"))?,
-                    owner_id: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("ownerId"))?,
-                    owner_type_id: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "ownerTypeId",
-                        ))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let item_id = o.req("itemId")?;
+        let item_type = o.req("itemType")?;
+        let owner_id = o.req("ownerId")?;
+        let owner_type_id = o.req("ownerTypeId")?;
+        let additional = o.rest(&["itemId", "itemType", "ownerId", "ownerTypeId"])?;
+        let item_id = o.need(item_id, "itemId")?;
+        let item_type = o.need(item_type, "itemType")?;
+        let owner_id = o.need(owner_id, "ownerId")?;
+        let owner_type_id = o.need(owner_type_id, "ownerTypeId")?;
+        Ok(Self {
+            item_id,
+            item_type,
+            owner_id,
+            owner_type_id,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DeleteRequestItemType {
-    /// The value 1.
-    V1,
-    /// The value 2.
-    V2,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
+::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
-impl DeleteRequestItemType {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V1 => 1,
-            Self::V2 => 2,
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::serde::Serialize for DeleteRequestItemType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for DeleteRequestItemType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                1 => Self::V1,
-                2 => Self::V2,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for DeleteRequestItemType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type DeleteRequestItemType = super::super::super::enums::IntV1V2;
 
 /// The `result` of `crm.timeline.note.delete`.
 pub type DeleteResponse = bool;
@@ -207,6 +78,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 /// Calls `crm.timeline.note.get`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/note/crm-timeline-note-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -215,6 +88,8 @@ pub async fn get(
 }
 
 /// Parameters of `crm.timeline.note.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/note/crm-timeline-note-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     #[serde(rename = "itemId")]
@@ -230,166 +105,33 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<GetRequestItemType> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __f3: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "itemId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("itemId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "itemType" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("itemType"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            GetRequestItemType,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "ownerId" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ownerId"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "ownerTypeId" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ownerTypeId"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    item_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("itemId"))?,
-                    item_type: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("itemType"))?,
-                    owner_id: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("ownerId"))?,
-                    owner_type_id: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "ownerTypeId",
-                        ))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let item_id = o.req("itemId")?;
+        let item_type = o.req("itemType")?;
+        let owner_id = o.req("ownerId")?;
+        let owner_type_id = o.req("ownerTypeId")?;
+        let additional = o.rest(&["itemId", "itemType", "ownerId", "ownerTypeId"])?;
+        let item_id = o.need(item_id, "itemId")?;
+        let item_type = o.need(item_type, "itemType")?;
+        let owner_id = o.need(owner_id, "ownerId")?;
+        let owner_type_id = o.need(owner_type_id, "ownerTypeId")?;
+        Ok(Self {
+            item_id,
+            item_type,
+            owner_id,
+            owner_type_id,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum GetRequestItemType {
-    /// The value 1.
-    V1,
-    /// The value 2.
-    V2,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
-impl GetRequestItemType {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V1 => 1,
-            Self::V2 => 2,
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::serde::Serialize for GetRequestItemType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestItemType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                1 => Self::V1,
-                2 => Self::V2,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestItemType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetRequestItemType = super::super::super::enums::IntV1V2;
 
 /// The `result` of `crm.timeline.note.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -411,124 +153,32 @@ pub struct GetResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponse, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "createdById" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("createdById"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "createdTime" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("createdTime"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "text" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("text"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "updatedById" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("updatedById"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "updatedTime" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("updatedTime"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponse {
-                    created_by_id: __f0.unwrap_or_default(),
-                    created_time: __f1.unwrap_or_default(),
-                    text: __f2.unwrap_or_default(),
-                    updated_by_id: __f3.unwrap_or_default(),
-                    updated_time: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by_id = o.opt("createdById")?;
+        let created_time = o.opt("createdTime")?;
+        let text = o.opt("text")?;
+        let updated_by_id = o.opt("updatedById")?;
+        let updated_time = o.opt("updatedTime")?;
+        let additional = o
+            .rest(
+                &["createdById", "createdTime", "text", "updatedById", "updatedTime"],
+            )?;
+        Ok(Self {
+            created_by_id,
+            created_time,
+            text,
+            updated_by_id,
+            updated_time,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.timeline.note.get";
@@ -541,6 +191,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 /// Calls `crm.timeline.note.save`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/note/crm-timeline-note-save.html>.
 pub async fn save(
     client: &::bitrix24_runtime::Client,
     request: &SaveRequest,
@@ -549,6 +201,8 @@ pub async fn save(
 }
 
 /// Parameters of `crm.timeline.note.save`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/timeline/note/crm-timeline-note-save.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SaveRequest {
     #[serde(rename = "itemId")]
@@ -565,179 +219,37 @@ pub struct SaveRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SaveRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SaveRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SaveRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SaveRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<SaveRequestItemType> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __f3: Option<i64> = None;
-                let mut __f4: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "itemId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("itemId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "itemType" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("itemType"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            SaveRequestItemType,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "ownerId" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ownerId"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "ownerTypeId" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ownerTypeId"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "text" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("text"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SaveRequest {
-                    item_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("itemId"))?,
-                    item_type: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("itemType"))?,
-                    owner_id: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("ownerId"))?,
-                    owner_type_id: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "ownerTypeId",
-                        ))?,
-                    text: __f4.ok_or_else(|| ::serde::de::Error::missing_field("text"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for SaveRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let item_id = o.req("itemId")?;
+        let item_type = o.req("itemType")?;
+        let owner_id = o.req("ownerId")?;
+        let owner_type_id = o.req("ownerTypeId")?;
+        let text = o.req("text")?;
+        let additional = o
+            .rest(&["itemId", "itemType", "ownerId", "ownerTypeId", "text"])?;
+        let item_id = o.need(item_id, "itemId")?;
+        let item_type = o.need(item_type, "itemType")?;
+        let owner_id = o.need(owner_id, "ownerId")?;
+        let owner_type_id = o.need(owner_type_id, "ownerTypeId")?;
+        let text = o.need(text, "text")?;
+        Ok(Self {
+            item_id,
+            item_type,
+            owner_id,
+            owner_type_id,
+            text,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SaveRequestItemType {
-    /// The value 1.
-    V1,
-    /// The value 2.
-    V2,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
+::bitrix24_runtime::loose_deserialize!(SaveRequest);
 
-impl SaveRequestItemType {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V1 => 1,
-            Self::V2 => 2,
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::serde::Serialize for SaveRequestItemType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for SaveRequestItemType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                1 => Self::V1,
-                2 => Self::V2,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for SaveRequestItemType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type SaveRequestItemType = super::super::super::enums::IntV1V2;
 
 /// The `result` of `crm.timeline.note.save`.
 pub type SaveResponse = bool;

@@ -13,6 +13,8 @@ pub mod field;
 /// Calls `humanresources.node.member.add`.
 ///
 /// Scope `humanresources`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node-member/humanresources-node-member-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
     request: &AddRequest,
@@ -21,6 +23,8 @@ pub async fn add(
 }
 
 /// Parameters of `humanresources.node.member.add`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node-member/humanresources-node-member-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     #[serde(rename = "nodeId")]
@@ -33,150 +37,30 @@ pub struct AddRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<AddRequestRole> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "nodeId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("nodeId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "role" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("role"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<AddRequestRole>::default(),
-                                    )?,
-                            );
-                        }
-                        "userIds" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("userIds"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    node_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("nodeId"))?,
-                    role: __f1.ok_or_else(|| ::serde::de::Error::missing_field("role"))?,
-                    user_ids: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("userIds"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let node_id = o.req("nodeId")?;
+        let role = o.req("role")?;
+        let user_ids = o.req("userIds")?;
+        let additional = o.rest(&["nodeId", "role", "userIds"])?;
+        let node_id = o.need(node_id, "nodeId")?;
+        let role = o.need(role, "role")?;
+        let user_ids = o.need(user_ids, "userIds")?;
+        Ok(Self {
+            node_id,
+            role,
+            user_ids,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestRole {
-    /// The value "MEMBER_HEAD".
-    MemberHead,
-    /// The value "MEMBER_DEPUTY_HEAD".
-    MemberDeputyHead,
-    /// The value "MEMBER_EMPLOYEE".
-    MemberEmployee,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-impl AddRequestRole {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::MemberHead => "MEMBER_HEAD",
-            Self::MemberDeputyHead => "MEMBER_DEPUTY_HEAD",
-            Self::MemberEmployee => "MEMBER_EMPLOYEE",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestRole {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestRole {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestRole {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "MEMBER_HEAD" => Self::MemberHead,
-                "MEMBER_DEPUTY_HEAD" => Self::MemberDeputyHead,
-                "MEMBER_EMPLOYEE" => Self::MemberEmployee,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestRole {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type AddRequestRole = super::super::super::enums::MemberHeadMemberDeputyHeadMemberEmployee;
 
 /// The `result` of `humanresources.node.member.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -188,64 +72,18 @@ pub struct AddResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddResponse, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "success" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("success"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddResponse {
-                    success: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let success = o.opt("success")?;
+        let additional = o.rest(&["success"])?;
+        Ok(Self { success, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddResponse);
 
 impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "humanresources.node.member.add";
@@ -264,6 +102,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 /// Calls `humanresources.node.member.move`.
 ///
 /// Scope `humanresources`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node-member/humanresources-node-member-move.html>.
 pub async fn move_(
     client: &::bitrix24_runtime::Client,
     request: &MoveRequest,
@@ -272,6 +112,8 @@ pub async fn move_(
 }
 
 /// Parameters of `humanresources.node.member.move`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node-member/humanresources-node-member-move.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct MoveRequest {
     #[serde(rename = "nodeId")]
@@ -285,152 +127,29 @@ pub struct MoveRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for MoveRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = MoveRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MoveRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<MoveRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<MoveRequestRole>> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "nodeId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("nodeId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "role" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("role"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<MoveRequestRole>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "userIds" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("userIds"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(MoveRequest {
-                    node_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("nodeId"))?,
-                    role: __f1.unwrap_or_default(),
-                    user_ids: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("userIds"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for MoveRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let node_id = o.req("nodeId")?;
+        let role = o.opt("role")?;
+        let user_ids = o.req("userIds")?;
+        let additional = o.rest(&["nodeId", "role", "userIds"])?;
+        let node_id = o.need(node_id, "nodeId")?;
+        let user_ids = o.need(user_ids, "userIds")?;
+        Ok(Self {
+            node_id,
+            role,
+            user_ids,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum MoveRequestRole {
-    /// The value "MEMBER_HEAD".
-    MemberHead,
-    /// The value "MEMBER_DEPUTY_HEAD".
-    MemberDeputyHead,
-    /// The value "MEMBER_EMPLOYEE".
-    MemberEmployee,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(MoveRequest);
 
-impl MoveRequestRole {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::MemberHead => "MEMBER_HEAD",
-            Self::MemberDeputyHead => "MEMBER_DEPUTY_HEAD",
-            Self::MemberEmployee => "MEMBER_EMPLOYEE",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for MoveRequestRole {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for MoveRequestRole {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for MoveRequestRole {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "MEMBER_HEAD" => Self::MemberHead,
-                "MEMBER_DEPUTY_HEAD" => Self::MemberDeputyHead,
-                "MEMBER_EMPLOYEE" => Self::MemberEmployee,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for MoveRequestRole {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type MoveRequestRole = super::super::super::enums::MemberHeadMemberDeputyHeadMemberEmployee;
 
 /// The `result` of `humanresources.node.member.move`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -442,64 +161,18 @@ pub struct MoveResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for MoveResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = MoveResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct MoveResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<MoveResponse, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "success" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("success"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(MoveResponse {
-                    success: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for MoveResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let success = o.opt("success")?;
+        let additional = o.rest(&["success"])?;
+        Ok(Self { success, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for MoveResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(MoveResponse);
 
 impl ::bitrix24_runtime::Method for MoveRequest {
     const NAME: &'static str = "humanresources.node.member.move";
@@ -518,6 +191,8 @@ impl ::bitrix24_runtime::Method for MoveRequest {
 /// Calls `humanresources.node.member.remove`.
 ///
 /// Scope `humanresources`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node-member/humanresources-node-member-remove.html>.
 pub async fn remove(
     client: &::bitrix24_runtime::Client,
     request: &RemoveRequest,
@@ -526,6 +201,8 @@ pub async fn remove(
 }
 
 /// Parameters of `humanresources.node.member.remove`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node-member/humanresources-node-member-remove.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct RemoveRequest {
     #[serde(rename = "nodeId")]
@@ -537,74 +214,25 @@ pub struct RemoveRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for RemoveRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = RemoveRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RemoveRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RemoveRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "nodeId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("nodeId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "userIds" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("userIds"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(RemoveRequest {
-                    node_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("nodeId"))?,
-                    user_ids: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("userIds"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for RemoveRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let node_id = o.req("nodeId")?;
+        let user_ids = o.req("userIds")?;
+        let additional = o.rest(&["nodeId", "userIds"])?;
+        let node_id = o.need(node_id, "nodeId")?;
+        let user_ids = o.need(user_ids, "userIds")?;
+        Ok(Self {
+            node_id,
+            user_ids,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for RemoveRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(RemoveRequest);
 
 /// The `result` of `humanresources.node.member.remove`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -618,83 +246,23 @@ pub struct RemoveResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for RemoveResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = RemoveResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct RemoveResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RemoveResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                > = None;
-                let mut __f1: Option<Option<Vec<i64>>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "failed" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("failed"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "removed" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("removed"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<i64>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(RemoveResponse {
-                    failed: __f0.unwrap_or_default(),
-                    removed: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for RemoveResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let failed = o.opt("failed")?;
+        let removed = o.opt("removed")?;
+        let additional = o.rest(&["failed", "removed"])?;
+        Ok(Self {
+            failed,
+            removed,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for RemoveResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(RemoveResponse);
 
 impl ::bitrix24_runtime::Method for RemoveRequest {
     const NAME: &'static str = "humanresources.node.member.remove";
@@ -713,6 +281,8 @@ impl ::bitrix24_runtime::Method for RemoveRequest {
 /// Calls `humanresources.node.member.set`.
 ///
 /// Scope `humanresources`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node-member/humanresources-node-member-set.html>.
 pub async fn set(
     client: &::bitrix24_runtime::Client,
     request: &SetRequest,
@@ -721,6 +291,8 @@ pub async fn set(
 }
 
 /// Parameters of `humanresources.node.member.set`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/departments/node-member/humanresources-node-member-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SetRequest {
     #[serde(rename = "nodeId")]
@@ -732,81 +304,25 @@ pub struct SetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<SetRequestUserIds> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "nodeId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("nodeId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "userIds" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("userIds"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            SetRequestUserIds,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SetRequest {
-                    node_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("nodeId"))?,
-                    user_ids: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("userIds"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let node_id = o.req("nodeId")?;
+        let user_ids = o.req("userIds")?;
+        let additional = o.rest(&["nodeId", "userIds"])?;
+        let node_id = o.need(node_id, "nodeId")?;
+        let user_ids = o.need(user_ids, "userIds")?;
+        Ok(Self {
+            node_id,
+            user_ids,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SetRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SetRequestUserIds {
@@ -845,113 +361,41 @@ pub struct SetRequestUserIds {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SetRequestUserIds {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SetRequestUserIds;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SetRequestUserIds")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetRequestUserIds, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __f5: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "MEMBER_DEPUTY_HEAD" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MEMBER_DEPUTY_HEAD"),
-                                );
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "MEMBER_EMPLOYEE" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MEMBER_EMPLOYEE"),
-                                );
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "MEMBER_HEAD" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MEMBER_HEAD"),
-                                );
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "MEMBER_TEAM_DEPUTY_HEAD" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "MEMBER_TEAM_DEPUTY_HEAD",
-                                    ),
-                                );
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "MEMBER_TEAM_EMPLOYEE" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MEMBER_TEAM_EMPLOYEE"),
-                                );
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "MEMBER_TEAM_HEAD" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MEMBER_TEAM_HEAD"),
-                                );
-                            }
-                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SetRequestUserIds {
-                    member_deputy_head: __f0.unwrap_or_default(),
-                    member_employee: __f1.unwrap_or_default(),
-                    member_head: __f2.unwrap_or_default(),
-                    member_team_deputy_head: __f3.unwrap_or_default(),
-                    member_team_employee: __f4.unwrap_or_default(),
-                    member_team_head: __f5.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SetRequestUserIds {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let member_deputy_head = o.opt("MEMBER_DEPUTY_HEAD")?;
+        let member_employee = o.opt("MEMBER_EMPLOYEE")?;
+        let member_head = o.opt("MEMBER_HEAD")?;
+        let member_team_deputy_head = o.opt("MEMBER_TEAM_DEPUTY_HEAD")?;
+        let member_team_employee = o.opt("MEMBER_TEAM_EMPLOYEE")?;
+        let member_team_head = o.opt("MEMBER_TEAM_HEAD")?;
+        let additional = o
+            .rest(
+                &[
+                    "MEMBER_DEPUTY_HEAD",
+                    "MEMBER_EMPLOYEE",
+                    "MEMBER_HEAD",
+                    "MEMBER_TEAM_DEPUTY_HEAD",
+                    "MEMBER_TEAM_EMPLOYEE",
+                    "MEMBER_TEAM_HEAD",
+                ],
+            )?;
+        Ok(Self {
+            member_deputy_head,
+            member_employee,
+            member_head,
+            member_team_deputy_head,
+            member_team_employee,
+            member_team_head,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SetRequestUserIds {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SetRequestUserIds);
 
 /// The `result` of `humanresources.node.member.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -963,64 +407,18 @@ pub struct SetResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SetResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SetResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SetResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetResponse, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "success" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("success"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SetResponse {
-                    success: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let success = o.opt("success")?;
+        let additional = o.rest(&["success"])?;
+        Ok(Self { success, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SetResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SetResponse);
 
 impl ::bitrix24_runtime::Method for SetRequest {
     const NAME: &'static str = "humanresources.node.member.set";

@@ -7,6 +7,8 @@
 /// Calls `imconnector.chat.name.set`.
 ///
 /// Scope `imconnector`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-chat-name-set.html>.
 pub async fn set(
     client: &::bitrix24_runtime::Client,
     request: &SetRequest,
@@ -15,6 +17,8 @@ pub async fn set(
 }
 
 /// Parameters of `imconnector.chat.name.set`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/imconnector/imconnector-chat-name-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SetRequest {
     #[serde(rename = "CHAT_ID")]
@@ -32,120 +36,33 @@ pub struct SetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<String> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __f3: Option<String> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CHAT_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CHAT_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "CONNECTOR" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CONNECTOR"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "LINE" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LINE"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_ID" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SetRequest {
-                    chat_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
-                    connector: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("CONNECTOR"))?,
-                    line: __f2.ok_or_else(|| ::serde::de::Error::missing_field("LINE"))?,
-                    name: __f3.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
-                    user_id: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.req("CHAT_ID")?;
+        let connector = o.req("CONNECTOR")?;
+        let line = o.req("LINE")?;
+        let name = o.req("NAME")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o.rest(&["CHAT_ID", "CONNECTOR", "LINE", "NAME", "USER_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        let connector = o.need(connector, "CONNECTOR")?;
+        let line = o.need(line, "LINE")?;
+        let name = o.need(name, "NAME")?;
+        Ok(Self {
+            chat_id,
+            connector,
+            line,
+            name,
+            user_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SetRequest);
 
 /// The `result` of `imconnector.chat.name.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -159,72 +76,19 @@ pub struct SetResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SetResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SetResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SetResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetResponse, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "DATA" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("DATA"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "SUCCESS" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SUCCESS"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SetResponse {
-                    data: __f0.unwrap_or_default(),
-                    success: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let data = o.opt("DATA")?;
+        let success = o.opt("SUCCESS")?;
+        let additional = o.rest(&["DATA", "SUCCESS"])?;
+        Ok(Self { data, success, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SetResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SetResponse);
 
 impl ::bitrix24_runtime::Method for SetRequest {
     const NAME: &'static str = "imconnector.chat.name.set";

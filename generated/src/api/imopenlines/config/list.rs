@@ -7,6 +7,8 @@
 /// Calls `imopenlines.config.list.get`.
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/imopenlines-config-list-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -15,6 +17,8 @@ pub async fn get(
 }
 
 /// Parameters of `imopenlines.config.list.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/imopenlines-config-list-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequest {
     #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
@@ -26,81 +30,23 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<Option<GetRequestOptions>> = None;
-                let mut __f1: Option<Option<GetRequestParams>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "OPTIONS" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("OPTIONS"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestOptions>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "PARAMS" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PARAMS"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestParams>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    options: __f0.unwrap_or_default(),
-                    params: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let options = o.opt("OPTIONS")?;
+        let params = o.opt("PARAMS")?;
+        let additional = o.rest(&["OPTIONS", "PARAMS"])?;
+        Ok(Self {
+            options,
+            params,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequestOptions {
@@ -115,216 +61,29 @@ pub struct GetRequestOptions {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequestOptions {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequestOptions;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequestOptions")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequestOptions, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<GetRequestOptionsConfigQueue>> = None;
-                let mut __f2: Option<Option<GetRequestOptionsQueue>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CHECK_PERMISSION" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CHECK_PERMISSION"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CONFIG_QUEUE" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CONFIG_QUEUE"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestOptionsConfigQueue>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "QUEUE" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("QUEUE"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestOptionsQueue>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequestOptions {
-                    check_permission: __f0.unwrap_or_default(),
-                    config_queue: __f1.unwrap_or_default(),
-                    queue: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for GetRequestOptions {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let check_permission = o.opt("CHECK_PERMISSION")?;
+        let config_queue = o.opt("CONFIG_QUEUE")?;
+        let queue = o.opt("QUEUE")?;
+        let additional = o.rest(&["CHECK_PERMISSION", "CONFIG_QUEUE", "QUEUE"])?;
+        Ok(Self {
+            check_permission,
+            config_queue,
+            queue,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestOptionsConfigQueue {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(GetRequestOptions);
 
-impl GetRequestOptionsConfigQueue {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type GetRequestOptionsConfigQueue = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for GetRequestOptionsConfigQueue {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestOptionsConfigQueue {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestOptionsConfigQueue {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestOptionsConfigQueue {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestOptionsQueue {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestOptionsQueue {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestOptionsQueue {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestOptionsQueue {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestOptionsQueue {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestOptionsQueue {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetRequestOptionsQueue = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequestParams {
@@ -343,108 +102,29 @@ pub struct GetRequestParams {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequestParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequestParams;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequestParams")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequestParams, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<::serde_json::Value> = None;
-                let mut __f4: Option<Option<Vec<GetRequestParamsSelectItem>>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "filter" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("filter"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "limit" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("limit"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "offset" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("offset"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "order" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("order"));
-                            }
-                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "select" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("select"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<GetRequestParamsSelectItem>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequestParams {
-                    filter: __f0.unwrap_or_default(),
-                    limit: __f1.unwrap_or_default(),
-                    offset: __f2.unwrap_or_default(),
-                    order: __f3.unwrap_or_default(),
-                    select: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRequestParams {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let limit = o.opt("limit")?;
+        let offset = o.opt("offset")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let additional = o.rest(&["filter", "limit", "offset", "order", "select"])?;
+        Ok(Self {
+            filter,
+            limit,
+            offset,
+            order,
+            select,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequestParams {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequestParams);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequestParamsSelectItem {
@@ -685,1758 +365,310 @@ pub struct GetRequestParamsSelectItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequestParamsSelectItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequestParamsSelectItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequestParamsSelectItem, A::Error> {
-                let mut __f0: Option<Option<GetRequestParamsSelectItemActive>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<
-                    Option<GetRequestParamsSelectItemAgreementMessage>,
-                > = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<GetRequestParamsSelectItemCategoryEnable>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<
-                    Option<GetRequestParamsSelectItemCheckAvailable>,
-                > = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<String>> = None;
-                let mut __f16: Option<
-                    Option<Vec<GetRequestParamsSelectItemConfigQueueItem>>,
-                > = None;
-                let mut __f17: Option<Option<GetRequestParamsSelectItemConfirmClose>> = None;
-                let mut __f18: Option<Option<GetRequestParamsSelectItemCrm>> = None;
-                let mut __f19: Option<
-                    Option<GetRequestParamsSelectItemCrmChatTracker>,
-                > = None;
-                let mut __f20: Option<Option<String>> = None;
-                let mut __f21: Option<Option<String>> = None;
-                let mut __f22: Option<
-                    Option<GetRequestParamsSelectItemCrmCreateThird>,
-                > = None;
-                let mut __f23: Option<Option<GetRequestParamsSelectItemCrmForward>> = None;
-                let mut __f24: Option<Option<String>> = None;
-                let mut __f25: Option<
-                    Option<GetRequestParamsSelectItemCrmTransferChange>,
-                > = None;
-                let mut __f26: Option<::serde_json::Value> = None;
-                let mut __f27: Option<::serde_json::Value> = None;
-                let mut __f28: Option<::serde_json::Value> = None;
-                let mut __f29: Option<Option<String>> = None;
-                let mut __f30: Option<Option<String>> = None;
-                let mut __f31: Option<
-                    Option<GetRequestParamsSelectItemIgnoreWelcomeFormResponsible>,
-                > = None;
-                let mut __f32: Option<
-                    Option<GetRequestParamsSelectItemKpiCheckOperatorActivity>,
-                > = None;
-                let mut __f33: Option<
-                    Option<GetRequestParamsSelectItemKpiFirstAnswerAlert>,
-                > = None;
-                let mut __f34: Option<::serde_json::Value> = None;
-                let mut __f35: Option<Option<String>> = None;
-                let mut __f36: Option<Option<String>> = None;
-                let mut __f37: Option<
-                    Option<GetRequestParamsSelectItemKpiFurtherAnswerAlert>,
-                > = None;
-                let mut __f38: Option<::serde_json::Value> = None;
-                let mut __f39: Option<Option<String>> = None;
-                let mut __f40: Option<Option<String>> = None;
-                let mut __f41: Option<Option<String>> = None;
-                let mut __f42: Option<Option<String>> = None;
-                let mut __f43: Option<Option<String>> = None;
-                let mut __f44: Option<Option<String>> = None;
-                let mut __f45: Option<Option<String>> = None;
-                let mut __f46: Option<Option<String>> = None;
-                let mut __f47: Option<Option<String>> = None;
-                let mut __f48: Option<Option<String>> = None;
-                let mut __f49: Option<Option<String>> = None;
-                let mut __f50: Option<Option<String>> = None;
-                let mut __f51: Option<::serde_json::Value> = None;
-                let mut __f52: Option<Option<String>> = None;
-                let mut __f53: Option<Option<String>> = None;
-                let mut __f54: Option<
-                    Option<GetRequestParamsSelectItemQueueUsersFields>,
-                > = None;
-                let mut __f55: Option<Option<String>> = None;
-                let mut __f56: Option<
-                    Option<GetRequestParamsSelectItemSendNotificationEmptyQueue>,
-                > = None;
-                let mut __f57: Option<
-                    Option<GetRequestParamsSelectItemSendWelcomeEachSession>,
-                > = None;
-                let mut __f58: Option<Option<String>> = None;
-                let mut __f59: Option<Option<GetRequestParamsSelectItemTemporary>> = None;
-                let mut __f60: Option<Option<String>> = None;
-                let mut __f61: Option<
-                    Option<GetRequestParamsSelectItemUseWelcomeForm>,
-                > = None;
-                let mut __f62: Option<
-                    Option<GetRequestParamsSelectItemVoteBeforeFinish>,
-                > = None;
-                let mut __f63: Option<
-                    Option<GetRequestParamsSelectItemVoteClosingDelay>,
-                > = None;
-                let mut __f64: Option<Option<GetRequestParamsSelectItemVoteMessage>> = None;
-                let mut __f65: Option<Option<String>> = None;
-                let mut __f66: Option<Option<String>> = None;
-                let mut __f67: Option<Option<String>> = None;
-                let mut __f68: Option<Option<String>> = None;
-                let mut __f69: Option<Option<String>> = None;
-                let mut __f70: Option<Option<String>> = None;
-                let mut __f71: Option<Option<String>> = None;
-                let mut __f72: Option<Option<GetRequestParamsSelectItemWatchTyping>> = None;
-                let mut __f73: Option<
-                    Option<GetRequestParamsSelectItemWelcomeBotEnable>,
-                > = None;
-                let mut __f74: Option<Option<String>> = None;
-                let mut __f75: Option<Option<String>> = None;
-                let mut __f76: Option<Option<String>> = None;
-                let mut __f77: Option<Option<String>> = None;
-                let mut __f78: Option<
-                    Option<GetRequestParamsSelectItemWelcomeFormDelay>,
-                > = None;
-                let mut __f79: Option<Option<String>> = None;
-                let mut __f80: Option<
-                    Option<GetRequestParamsSelectItemWelcomeMessage>,
-                > = None;
-                let mut __f81: Option<Option<String>> = None;
-                let mut __f82: Option<::serde_json::Value> = None;
-                let mut __f83: Option<Option<String>> = None;
-                let mut __f84: Option<Option<String>> = None;
-                let mut __f85: Option<Option<String>> = None;
-                let mut __f86: Option<Option<String>> = None;
-                let mut __f87: Option<
-                    Option<GetRequestParamsSelectItemWorktimeEnable>,
-                > = None;
-                let mut __f88: Option<Option<String>> = None;
-                let mut __f89: Option<::serde_json::Value> = None;
-                let mut __f90: Option<Option<String>> = None;
-                let mut __f91: Option<Option<String>> = None;
-                let mut __f92: Option<Option<GetRequestParamsSelectItemXmlId>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ACTIVE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestParamsSelectItemActive>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "AGREEMENT_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AGREEMENT_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "AGREEMENT_MESSAGE" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AGREEMENT_MESSAGE"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestParamsSelectItemAgreementMessage>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "AUTO_CLOSE_BOT_ID" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_BOT_ID"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "AUTO_CLOSE_FORM_ID" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_FORM_ID"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "AUTO_CLOSE_RULE" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_RULE"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "AUTO_CLOSE_TEXT" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_TEXT"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "AUTO_CLOSE_TIME" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_TIME"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "AUTO_EXPIRE_TIME" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AUTO_EXPIRE_TIME"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CATEGORY_ENABLE" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CATEGORY_ENABLE"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestParamsSelectItemCategoryEnable>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CATEGORY_ID" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CATEGORY_ID"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CHECK_AVAILABLE" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CHECK_AVAILABLE"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestParamsSelectItemCheckAvailable>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CLOSE_BOT_ID" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLOSE_BOT_ID"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CLOSE_FORM_ID" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLOSE_FORM_ID"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CLOSE_RULE" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLOSE_RULE"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CLOSE_TEXT" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLOSE_TEXT"),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CONFIG_QUEUE" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CONFIG_QUEUE"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<GetRequestParamsSelectItemConfigQueueItem>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CONFIRM_CLOSE" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CONFIRM_CLOSE"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestParamsSelectItemConfirmClose>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM" => {
-                            if __f18.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CRM"));
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestParamsSelectItemCrm>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_CHAT_TRACKER" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_CHAT_TRACKER"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestParamsSelectItemCrmChatTracker>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_CREATE" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_CREATE"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_CREATE_SECOND" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_CREATE_SECOND"),
-                                );
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_CREATE_THIRD" => {
-                            if __f22.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_CREATE_THIRD"),
-                                );
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestParamsSelectItemCrmCreateThird>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_FORWARD" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_FORWARD"),
-                                );
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestParamsSelectItemCrmForward>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_SOURCE" => {
-                            if __f24.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_SOURCE"),
-                                );
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_TRANSFER_CHANGE" => {
-                            if __f25.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_TRANSFER_CHANGE"),
-                                );
-                            }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestParamsSelectItemCrmTransferChange>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_CREATE" => {
-                            if __f26.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_CREATE"),
-                                );
-                            }
-                            __f26 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "DATE_MODIFY" => {
-                            if __f27.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_MODIFY"),
-                                );
-                            }
-                            __f27 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "DEFAULT_OPERATOR_DATA" => {
-                            if __f28.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DEFAULT_OPERATOR_DATA"),
-                                );
-                            }
-                            __f28 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "FULL_CLOSE_TIME" => {
-                            if __f29.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("FULL_CLOSE_TIME"),
-                                );
-                            }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f30.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f30 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IGNORE_WELCOME_FORM_RESPONSIBLE" => {
-                            if __f31.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "IGNORE_WELCOME_FORM_RESPONSIBLE",
-                                    ),
-                                );
-                            }
-                            __f31 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<
-                                                GetRequestParamsSelectItemIgnoreWelcomeFormResponsible,
-                                            >,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "KPI_CHECK_OPERATOR_ACTIVITY" => {
-                            if __f32.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "KPI_CHECK_OPERATOR_ACTIVITY",
-                                    ),
-                                );
-                            }
-                            __f32 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestParamsSelectItemKpiCheckOperatorActivity>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "KPI_FIRST_ANSWER_ALERT" => {
-                            if __f33.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "KPI_FIRST_ANSWER_ALERT",
-                                    ),
-                                );
-                            }
-                            __f33 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestParamsSelectItemKpiFirstAnswerAlert>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "KPI_FIRST_ANSWER_LIST" => {
-                            if __f34.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("KPI_FIRST_ANSWER_LIST"),
-                                );
-                            }
-                            __f34 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "KPI_FIRST_ANSWER_TEXT" => {
-                            if __f35.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("KPI_FIRST_ANSWER_TEXT"),
-                                );
-                            }
-                            __f35 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "KPI_FIRST_ANSWER_TIME" => {
-                            if __f36.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("KPI_FIRST_ANSWER_TIME"),
-                                );
-                            }
-                            __f36 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "KPI_FURTHER_ANSWER_ALERT" => {
-                            if __f37.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "KPI_FURTHER_ANSWER_ALERT",
-                                    ),
-                                );
-                            }
-                            __f37 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestParamsSelectItemKpiFurtherAnswerAlert>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "KPI_FURTHER_ANSWER_LIST" => {
-                            if __f38.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "KPI_FURTHER_ANSWER_LIST",
-                                    ),
-                                );
-                            }
-                            __f38 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "KPI_FURTHER_ANSWER_TEXT" => {
-                            if __f39.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "KPI_FURTHER_ANSWER_TEXT",
-                                    ),
-                                );
-                            }
-                            __f39 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "KPI_FURTHER_ANSWER_TIME" => {
-                            if __f40.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "KPI_FURTHER_ANSWER_TIME",
-                                    ),
-                                );
-                            }
-                            __f40 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LANGUAGE_ID" => {
-                            if __f41.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LANGUAGE_ID"),
-                                );
-                            }
-                            __f41 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LINE_NAME" => {
-                            if __f42.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LINE_NAME"),
-                                );
-                            }
-                            __f42 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MAX_CHAT" => {
-                            if __f43.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("MAX_CHAT"));
-                            }
-                            __f43 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MODIFY_USER_ID" => {
-                            if __f44.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MODIFY_USER_ID"),
-                                );
-                            }
-                            __f44 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NO_ANSWER_BOT_ID" => {
-                            if __f45.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("NO_ANSWER_BOT_ID"),
-                                );
-                            }
-                            __f45 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NO_ANSWER_FORM_ID" => {
-                            if __f46.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("NO_ANSWER_FORM_ID"),
-                                );
-                            }
-                            __f46 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NO_ANSWER_RULE" => {
-                            if __f47.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("NO_ANSWER_RULE"),
-                                );
-                            }
-                            __f47 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NO_ANSWER_TEXT" => {
-                            if __f48.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("NO_ANSWER_TEXT"),
-                                );
-                            }
-                            __f48 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NO_ANSWER_TIME" => {
-                            if __f49.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("NO_ANSWER_TIME"),
-                                );
-                            }
-                            __f49 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "OPERATOR_DATA" => {
-                            if __f50.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("OPERATOR_DATA"),
-                                );
-                            }
-                            __f50 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "QUEUE" => {
-                            if __f51.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("QUEUE"));
-                            }
-                            __f51 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "QUEUE_TIME" => {
-                            if __f52.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("QUEUE_TIME"),
-                                );
-                            }
-                            __f52 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "QUEUE_TYPE" => {
-                            if __f53.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("QUEUE_TYPE"),
-                                );
-                            }
-                            __f53 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "QUEUE_USERS_FIELDS" => {
-                            if __f54.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("QUEUE_USERS_FIELDS"),
-                                );
-                            }
-                            __f54 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestParamsSelectItemQueueUsersFields>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "QUICK_ANSWERS_IBLOCK_ID" => {
-                            if __f55.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "QUICK_ANSWERS_IBLOCK_ID",
-                                    ),
-                                );
-                            }
-                            __f55 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SEND_NOTIFICATION_EMPTY_QUEUE" => {
-                            if __f56.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "SEND_NOTIFICATION_EMPTY_QUEUE",
-                                    ),
-                                );
-                            }
-                            __f56 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestParamsSelectItemSendNotificationEmptyQueue>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "SEND_WELCOME_EACH_SESSION" => {
-                            if __f57.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "SEND_WELCOME_EACH_SESSION",
-                                    ),
-                                );
-                            }
-                            __f57 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestParamsSelectItemSendWelcomeEachSession>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "SESSION_PRIORITY" => {
-                            if __f58.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SESSION_PRIORITY"),
-                                );
-                            }
-                            __f58 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TEMPORARY" => {
-                            if __f59.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TEMPORARY"),
-                                );
-                            }
-                            __f59 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestParamsSelectItemTemporary>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "TYPE_MAX_CHAT" => {
-                            if __f60.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TYPE_MAX_CHAT"),
-                                );
-                            }
-                            __f60 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "USE_WELCOME_FORM" => {
-                            if __f61.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("USE_WELCOME_FORM"),
-                                );
-                            }
-                            __f61 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestParamsSelectItemUseWelcomeForm>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_BEFORE_FINISH" => {
-                            if __f62.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VOTE_BEFORE_FINISH"),
-                                );
-                            }
-                            __f62 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestParamsSelectItemVoteBeforeFinish>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_CLOSING_DELAY" => {
-                            if __f63.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VOTE_CLOSING_DELAY"),
-                                );
-                            }
-                            __f63 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestParamsSelectItemVoteClosingDelay>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_MESSAGE" => {
-                            if __f64.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE"),
-                                );
-                            }
-                            __f64 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestParamsSelectItemVoteMessage>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_MESSAGE_1_DISLIKE" => {
-                            if __f65.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "VOTE_MESSAGE_1_DISLIKE",
-                                    ),
-                                );
-                            }
-                            __f65 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_MESSAGE_1_LIKE" => {
-                            if __f66.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE_1_LIKE"),
-                                );
-                            }
-                            __f66 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_MESSAGE_1_TEXT" => {
-                            if __f67.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE_1_TEXT"),
-                                );
-                            }
-                            __f67 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_MESSAGE_2_DISLIKE" => {
-                            if __f68.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "VOTE_MESSAGE_2_DISLIKE",
-                                    ),
-                                );
-                            }
-                            __f68 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_MESSAGE_2_LIKE" => {
-                            if __f69.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE_2_LIKE"),
-                                );
-                            }
-                            __f69 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_MESSAGE_2_TEXT" => {
-                            if __f70.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE_2_TEXT"),
-                                );
-                            }
-                            __f70 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_TIME_LIMIT" => {
-                            if __f71.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VOTE_TIME_LIMIT"),
-                                );
-                            }
-                            __f71 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WATCH_TYPING" => {
-                            if __f72.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WATCH_TYPING"),
-                                );
-                            }
-                            __f72 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestParamsSelectItemWatchTyping>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_BOT_ENABLE" => {
-                            if __f73.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_ENABLE"),
-                                );
-                            }
-                            __f73 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestParamsSelectItemWelcomeBotEnable>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_BOT_ID" => {
-                            if __f74.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_ID"),
-                                );
-                            }
-                            __f74 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_BOT_JOIN" => {
-                            if __f75.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_JOIN"),
-                                );
-                            }
-                            __f75 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_BOT_LEFT" => {
-                            if __f76.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_LEFT"),
-                                );
-                            }
-                            __f76 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_BOT_TIME" => {
-                            if __f77.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_TIME"),
-                                );
-                            }
-                            __f77 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_FORM_DELAY" => {
-                            if __f78.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_FORM_DELAY"),
-                                );
-                            }
-                            __f78 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestParamsSelectItemWelcomeFormDelay>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_FORM_ID" => {
-                            if __f79.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_FORM_ID"),
-                                );
-                            }
-                            __f79 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_MESSAGE" => {
-                            if __f80.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_MESSAGE"),
-                                );
-                            }
-                            __f80 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestParamsSelectItemWelcomeMessage>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_MESSAGE_TEXT" => {
-                            if __f81.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_MESSAGE_TEXT"),
-                                );
-                            }
-                            __f81 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_DAYOFF" => {
-                            if __f82.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKTIME_DAYOFF"),
-                                );
-                            }
-                            __f82 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "WORKTIME_DAYOFF_BOT_ID" => {
-                            if __f83.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "WORKTIME_DAYOFF_BOT_ID",
-                                    ),
-                                );
-                            }
-                            __f83 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_DAYOFF_FORM_ID" => {
-                            if __f84.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "WORKTIME_DAYOFF_FORM_ID",
-                                    ),
-                                );
-                            }
-                            __f84 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_DAYOFF_RULE" => {
-                            if __f85.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKTIME_DAYOFF_RULE"),
-                                );
-                            }
-                            __f85 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_DAYOFF_TEXT" => {
-                            if __f86.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKTIME_DAYOFF_TEXT"),
-                                );
-                            }
-                            __f86 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_ENABLE" => {
-                            if __f87.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKTIME_ENABLE"),
-                                );
-                            }
-                            __f87 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestParamsSelectItemWorktimeEnable>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_FROM" => {
-                            if __f88.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKTIME_FROM"),
-                                );
-                            }
-                            __f88 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_HOLIDAYS" => {
-                            if __f89.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKTIME_HOLIDAYS"),
-                                );
-                            }
-                            __f89 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "WORKTIME_TIMEZONE" => {
-                            if __f90.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKTIME_TIMEZONE"),
-                                );
-                            }
-                            __f90 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_TO" => {
-                            if __f91.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKTIME_TO"),
-                                );
-                            }
-                            __f91 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "XML_ID" => {
-                            if __f92.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("XML_ID"));
-                            }
-                            __f92 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestParamsSelectItemXmlId>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequestParamsSelectItem {
-                    active: __f0.unwrap_or_default(),
-                    agreement_id: __f1.unwrap_or_default(),
-                    agreement_message: __f2.unwrap_or_default(),
-                    auto_close_bot_id: __f3.unwrap_or_default(),
-                    auto_close_form_id: __f4.unwrap_or_default(),
-                    auto_close_rule: __f5.unwrap_or_default(),
-                    auto_close_text: __f6.unwrap_or_default(),
-                    auto_close_time: __f7.unwrap_or_default(),
-                    auto_expire_time: __f8.unwrap_or_default(),
-                    category_enable: __f9.unwrap_or_default(),
-                    category_id: __f10.unwrap_or_default(),
-                    check_available: __f11.unwrap_or_default(),
-                    close_bot_id: __f12.unwrap_or_default(),
-                    close_form_id: __f13.unwrap_or_default(),
-                    close_rule: __f14.unwrap_or_default(),
-                    close_text: __f15.unwrap_or_default(),
-                    config_queue: __f16.unwrap_or_default(),
-                    confirm_close: __f17.unwrap_or_default(),
-                    crm: __f18.unwrap_or_default(),
-                    crm_chat_tracker: __f19.unwrap_or_default(),
-                    crm_create: __f20.unwrap_or_default(),
-                    crm_create_second: __f21.unwrap_or_default(),
-                    crm_create_third: __f22.unwrap_or_default(),
-                    crm_forward: __f23.unwrap_or_default(),
-                    crm_source: __f24.unwrap_or_default(),
-                    crm_transfer_change: __f25.unwrap_or_default(),
-                    date_create: __f26.unwrap_or_default(),
-                    date_modify: __f27.unwrap_or_default(),
-                    default_operator_data: __f28.unwrap_or_default(),
-                    full_close_time: __f29.unwrap_or_default(),
-                    id: __f30.unwrap_or_default(),
-                    ignore_welcome_form_responsible: __f31.unwrap_or_default(),
-                    kpi_check_operator_activity: __f32.unwrap_or_default(),
-                    kpi_first_answer_alert: __f33.unwrap_or_default(),
-                    kpi_first_answer_list: __f34.unwrap_or_default(),
-                    kpi_first_answer_text: __f35.unwrap_or_default(),
-                    kpi_first_answer_time: __f36.unwrap_or_default(),
-                    kpi_further_answer_alert: __f37.unwrap_or_default(),
-                    kpi_further_answer_list: __f38.unwrap_or_default(),
-                    kpi_further_answer_text: __f39.unwrap_or_default(),
-                    kpi_further_answer_time: __f40.unwrap_or_default(),
-                    language_id: __f41.unwrap_or_default(),
-                    line_name: __f42.unwrap_or_default(),
-                    max_chat: __f43.unwrap_or_default(),
-                    modify_user_id: __f44.unwrap_or_default(),
-                    no_answer_bot_id: __f45.unwrap_or_default(),
-                    no_answer_form_id: __f46.unwrap_or_default(),
-                    no_answer_rule: __f47.unwrap_or_default(),
-                    no_answer_text: __f48.unwrap_or_default(),
-                    no_answer_time: __f49.unwrap_or_default(),
-                    operator_data: __f50.unwrap_or_default(),
-                    queue: __f51.unwrap_or_default(),
-                    queue_time: __f52.unwrap_or_default(),
-                    queue_type: __f53.unwrap_or_default(),
-                    queue_users_fields: __f54.unwrap_or_default(),
-                    quick_answers_iblock_id: __f55.unwrap_or_default(),
-                    send_notification_empty_queue: __f56.unwrap_or_default(),
-                    send_welcome_each_session: __f57.unwrap_or_default(),
-                    session_priority: __f58.unwrap_or_default(),
-                    temporary: __f59.unwrap_or_default(),
-                    type_max_chat: __f60.unwrap_or_default(),
-                    use_welcome_form: __f61.unwrap_or_default(),
-                    vote_before_finish: __f62.unwrap_or_default(),
-                    vote_closing_delay: __f63.unwrap_or_default(),
-                    vote_message: __f64.unwrap_or_default(),
-                    vote_message_1_dislike: __f65.unwrap_or_default(),
-                    vote_message_1_like: __f66.unwrap_or_default(),
-                    vote_message_1_text: __f67.unwrap_or_default(),
-                    vote_message_2_dislike: __f68.unwrap_or_default(),
-                    vote_message_2_like: __f69.unwrap_or_default(),
-                    vote_message_2_text: __f70.unwrap_or_default(),
-                    vote_time_limit: __f71.unwrap_or_default(),
-                    watch_typing: __f72.unwrap_or_default(),
-                    welcome_bot_enable: __f73.unwrap_or_default(),
-                    welcome_bot_id: __f74.unwrap_or_default(),
-                    welcome_bot_join: __f75.unwrap_or_default(),
-                    welcome_bot_left: __f76.unwrap_or_default(),
-                    welcome_bot_time: __f77.unwrap_or_default(),
-                    welcome_form_delay: __f78.unwrap_or_default(),
-                    welcome_form_id: __f79.unwrap_or_default(),
-                    welcome_message: __f80.unwrap_or_default(),
-                    welcome_message_text: __f81.unwrap_or_default(),
-                    worktime_dayoff: __f82.unwrap_or_default(),
-                    worktime_dayoff_bot_id: __f83.unwrap_or_default(),
-                    worktime_dayoff_form_id: __f84.unwrap_or_default(),
-                    worktime_dayoff_rule: __f85.unwrap_or_default(),
-                    worktime_dayoff_text: __f86.unwrap_or_default(),
-                    worktime_enable: __f87.unwrap_or_default(),
-                    worktime_from: __f88.unwrap_or_default(),
-                    worktime_holidays: __f89.unwrap_or_default(),
-                    worktime_timezone: __f90.unwrap_or_default(),
-                    worktime_to: __f91.unwrap_or_default(),
-                    xml_id: __f92.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let agreement_id = o.opt("AGREEMENT_ID")?;
+        let agreement_message = o.opt("AGREEMENT_MESSAGE")?;
+        let auto_close_bot_id = o.opt("AUTO_CLOSE_BOT_ID")?;
+        let auto_close_form_id = o.opt("AUTO_CLOSE_FORM_ID")?;
+        let auto_close_rule = o.opt("AUTO_CLOSE_RULE")?;
+        let auto_close_text = o.opt("AUTO_CLOSE_TEXT")?;
+        let auto_close_time = o.opt("AUTO_CLOSE_TIME")?;
+        let auto_expire_time = o.opt("AUTO_EXPIRE_TIME")?;
+        let category_enable = o.opt("CATEGORY_ENABLE")?;
+        let category_id = o.opt("CATEGORY_ID")?;
+        let check_available = o.opt("CHECK_AVAILABLE")?;
+        let close_bot_id = o.opt("CLOSE_BOT_ID")?;
+        let close_form_id = o.opt("CLOSE_FORM_ID")?;
+        let close_rule = o.opt("CLOSE_RULE")?;
+        let close_text = o.opt("CLOSE_TEXT")?;
+        let config_queue = o.opt("CONFIG_QUEUE")?;
+        let confirm_close = o.opt("CONFIRM_CLOSE")?;
+        let crm = o.opt("CRM")?;
+        let crm_chat_tracker = o.opt("CRM_CHAT_TRACKER")?;
+        let crm_create = o.opt("CRM_CREATE")?;
+        let crm_create_second = o.opt("CRM_CREATE_SECOND")?;
+        let crm_create_third = o.opt("CRM_CREATE_THIRD")?;
+        let crm_forward = o.opt("CRM_FORWARD")?;
+        let crm_source = o.opt("CRM_SOURCE")?;
+        let crm_transfer_change = o.opt("CRM_TRANSFER_CHANGE")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let default_operator_data = o.opt("DEFAULT_OPERATOR_DATA")?;
+        let full_close_time = o.opt("FULL_CLOSE_TIME")?;
+        let id = o.opt("ID")?;
+        let ignore_welcome_form_responsible = o.opt("IGNORE_WELCOME_FORM_RESPONSIBLE")?;
+        let kpi_check_operator_activity = o.opt("KPI_CHECK_OPERATOR_ACTIVITY")?;
+        let kpi_first_answer_alert = o.opt("KPI_FIRST_ANSWER_ALERT")?;
+        let kpi_first_answer_list = o.opt("KPI_FIRST_ANSWER_LIST")?;
+        let kpi_first_answer_text = o.opt("KPI_FIRST_ANSWER_TEXT")?;
+        let kpi_first_answer_time = o.opt("KPI_FIRST_ANSWER_TIME")?;
+        let kpi_further_answer_alert = o.opt("KPI_FURTHER_ANSWER_ALERT")?;
+        let kpi_further_answer_list = o.opt("KPI_FURTHER_ANSWER_LIST")?;
+        let kpi_further_answer_text = o.opt("KPI_FURTHER_ANSWER_TEXT")?;
+        let kpi_further_answer_time = o.opt("KPI_FURTHER_ANSWER_TIME")?;
+        let language_id = o.opt("LANGUAGE_ID")?;
+        let line_name = o.opt("LINE_NAME")?;
+        let max_chat = o.opt("MAX_CHAT")?;
+        let modify_user_id = o.opt("MODIFY_USER_ID")?;
+        let no_answer_bot_id = o.opt("NO_ANSWER_BOT_ID")?;
+        let no_answer_form_id = o.opt("NO_ANSWER_FORM_ID")?;
+        let no_answer_rule = o.opt("NO_ANSWER_RULE")?;
+        let no_answer_text = o.opt("NO_ANSWER_TEXT")?;
+        let no_answer_time = o.opt("NO_ANSWER_TIME")?;
+        let operator_data = o.opt("OPERATOR_DATA")?;
+        let queue = o.opt("QUEUE")?;
+        let queue_time = o.opt("QUEUE_TIME")?;
+        let queue_type = o.opt("QUEUE_TYPE")?;
+        let queue_users_fields = o.opt("QUEUE_USERS_FIELDS")?;
+        let quick_answers_iblock_id = o.opt("QUICK_ANSWERS_IBLOCK_ID")?;
+        let send_notification_empty_queue = o.opt("SEND_NOTIFICATION_EMPTY_QUEUE")?;
+        let send_welcome_each_session = o.opt("SEND_WELCOME_EACH_SESSION")?;
+        let session_priority = o.opt("SESSION_PRIORITY")?;
+        let temporary = o.opt("TEMPORARY")?;
+        let type_max_chat = o.opt("TYPE_MAX_CHAT")?;
+        let use_welcome_form = o.opt("USE_WELCOME_FORM")?;
+        let vote_before_finish = o.opt("VOTE_BEFORE_FINISH")?;
+        let vote_closing_delay = o.opt("VOTE_CLOSING_DELAY")?;
+        let vote_message = o.opt("VOTE_MESSAGE")?;
+        let vote_message_1_dislike = o.opt("VOTE_MESSAGE_1_DISLIKE")?;
+        let vote_message_1_like = o.opt("VOTE_MESSAGE_1_LIKE")?;
+        let vote_message_1_text = o.opt("VOTE_MESSAGE_1_TEXT")?;
+        let vote_message_2_dislike = o.opt("VOTE_MESSAGE_2_DISLIKE")?;
+        let vote_message_2_like = o.opt("VOTE_MESSAGE_2_LIKE")?;
+        let vote_message_2_text = o.opt("VOTE_MESSAGE_2_TEXT")?;
+        let vote_time_limit = o.opt("VOTE_TIME_LIMIT")?;
+        let watch_typing = o.opt("WATCH_TYPING")?;
+        let welcome_bot_enable = o.opt("WELCOME_BOT_ENABLE")?;
+        let welcome_bot_id = o.opt("WELCOME_BOT_ID")?;
+        let welcome_bot_join = o.opt("WELCOME_BOT_JOIN")?;
+        let welcome_bot_left = o.opt("WELCOME_BOT_LEFT")?;
+        let welcome_bot_time = o.opt("WELCOME_BOT_TIME")?;
+        let welcome_form_delay = o.opt("WELCOME_FORM_DELAY")?;
+        let welcome_form_id = o.opt("WELCOME_FORM_ID")?;
+        let welcome_message = o.opt("WELCOME_MESSAGE")?;
+        let welcome_message_text = o.opt("WELCOME_MESSAGE_TEXT")?;
+        let worktime_dayoff = o.opt("WORKTIME_DAYOFF")?;
+        let worktime_dayoff_bot_id = o.opt("WORKTIME_DAYOFF_BOT_ID")?;
+        let worktime_dayoff_form_id = o.opt("WORKTIME_DAYOFF_FORM_ID")?;
+        let worktime_dayoff_rule = o.opt("WORKTIME_DAYOFF_RULE")?;
+        let worktime_dayoff_text = o.opt("WORKTIME_DAYOFF_TEXT")?;
+        let worktime_enable = o.opt("WORKTIME_ENABLE")?;
+        let worktime_from = o.opt("WORKTIME_FROM")?;
+        let worktime_holidays = o.opt("WORKTIME_HOLIDAYS")?;
+        let worktime_timezone = o.opt("WORKTIME_TIMEZONE")?;
+        let worktime_to = o.opt("WORKTIME_TO")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "AGREEMENT_ID",
+                    "AGREEMENT_MESSAGE",
+                    "AUTO_CLOSE_BOT_ID",
+                    "AUTO_CLOSE_FORM_ID",
+                    "AUTO_CLOSE_RULE",
+                    "AUTO_CLOSE_TEXT",
+                    "AUTO_CLOSE_TIME",
+                    "AUTO_EXPIRE_TIME",
+                    "CATEGORY_ENABLE",
+                    "CATEGORY_ID",
+                    "CHECK_AVAILABLE",
+                    "CLOSE_BOT_ID",
+                    "CLOSE_FORM_ID",
+                    "CLOSE_RULE",
+                    "CLOSE_TEXT",
+                    "CONFIG_QUEUE",
+                    "CONFIRM_CLOSE",
+                    "CRM",
+                    "CRM_CHAT_TRACKER",
+                    "CRM_CREATE",
+                    "CRM_CREATE_SECOND",
+                    "CRM_CREATE_THIRD",
+                    "CRM_FORWARD",
+                    "CRM_SOURCE",
+                    "CRM_TRANSFER_CHANGE",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "DEFAULT_OPERATOR_DATA",
+                    "FULL_CLOSE_TIME",
+                    "ID",
+                    "IGNORE_WELCOME_FORM_RESPONSIBLE",
+                    "KPI_CHECK_OPERATOR_ACTIVITY",
+                    "KPI_FIRST_ANSWER_ALERT",
+                    "KPI_FIRST_ANSWER_LIST",
+                    "KPI_FIRST_ANSWER_TEXT",
+                    "KPI_FIRST_ANSWER_TIME",
+                    "KPI_FURTHER_ANSWER_ALERT",
+                    "KPI_FURTHER_ANSWER_LIST",
+                    "KPI_FURTHER_ANSWER_TEXT",
+                    "KPI_FURTHER_ANSWER_TIME",
+                    "LANGUAGE_ID",
+                    "LINE_NAME",
+                    "MAX_CHAT",
+                    "MODIFY_USER_ID",
+                    "NO_ANSWER_BOT_ID",
+                    "NO_ANSWER_FORM_ID",
+                    "NO_ANSWER_RULE",
+                    "NO_ANSWER_TEXT",
+                    "NO_ANSWER_TIME",
+                    "OPERATOR_DATA",
+                    "QUEUE",
+                    "QUEUE_TIME",
+                    "QUEUE_TYPE",
+                    "QUEUE_USERS_FIELDS",
+                    "QUICK_ANSWERS_IBLOCK_ID",
+                    "SEND_NOTIFICATION_EMPTY_QUEUE",
+                    "SEND_WELCOME_EACH_SESSION",
+                    "SESSION_PRIORITY",
+                    "TEMPORARY",
+                    "TYPE_MAX_CHAT",
+                    "USE_WELCOME_FORM",
+                    "VOTE_BEFORE_FINISH",
+                    "VOTE_CLOSING_DELAY",
+                    "VOTE_MESSAGE",
+                    "VOTE_MESSAGE_1_DISLIKE",
+                    "VOTE_MESSAGE_1_LIKE",
+                    "VOTE_MESSAGE_1_TEXT",
+                    "VOTE_MESSAGE_2_DISLIKE",
+                    "VOTE_MESSAGE_2_LIKE",
+                    "VOTE_MESSAGE_2_TEXT",
+                    "VOTE_TIME_LIMIT",
+                    "WATCH_TYPING",
+                    "WELCOME_BOT_ENABLE",
+                    "WELCOME_BOT_ID",
+                    "WELCOME_BOT_JOIN",
+                    "WELCOME_BOT_LEFT",
+                    "WELCOME_BOT_TIME",
+                    "WELCOME_FORM_DELAY",
+                    "WELCOME_FORM_ID",
+                    "WELCOME_MESSAGE",
+                    "WELCOME_MESSAGE_TEXT",
+                    "WORKTIME_DAYOFF",
+                    "WORKTIME_DAYOFF_BOT_ID",
+                    "WORKTIME_DAYOFF_FORM_ID",
+                    "WORKTIME_DAYOFF_RULE",
+                    "WORKTIME_DAYOFF_TEXT",
+                    "WORKTIME_ENABLE",
+                    "WORKTIME_FROM",
+                    "WORKTIME_HOLIDAYS",
+                    "WORKTIME_TIMEZONE",
+                    "WORKTIME_TO",
+                    "XML_ID",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            agreement_id,
+            agreement_message,
+            auto_close_bot_id,
+            auto_close_form_id,
+            auto_close_rule,
+            auto_close_text,
+            auto_close_time,
+            auto_expire_time,
+            category_enable,
+            category_id,
+            check_available,
+            close_bot_id,
+            close_form_id,
+            close_rule,
+            close_text,
+            config_queue,
+            confirm_close,
+            crm,
+            crm_chat_tracker,
+            crm_create,
+            crm_create_second,
+            crm_create_third,
+            crm_forward,
+            crm_source,
+            crm_transfer_change,
+            date_create,
+            date_modify,
+            default_operator_data,
+            full_close_time,
+            id,
+            ignore_welcome_form_responsible,
+            kpi_check_operator_activity,
+            kpi_first_answer_alert,
+            kpi_first_answer_list,
+            kpi_first_answer_text,
+            kpi_first_answer_time,
+            kpi_further_answer_alert,
+            kpi_further_answer_list,
+            kpi_further_answer_text,
+            kpi_further_answer_time,
+            language_id,
+            line_name,
+            max_chat,
+            modify_user_id,
+            no_answer_bot_id,
+            no_answer_form_id,
+            no_answer_rule,
+            no_answer_text,
+            no_answer_time,
+            operator_data,
+            queue,
+            queue_time,
+            queue_type,
+            queue_users_fields,
+            quick_answers_iblock_id,
+            send_notification_empty_queue,
+            send_welcome_each_session,
+            session_priority,
+            temporary,
+            type_max_chat,
+            use_welcome_form,
+            vote_before_finish,
+            vote_closing_delay,
+            vote_message,
+            vote_message_1_dislike,
+            vote_message_1_like,
+            vote_message_1_text,
+            vote_message_2_dislike,
+            vote_message_2_like,
+            vote_message_2_text,
+            vote_time_limit,
+            watch_typing,
+            welcome_bot_enable,
+            welcome_bot_id,
+            welcome_bot_join,
+            welcome_bot_left,
+            welcome_bot_time,
+            welcome_form_delay,
+            welcome_form_id,
+            welcome_message,
+            welcome_message_text,
+            worktime_dayoff,
+            worktime_dayoff_bot_id,
+            worktime_dayoff_form_id,
+            worktime_dayoff_rule,
+            worktime_dayoff_text,
+            worktime_enable,
+            worktime_from,
+            worktime_holidays,
+            worktime_timezone,
+            worktime_to,
+            xml_id,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestParamsSelectItemActive {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(GetRequestParamsSelectItem);
 
-impl GetRequestParamsSelectItemActive {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type GetRequestParamsSelectItemActive = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for GetRequestParamsSelectItemActive {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type GetRequestParamsSelectItemAgreementMessage = ::bitrix24_runtime::YesNo;
 
-impl ::serde::Serialize for GetRequestParamsSelectItemActive {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
+pub type GetRequestParamsSelectItemCategoryEnable = ::bitrix24_runtime::YesNo;
 
-impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemActive {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemActive {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestParamsSelectItemAgreementMessage {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestParamsSelectItemAgreementMessage {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestParamsSelectItemAgreementMessage {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestParamsSelectItemAgreementMessage {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemAgreementMessage {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemAgreementMessage {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestParamsSelectItemCategoryEnable {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestParamsSelectItemCategoryEnable {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestParamsSelectItemCategoryEnable {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestParamsSelectItemCategoryEnable {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemCategoryEnable {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemCategoryEnable {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestParamsSelectItemCheckAvailable {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestParamsSelectItemCheckAvailable {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestParamsSelectItemCheckAvailable {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestParamsSelectItemCheckAvailable {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemCheckAvailable {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemCheckAvailable {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetRequestParamsSelectItemCheckAvailable = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequestParamsSelectItemConfigQueueItem {
@@ -2449,676 +681,43 @@ pub struct GetRequestParamsSelectItemConfigQueueItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemConfigQueueItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequestParamsSelectItemConfigQueueItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequestParamsSelectItemConfigQueueItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequestParamsSelectItemConfigQueueItem, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ENTITY_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ENTITY_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ENTITY_TYPE" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ENTITY_TYPE"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequestParamsSelectItemConfigQueueItem {
-                    entity_id: __f0.unwrap_or_default(),
-                    entity_type: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemConfigQueueItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let entity_type = o.opt("ENTITY_TYPE")?;
+        let additional = o.rest(&["ENTITY_ID", "ENTITY_TYPE"])?;
+        Ok(Self {
+            entity_id,
+            entity_type,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestParamsSelectItemConfirmClose {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(GetRequestParamsSelectItemConfigQueueItem);
 
-impl GetRequestParamsSelectItemConfirmClose {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type GetRequestParamsSelectItemConfirmClose = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for GetRequestParamsSelectItemConfirmClose {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type GetRequestParamsSelectItemCrm = ::bitrix24_runtime::YesNo;
 
-impl ::serde::Serialize for GetRequestParamsSelectItemConfirmClose {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
+pub type GetRequestParamsSelectItemCrmChatTracker = ::bitrix24_runtime::YesNo;
 
-impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemConfirmClose {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
+pub type GetRequestParamsSelectItemCrmCreateThird = ::bitrix24_runtime::YesNo;
 
-impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemConfirmClose {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetRequestParamsSelectItemCrmForward = ::bitrix24_runtime::YesNo;
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestParamsSelectItemCrm {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+pub type GetRequestParamsSelectItemCrmTransferChange = ::bitrix24_runtime::YesNo;
 
-impl GetRequestParamsSelectItemCrm {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type GetRequestParamsSelectItemIgnoreWelcomeFormResponsible = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for GetRequestParamsSelectItemCrm {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type GetRequestParamsSelectItemKpiCheckOperatorActivity = ::bitrix24_runtime::YesNo;
 
-impl ::serde::Serialize for GetRequestParamsSelectItemCrm {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
+pub type GetRequestParamsSelectItemKpiFirstAnswerAlert = ::bitrix24_runtime::YesNo;
 
-impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemCrm {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemCrm {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestParamsSelectItemCrmChatTracker {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestParamsSelectItemCrmChatTracker {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestParamsSelectItemCrmChatTracker {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestParamsSelectItemCrmChatTracker {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemCrmChatTracker {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemCrmChatTracker {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestParamsSelectItemCrmCreateThird {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestParamsSelectItemCrmCreateThird {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestParamsSelectItemCrmCreateThird {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestParamsSelectItemCrmCreateThird {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemCrmCreateThird {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemCrmCreateThird {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestParamsSelectItemCrmForward {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestParamsSelectItemCrmForward {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestParamsSelectItemCrmForward {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestParamsSelectItemCrmForward {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemCrmForward {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemCrmForward {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestParamsSelectItemCrmTransferChange {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestParamsSelectItemCrmTransferChange {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestParamsSelectItemCrmTransferChange {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestParamsSelectItemCrmTransferChange {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemCrmTransferChange {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemCrmTransferChange {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestParamsSelectItemIgnoreWelcomeFormResponsible {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestParamsSelectItemIgnoreWelcomeFormResponsible {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestParamsSelectItemIgnoreWelcomeFormResponsible {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestParamsSelectItemIgnoreWelcomeFormResponsible {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de>
-for GetRequestParamsSelectItemIgnoreWelcomeFormResponsible {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose
-for GetRequestParamsSelectItemIgnoreWelcomeFormResponsible {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestParamsSelectItemKpiCheckOperatorActivity {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestParamsSelectItemKpiCheckOperatorActivity {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestParamsSelectItemKpiCheckOperatorActivity {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestParamsSelectItemKpiCheckOperatorActivity {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de>
-for GetRequestParamsSelectItemKpiCheckOperatorActivity {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose
-for GetRequestParamsSelectItemKpiCheckOperatorActivity {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestParamsSelectItemKpiFirstAnswerAlert {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestParamsSelectItemKpiFirstAnswerAlert {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestParamsSelectItemKpiFirstAnswerAlert {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestParamsSelectItemKpiFirstAnswerAlert {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemKpiFirstAnswerAlert {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemKpiFirstAnswerAlert {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestParamsSelectItemKpiFurtherAnswerAlert {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestParamsSelectItemKpiFurtherAnswerAlert {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestParamsSelectItemKpiFurtherAnswerAlert {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestParamsSelectItemKpiFurtherAnswerAlert {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemKpiFurtherAnswerAlert {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose
-for GetRequestParamsSelectItemKpiFurtherAnswerAlert {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetRequestParamsSelectItemKpiFurtherAnswerAlert = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequestParamsSelectItemQueueUsersFields {
@@ -3137,1079 +736,62 @@ pub struct GetRequestParamsSelectItemQueueUsersFields {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemQueueUsersFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequestParamsSelectItemQueueUsersFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequestParamsSelectItemQueueUsersFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequestParamsSelectItemQueueUsersFields, A::Error> {
-                let mut __f0: Option<
-                    Option<GetRequestParamsSelectItemQueueUsersFieldsUserAvatar>,
-                > = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<
-                    Option<GetRequestParamsSelectItemQueueUsersFieldsUserName>,
-                > = None;
-                let mut __f3: Option<
-                    Option<GetRequestParamsSelectItemQueueUsersFieldsUserWorkPosition>,
-                > = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "USER_AVATAR" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("USER_AVATAR"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestParamsSelectItemQueueUsersFieldsUserAvatar>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_AVATAR_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("USER_AVATAR_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_NAME" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("USER_NAME"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetRequestParamsSelectItemQueueUsersFieldsUserName>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_WORK_POSITION" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("USER_WORK_POSITION"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<
-                                                GetRequestParamsSelectItemQueueUsersFieldsUserWorkPosition,
-                                            >,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequestParamsSelectItemQueueUsersFields {
-                    user_avatar: __f0.unwrap_or_default(),
-                    user_avatar_id: __f1.unwrap_or_default(),
-                    user_name: __f2.unwrap_or_default(),
-                    user_work_position: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemQueueUsersFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let user_avatar = o.opt("USER_AVATAR")?;
+        let user_avatar_id = o.opt("USER_AVATAR_ID")?;
+        let user_name = o.opt("USER_NAME")?;
+        let user_work_position = o.opt("USER_WORK_POSITION")?;
+        let additional = o
+            .rest(
+                &["USER_AVATAR", "USER_AVATAR_ID", "USER_NAME", "USER_WORK_POSITION"],
+            )?;
+        Ok(Self {
+            user_avatar,
+            user_avatar_id,
+            user_name,
+            user_work_position,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestParamsSelectItemQueueUsersFieldsUserAvatar {
-    /// The value "string".
-    String,
-    /// The value "null".
-    Null,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestParamsSelectItemQueueUsersFieldsUserAvatar {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::String => "string",
-            Self::Null => "null",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestParamsSelectItemQueueUsersFieldsUserAvatar {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestParamsSelectItemQueueUsersFieldsUserAvatar {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de>
-for GetRequestParamsSelectItemQueueUsersFieldsUserAvatar {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "string" => Self::String,
-                "null" => Self::Null,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose
-for GetRequestParamsSelectItemQueueUsersFieldsUserAvatar {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestParamsSelectItemQueueUsersFieldsUserName {
-    /// The value "string".
-    String,
-    /// The value "null".
-    Null,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestParamsSelectItemQueueUsersFieldsUserName {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::String => "string",
-            Self::Null => "null",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestParamsSelectItemQueueUsersFieldsUserName {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestParamsSelectItemQueueUsersFieldsUserName {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de>
-for GetRequestParamsSelectItemQueueUsersFieldsUserName {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "string" => Self::String,
-                "null" => Self::Null,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose
-for GetRequestParamsSelectItemQueueUsersFieldsUserName {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestParamsSelectItemQueueUsersFieldsUserWorkPosition {
-    /// The value "string".
-    String,
-    /// The value "null".
-    Null,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestParamsSelectItemQueueUsersFieldsUserWorkPosition {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::String => "string",
-            Self::Null => "null",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestParamsSelectItemQueueUsersFieldsUserWorkPosition {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestParamsSelectItemQueueUsersFieldsUserWorkPosition {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de>
-for GetRequestParamsSelectItemQueueUsersFieldsUserWorkPosition {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "string" => Self::String,
-                "null" => Self::Null,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose
-for GetRequestParamsSelectItemQueueUsersFieldsUserWorkPosition {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestParamsSelectItemSendNotificationEmptyQueue {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestParamsSelectItemSendNotificationEmptyQueue {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestParamsSelectItemSendNotificationEmptyQueue {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestParamsSelectItemSendNotificationEmptyQueue {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de>
-for GetRequestParamsSelectItemSendNotificationEmptyQueue {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose
-for GetRequestParamsSelectItemSendNotificationEmptyQueue {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestParamsSelectItemSendWelcomeEachSession {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestParamsSelectItemSendWelcomeEachSession {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestParamsSelectItemSendWelcomeEachSession {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestParamsSelectItemSendWelcomeEachSession {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de>
-for GetRequestParamsSelectItemSendWelcomeEachSession {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose
-for GetRequestParamsSelectItemSendWelcomeEachSession {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestParamsSelectItemTemporary {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestParamsSelectItemTemporary {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestParamsSelectItemTemporary {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestParamsSelectItemTemporary {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemTemporary {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemTemporary {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestParamsSelectItemUseWelcomeForm {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestParamsSelectItemUseWelcomeForm {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestParamsSelectItemUseWelcomeForm {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestParamsSelectItemUseWelcomeForm {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemUseWelcomeForm {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemUseWelcomeForm {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestParamsSelectItemVoteBeforeFinish {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestParamsSelectItemVoteBeforeFinish {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestParamsSelectItemVoteBeforeFinish {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestParamsSelectItemVoteBeforeFinish {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemVoteBeforeFinish {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemVoteBeforeFinish {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestParamsSelectItemVoteClosingDelay {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestParamsSelectItemVoteClosingDelay {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestParamsSelectItemVoteClosingDelay {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestParamsSelectItemVoteClosingDelay {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemVoteClosingDelay {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemVoteClosingDelay {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestParamsSelectItemVoteMessage {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestParamsSelectItemVoteMessage {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestParamsSelectItemVoteMessage {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestParamsSelectItemVoteMessage {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemVoteMessage {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemVoteMessage {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestParamsSelectItemWatchTyping {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestParamsSelectItemWatchTyping {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestParamsSelectItemWatchTyping {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestParamsSelectItemWatchTyping {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemWatchTyping {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemWatchTyping {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestParamsSelectItemWelcomeBotEnable {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestParamsSelectItemWelcomeBotEnable {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequestParamsSelectItemQueueUsersFields);
 
-impl ::std::fmt::Display for GetRequestParamsSelectItemWelcomeBotEnable {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestParamsSelectItemWelcomeBotEnable {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemWelcomeBotEnable {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemWelcomeBotEnable {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestParamsSelectItemWelcomeFormDelay {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestParamsSelectItemWelcomeFormDelay {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestParamsSelectItemWelcomeFormDelay {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestParamsSelectItemWelcomeFormDelay {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemWelcomeFormDelay {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemWelcomeFormDelay {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestParamsSelectItemWelcomeMessage {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestParamsSelectItemWelcomeMessage {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestParamsSelectItemWelcomeMessage {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type GetRequestParamsSelectItemQueueUsersFieldsUserAvatar = super::super::super::enums::StringNull;
 
-impl ::serde::Serialize for GetRequestParamsSelectItemWelcomeMessage {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
+pub type GetRequestParamsSelectItemQueueUsersFieldsUserName = super::super::super::enums::StringNull;
 
-impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemWelcomeMessage {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
+pub type GetRequestParamsSelectItemQueueUsersFieldsUserWorkPosition = super::super::super::enums::StringNull;
 
-impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemWelcomeMessage {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetRequestParamsSelectItemSendNotificationEmptyQueue = ::bitrix24_runtime::YesNo;
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestParamsSelectItemWorktimeEnable {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+pub type GetRequestParamsSelectItemSendWelcomeEachSession = ::bitrix24_runtime::YesNo;
 
-impl GetRequestParamsSelectItemWorktimeEnable {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type GetRequestParamsSelectItemTemporary = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for GetRequestParamsSelectItemWorktimeEnable {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type GetRequestParamsSelectItemUseWelcomeForm = ::bitrix24_runtime::YesNo;
 
-impl ::serde::Serialize for GetRequestParamsSelectItemWorktimeEnable {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
+pub type GetRequestParamsSelectItemVoteBeforeFinish = ::bitrix24_runtime::YesNo;
 
-impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemWorktimeEnable {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
+pub type GetRequestParamsSelectItemVoteClosingDelay = ::bitrix24_runtime::YesNo;
 
-impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemWorktimeEnable {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetRequestParamsSelectItemVoteMessage = ::bitrix24_runtime::YesNo;
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestParamsSelectItemXmlId {
-    /// The value "string".
-    String,
-    /// The value "null".
-    Null,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+pub type GetRequestParamsSelectItemWatchTyping = ::bitrix24_runtime::YesNo;
 
-impl GetRequestParamsSelectItemXmlId {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::String => "string",
-            Self::Null => "null",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type GetRequestParamsSelectItemWelcomeBotEnable = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for GetRequestParamsSelectItemXmlId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type GetRequestParamsSelectItemWelcomeFormDelay = ::bitrix24_runtime::YesNo;
 
-impl ::serde::Serialize for GetRequestParamsSelectItemXmlId {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
+pub type GetRequestParamsSelectItemWelcomeMessage = ::bitrix24_runtime::YesNo;
 
-impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemXmlId {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "string" => Self::String,
-                "null" => Self::Null,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
+pub type GetRequestParamsSelectItemWorktimeEnable = ::bitrix24_runtime::YesNo;
 
-impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemXmlId {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetRequestParamsSelectItemXmlId = super::super::super::enums::StringNull;
 
 /// The `result` of `imopenlines.config.list.get`.
 pub type GetResponse = Vec<GetResponseItem>;
@@ -4445,1720 +1027,310 @@ pub struct GetResponseItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponseItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponseItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponseItem, A::Error> {
-                let mut __f0: Option<Option<GetResponseItemActive>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<GetResponseItemAgreementMessage>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<GetResponseItemCategoryEnable>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<GetResponseItemCheckAvailable>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<String>> = None;
-                let mut __f16: Option<Option<Vec<GetResponseItemConfigQueueItem>>> = None;
-                let mut __f17: Option<Option<GetResponseItemConfirmClose>> = None;
-                let mut __f18: Option<Option<GetResponseItemCrm>> = None;
-                let mut __f19: Option<Option<GetResponseItemCrmChatTracker>> = None;
-                let mut __f20: Option<Option<String>> = None;
-                let mut __f21: Option<Option<String>> = None;
-                let mut __f22: Option<Option<GetResponseItemCrmCreateThird>> = None;
-                let mut __f23: Option<Option<GetResponseItemCrmForward>> = None;
-                let mut __f24: Option<Option<String>> = None;
-                let mut __f25: Option<Option<GetResponseItemCrmTransferChange>> = None;
-                let mut __f26: Option<::serde_json::Value> = None;
-                let mut __f27: Option<::serde_json::Value> = None;
-                let mut __f28: Option<::serde_json::Value> = None;
-                let mut __f29: Option<Option<String>> = None;
-                let mut __f30: Option<Option<String>> = None;
-                let mut __f31: Option<
-                    Option<GetResponseItemIgnoreWelcomeFormResponsible>,
-                > = None;
-                let mut __f32: Option<Option<GetResponseItemKpiCheckOperatorActivity>> = None;
-                let mut __f33: Option<Option<GetResponseItemKpiFirstAnswerAlert>> = None;
-                let mut __f34: Option<::serde_json::Value> = None;
-                let mut __f35: Option<Option<String>> = None;
-                let mut __f36: Option<Option<String>> = None;
-                let mut __f37: Option<Option<GetResponseItemKpiFurtherAnswerAlert>> = None;
-                let mut __f38: Option<::serde_json::Value> = None;
-                let mut __f39: Option<Option<String>> = None;
-                let mut __f40: Option<Option<String>> = None;
-                let mut __f41: Option<Option<String>> = None;
-                let mut __f42: Option<Option<String>> = None;
-                let mut __f43: Option<Option<String>> = None;
-                let mut __f44: Option<Option<String>> = None;
-                let mut __f45: Option<Option<String>> = None;
-                let mut __f46: Option<Option<String>> = None;
-                let mut __f47: Option<Option<String>> = None;
-                let mut __f48: Option<Option<String>> = None;
-                let mut __f49: Option<Option<String>> = None;
-                let mut __f50: Option<Option<String>> = None;
-                let mut __f51: Option<::serde_json::Value> = None;
-                let mut __f52: Option<Option<String>> = None;
-                let mut __f53: Option<Option<String>> = None;
-                let mut __f54: Option<Option<GetResponseItemQueueUsersFields>> = None;
-                let mut __f55: Option<Option<String>> = None;
-                let mut __f56: Option<
-                    Option<GetResponseItemSendNotificationEmptyQueue>,
-                > = None;
-                let mut __f57: Option<Option<GetResponseItemSendWelcomeEachSession>> = None;
-                let mut __f58: Option<Option<String>> = None;
-                let mut __f59: Option<Option<GetResponseItemTemporary>> = None;
-                let mut __f60: Option<Option<String>> = None;
-                let mut __f61: Option<Option<GetResponseItemUseWelcomeForm>> = None;
-                let mut __f62: Option<Option<GetResponseItemVoteBeforeFinish>> = None;
-                let mut __f63: Option<Option<GetResponseItemVoteClosingDelay>> = None;
-                let mut __f64: Option<Option<GetResponseItemVoteMessage>> = None;
-                let mut __f65: Option<Option<String>> = None;
-                let mut __f66: Option<Option<String>> = None;
-                let mut __f67: Option<Option<String>> = None;
-                let mut __f68: Option<Option<String>> = None;
-                let mut __f69: Option<Option<String>> = None;
-                let mut __f70: Option<Option<String>> = None;
-                let mut __f71: Option<Option<String>> = None;
-                let mut __f72: Option<Option<GetResponseItemWatchTyping>> = None;
-                let mut __f73: Option<Option<GetResponseItemWelcomeBotEnable>> = None;
-                let mut __f74: Option<Option<String>> = None;
-                let mut __f75: Option<Option<String>> = None;
-                let mut __f76: Option<Option<String>> = None;
-                let mut __f77: Option<Option<String>> = None;
-                let mut __f78: Option<Option<GetResponseItemWelcomeFormDelay>> = None;
-                let mut __f79: Option<Option<String>> = None;
-                let mut __f80: Option<Option<GetResponseItemWelcomeMessage>> = None;
-                let mut __f81: Option<Option<String>> = None;
-                let mut __f82: Option<::serde_json::Value> = None;
-                let mut __f83: Option<Option<String>> = None;
-                let mut __f84: Option<Option<String>> = None;
-                let mut __f85: Option<Option<String>> = None;
-                let mut __f86: Option<Option<String>> = None;
-                let mut __f87: Option<Option<GetResponseItemWorktimeEnable>> = None;
-                let mut __f88: Option<Option<String>> = None;
-                let mut __f89: Option<::serde_json::Value> = None;
-                let mut __f90: Option<Option<String>> = None;
-                let mut __f91: Option<Option<String>> = None;
-                let mut __f92: Option<Option<GetResponseItemXmlId>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ACTIVE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ACTIVE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseItemActive>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "AGREEMENT_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AGREEMENT_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "AGREEMENT_MESSAGE" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AGREEMENT_MESSAGE"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseItemAgreementMessage>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "AUTO_CLOSE_BOT_ID" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_BOT_ID"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "AUTO_CLOSE_FORM_ID" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_FORM_ID"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "AUTO_CLOSE_RULE" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_RULE"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "AUTO_CLOSE_TEXT" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_TEXT"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "AUTO_CLOSE_TIME" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AUTO_CLOSE_TIME"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "AUTO_EXPIRE_TIME" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("AUTO_EXPIRE_TIME"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CATEGORY_ENABLE" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CATEGORY_ENABLE"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseItemCategoryEnable>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CATEGORY_ID" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CATEGORY_ID"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CHECK_AVAILABLE" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CHECK_AVAILABLE"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseItemCheckAvailable>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CLOSE_BOT_ID" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLOSE_BOT_ID"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CLOSE_FORM_ID" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLOSE_FORM_ID"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CLOSE_RULE" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLOSE_RULE"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CLOSE_TEXT" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CLOSE_TEXT"),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CONFIG_QUEUE" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CONFIG_QUEUE"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<GetResponseItemConfigQueueItem>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CONFIRM_CLOSE" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CONFIRM_CLOSE"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseItemConfirmClose>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM" => {
-                            if __f18.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CRM"));
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseItemCrm>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_CHAT_TRACKER" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_CHAT_TRACKER"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseItemCrmChatTracker>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_CREATE" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_CREATE"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_CREATE_SECOND" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_CREATE_SECOND"),
-                                );
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_CREATE_THIRD" => {
-                            if __f22.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_CREATE_THIRD"),
-                                );
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseItemCrmCreateThird>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_FORWARD" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_FORWARD"),
-                                );
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseItemCrmForward>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_SOURCE" => {
-                            if __f24.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_SOURCE"),
-                                );
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_TRANSFER_CHANGE" => {
-                            if __f25.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_TRANSFER_CHANGE"),
-                                );
-                            }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseItemCrmTransferChange>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "DATE_CREATE" => {
-                            if __f26.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_CREATE"),
-                                );
-                            }
-                            __f26 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "DATE_MODIFY" => {
-                            if __f27.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DATE_MODIFY"),
-                                );
-                            }
-                            __f27 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "DEFAULT_OPERATOR_DATA" => {
-                            if __f28.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DEFAULT_OPERATOR_DATA"),
-                                );
-                            }
-                            __f28 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "FULL_CLOSE_TIME" => {
-                            if __f29.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("FULL_CLOSE_TIME"),
-                                );
-                            }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f30.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f30 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "IGNORE_WELCOME_FORM_RESPONSIBLE" => {
-                            if __f31.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "IGNORE_WELCOME_FORM_RESPONSIBLE",
-                                    ),
-                                );
-                            }
-                            __f31 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseItemIgnoreWelcomeFormResponsible>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "KPI_CHECK_OPERATOR_ACTIVITY" => {
-                            if __f32.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "KPI_CHECK_OPERATOR_ACTIVITY",
-                                    ),
-                                );
-                            }
-                            __f32 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseItemKpiCheckOperatorActivity>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "KPI_FIRST_ANSWER_ALERT" => {
-                            if __f33.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "KPI_FIRST_ANSWER_ALERT",
-                                    ),
-                                );
-                            }
-                            __f33 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseItemKpiFirstAnswerAlert>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "KPI_FIRST_ANSWER_LIST" => {
-                            if __f34.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("KPI_FIRST_ANSWER_LIST"),
-                                );
-                            }
-                            __f34 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "KPI_FIRST_ANSWER_TEXT" => {
-                            if __f35.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("KPI_FIRST_ANSWER_TEXT"),
-                                );
-                            }
-                            __f35 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "KPI_FIRST_ANSWER_TIME" => {
-                            if __f36.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("KPI_FIRST_ANSWER_TIME"),
-                                );
-                            }
-                            __f36 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "KPI_FURTHER_ANSWER_ALERT" => {
-                            if __f37.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "KPI_FURTHER_ANSWER_ALERT",
-                                    ),
-                                );
-                            }
-                            __f37 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseItemKpiFurtherAnswerAlert>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "KPI_FURTHER_ANSWER_LIST" => {
-                            if __f38.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "KPI_FURTHER_ANSWER_LIST",
-                                    ),
-                                );
-                            }
-                            __f38 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "KPI_FURTHER_ANSWER_TEXT" => {
-                            if __f39.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "KPI_FURTHER_ANSWER_TEXT",
-                                    ),
-                                );
-                            }
-                            __f39 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "KPI_FURTHER_ANSWER_TIME" => {
-                            if __f40.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "KPI_FURTHER_ANSWER_TIME",
-                                    ),
-                                );
-                            }
-                            __f40 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LANGUAGE_ID" => {
-                            if __f41.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LANGUAGE_ID"),
-                                );
-                            }
-                            __f41 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "LINE_NAME" => {
-                            if __f42.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("LINE_NAME"),
-                                );
-                            }
-                            __f42 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MAX_CHAT" => {
-                            if __f43.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("MAX_CHAT"));
-                            }
-                            __f43 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "MODIFY_USER_ID" => {
-                            if __f44.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MODIFY_USER_ID"),
-                                );
-                            }
-                            __f44 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NO_ANSWER_BOT_ID" => {
-                            if __f45.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("NO_ANSWER_BOT_ID"),
-                                );
-                            }
-                            __f45 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NO_ANSWER_FORM_ID" => {
-                            if __f46.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("NO_ANSWER_FORM_ID"),
-                                );
-                            }
-                            __f46 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NO_ANSWER_RULE" => {
-                            if __f47.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("NO_ANSWER_RULE"),
-                                );
-                            }
-                            __f47 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NO_ANSWER_TEXT" => {
-                            if __f48.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("NO_ANSWER_TEXT"),
-                                );
-                            }
-                            __f48 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NO_ANSWER_TIME" => {
-                            if __f49.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("NO_ANSWER_TIME"),
-                                );
-                            }
-                            __f49 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "OPERATOR_DATA" => {
-                            if __f50.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("OPERATOR_DATA"),
-                                );
-                            }
-                            __f50 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "QUEUE" => {
-                            if __f51.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("QUEUE"));
-                            }
-                            __f51 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "QUEUE_TIME" => {
-                            if __f52.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("QUEUE_TIME"),
-                                );
-                            }
-                            __f52 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "QUEUE_TYPE" => {
-                            if __f53.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("QUEUE_TYPE"),
-                                );
-                            }
-                            __f53 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "QUEUE_USERS_FIELDS" => {
-                            if __f54.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("QUEUE_USERS_FIELDS"),
-                                );
-                            }
-                            __f54 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseItemQueueUsersFields>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "QUICK_ANSWERS_IBLOCK_ID" => {
-                            if __f55.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "QUICK_ANSWERS_IBLOCK_ID",
-                                    ),
-                                );
-                            }
-                            __f55 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SEND_NOTIFICATION_EMPTY_QUEUE" => {
-                            if __f56.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "SEND_NOTIFICATION_EMPTY_QUEUE",
-                                    ),
-                                );
-                            }
-                            __f56 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseItemSendNotificationEmptyQueue>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "SEND_WELCOME_EACH_SESSION" => {
-                            if __f57.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "SEND_WELCOME_EACH_SESSION",
-                                    ),
-                                );
-                            }
-                            __f57 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseItemSendWelcomeEachSession>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "SESSION_PRIORITY" => {
-                            if __f58.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SESSION_PRIORITY"),
-                                );
-                            }
-                            __f58 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "TEMPORARY" => {
-                            if __f59.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TEMPORARY"),
-                                );
-                            }
-                            __f59 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseItemTemporary>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "TYPE_MAX_CHAT" => {
-                            if __f60.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("TYPE_MAX_CHAT"),
-                                );
-                            }
-                            __f60 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "USE_WELCOME_FORM" => {
-                            if __f61.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("USE_WELCOME_FORM"),
-                                );
-                            }
-                            __f61 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseItemUseWelcomeForm>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_BEFORE_FINISH" => {
-                            if __f62.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VOTE_BEFORE_FINISH"),
-                                );
-                            }
-                            __f62 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseItemVoteBeforeFinish>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_CLOSING_DELAY" => {
-                            if __f63.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VOTE_CLOSING_DELAY"),
-                                );
-                            }
-                            __f63 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseItemVoteClosingDelay>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_MESSAGE" => {
-                            if __f64.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE"),
-                                );
-                            }
-                            __f64 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseItemVoteMessage>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_MESSAGE_1_DISLIKE" => {
-                            if __f65.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "VOTE_MESSAGE_1_DISLIKE",
-                                    ),
-                                );
-                            }
-                            __f65 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_MESSAGE_1_LIKE" => {
-                            if __f66.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE_1_LIKE"),
-                                );
-                            }
-                            __f66 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_MESSAGE_1_TEXT" => {
-                            if __f67.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE_1_TEXT"),
-                                );
-                            }
-                            __f67 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_MESSAGE_2_DISLIKE" => {
-                            if __f68.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "VOTE_MESSAGE_2_DISLIKE",
-                                    ),
-                                );
-                            }
-                            __f68 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_MESSAGE_2_LIKE" => {
-                            if __f69.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE_2_LIKE"),
-                                );
-                            }
-                            __f69 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_MESSAGE_2_TEXT" => {
-                            if __f70.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VOTE_MESSAGE_2_TEXT"),
-                                );
-                            }
-                            __f70 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "VOTE_TIME_LIMIT" => {
-                            if __f71.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("VOTE_TIME_LIMIT"),
-                                );
-                            }
-                            __f71 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WATCH_TYPING" => {
-                            if __f72.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WATCH_TYPING"),
-                                );
-                            }
-                            __f72 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseItemWatchTyping>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_BOT_ENABLE" => {
-                            if __f73.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_ENABLE"),
-                                );
-                            }
-                            __f73 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseItemWelcomeBotEnable>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_BOT_ID" => {
-                            if __f74.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_ID"),
-                                );
-                            }
-                            __f74 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_BOT_JOIN" => {
-                            if __f75.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_JOIN"),
-                                );
-                            }
-                            __f75 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_BOT_LEFT" => {
-                            if __f76.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_LEFT"),
-                                );
-                            }
-                            __f76 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_BOT_TIME" => {
-                            if __f77.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_BOT_TIME"),
-                                );
-                            }
-                            __f77 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_FORM_DELAY" => {
-                            if __f78.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_FORM_DELAY"),
-                                );
-                            }
-                            __f78 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseItemWelcomeFormDelay>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_FORM_ID" => {
-                            if __f79.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_FORM_ID"),
-                                );
-                            }
-                            __f79 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_MESSAGE" => {
-                            if __f80.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_MESSAGE"),
-                                );
-                            }
-                            __f80 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseItemWelcomeMessage>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "WELCOME_MESSAGE_TEXT" => {
-                            if __f81.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WELCOME_MESSAGE_TEXT"),
-                                );
-                            }
-                            __f81 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_DAYOFF" => {
-                            if __f82.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKTIME_DAYOFF"),
-                                );
-                            }
-                            __f82 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "WORKTIME_DAYOFF_BOT_ID" => {
-                            if __f83.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "WORKTIME_DAYOFF_BOT_ID",
-                                    ),
-                                );
-                            }
-                            __f83 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_DAYOFF_FORM_ID" => {
-                            if __f84.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "WORKTIME_DAYOFF_FORM_ID",
-                                    ),
-                                );
-                            }
-                            __f84 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_DAYOFF_RULE" => {
-                            if __f85.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKTIME_DAYOFF_RULE"),
-                                );
-                            }
-                            __f85 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_DAYOFF_TEXT" => {
-                            if __f86.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKTIME_DAYOFF_TEXT"),
-                                );
-                            }
-                            __f86 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_ENABLE" => {
-                            if __f87.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKTIME_ENABLE"),
-                                );
-                            }
-                            __f87 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseItemWorktimeEnable>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_FROM" => {
-                            if __f88.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKTIME_FROM"),
-                                );
-                            }
-                            __f88 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_HOLIDAYS" => {
-                            if __f89.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKTIME_HOLIDAYS"),
-                                );
-                            }
-                            __f89 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "WORKTIME_TIMEZONE" => {
-                            if __f90.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKTIME_TIMEZONE"),
-                                );
-                            }
-                            __f90 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "WORKTIME_TO" => {
-                            if __f91.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("WORKTIME_TO"),
-                                );
-                            }
-                            __f91 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "XML_ID" => {
-                            if __f92.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("XML_ID"));
-                            }
-                            __f92 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseItemXmlId>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponseItem {
-                    active: __f0.unwrap_or_default(),
-                    agreement_id: __f1.unwrap_or_default(),
-                    agreement_message: __f2.unwrap_or_default(),
-                    auto_close_bot_id: __f3.unwrap_or_default(),
-                    auto_close_form_id: __f4.unwrap_or_default(),
-                    auto_close_rule: __f5.unwrap_or_default(),
-                    auto_close_text: __f6.unwrap_or_default(),
-                    auto_close_time: __f7.unwrap_or_default(),
-                    auto_expire_time: __f8.unwrap_or_default(),
-                    category_enable: __f9.unwrap_or_default(),
-                    category_id: __f10.unwrap_or_default(),
-                    check_available: __f11.unwrap_or_default(),
-                    close_bot_id: __f12.unwrap_or_default(),
-                    close_form_id: __f13.unwrap_or_default(),
-                    close_rule: __f14.unwrap_or_default(),
-                    close_text: __f15.unwrap_or_default(),
-                    config_queue: __f16.unwrap_or_default(),
-                    confirm_close: __f17.unwrap_or_default(),
-                    crm: __f18.unwrap_or_default(),
-                    crm_chat_tracker: __f19.unwrap_or_default(),
-                    crm_create: __f20.unwrap_or_default(),
-                    crm_create_second: __f21.unwrap_or_default(),
-                    crm_create_third: __f22.unwrap_or_default(),
-                    crm_forward: __f23.unwrap_or_default(),
-                    crm_source: __f24.unwrap_or_default(),
-                    crm_transfer_change: __f25.unwrap_or_default(),
-                    date_create: __f26.unwrap_or_default(),
-                    date_modify: __f27.unwrap_or_default(),
-                    default_operator_data: __f28.unwrap_or_default(),
-                    full_close_time: __f29.unwrap_or_default(),
-                    id: __f30.unwrap_or_default(),
-                    ignore_welcome_form_responsible: __f31.unwrap_or_default(),
-                    kpi_check_operator_activity: __f32.unwrap_or_default(),
-                    kpi_first_answer_alert: __f33.unwrap_or_default(),
-                    kpi_first_answer_list: __f34.unwrap_or_default(),
-                    kpi_first_answer_text: __f35.unwrap_or_default(),
-                    kpi_first_answer_time: __f36.unwrap_or_default(),
-                    kpi_further_answer_alert: __f37.unwrap_or_default(),
-                    kpi_further_answer_list: __f38.unwrap_or_default(),
-                    kpi_further_answer_text: __f39.unwrap_or_default(),
-                    kpi_further_answer_time: __f40.unwrap_or_default(),
-                    language_id: __f41.unwrap_or_default(),
-                    line_name: __f42.unwrap_or_default(),
-                    max_chat: __f43.unwrap_or_default(),
-                    modify_user_id: __f44.unwrap_or_default(),
-                    no_answer_bot_id: __f45.unwrap_or_default(),
-                    no_answer_form_id: __f46.unwrap_or_default(),
-                    no_answer_rule: __f47.unwrap_or_default(),
-                    no_answer_text: __f48.unwrap_or_default(),
-                    no_answer_time: __f49.unwrap_or_default(),
-                    operator_data: __f50.unwrap_or_default(),
-                    queue: __f51.unwrap_or_default(),
-                    queue_time: __f52.unwrap_or_default(),
-                    queue_type: __f53.unwrap_or_default(),
-                    queue_users_fields: __f54.unwrap_or_default(),
-                    quick_answers_iblock_id: __f55.unwrap_or_default(),
-                    send_notification_empty_queue: __f56.unwrap_or_default(),
-                    send_welcome_each_session: __f57.unwrap_or_default(),
-                    session_priority: __f58.unwrap_or_default(),
-                    temporary: __f59.unwrap_or_default(),
-                    type_max_chat: __f60.unwrap_or_default(),
-                    use_welcome_form: __f61.unwrap_or_default(),
-                    vote_before_finish: __f62.unwrap_or_default(),
-                    vote_closing_delay: __f63.unwrap_or_default(),
-                    vote_message: __f64.unwrap_or_default(),
-                    vote_message_1_dislike: __f65.unwrap_or_default(),
-                    vote_message_1_like: __f66.unwrap_or_default(),
-                    vote_message_1_text: __f67.unwrap_or_default(),
-                    vote_message_2_dislike: __f68.unwrap_or_default(),
-                    vote_message_2_like: __f69.unwrap_or_default(),
-                    vote_message_2_text: __f70.unwrap_or_default(),
-                    vote_time_limit: __f71.unwrap_or_default(),
-                    watch_typing: __f72.unwrap_or_default(),
-                    welcome_bot_enable: __f73.unwrap_or_default(),
-                    welcome_bot_id: __f74.unwrap_or_default(),
-                    welcome_bot_join: __f75.unwrap_or_default(),
-                    welcome_bot_left: __f76.unwrap_or_default(),
-                    welcome_bot_time: __f77.unwrap_or_default(),
-                    welcome_form_delay: __f78.unwrap_or_default(),
-                    welcome_form_id: __f79.unwrap_or_default(),
-                    welcome_message: __f80.unwrap_or_default(),
-                    welcome_message_text: __f81.unwrap_or_default(),
-                    worktime_dayoff: __f82.unwrap_or_default(),
-                    worktime_dayoff_bot_id: __f83.unwrap_or_default(),
-                    worktime_dayoff_form_id: __f84.unwrap_or_default(),
-                    worktime_dayoff_rule: __f85.unwrap_or_default(),
-                    worktime_dayoff_text: __f86.unwrap_or_default(),
-                    worktime_enable: __f87.unwrap_or_default(),
-                    worktime_from: __f88.unwrap_or_default(),
-                    worktime_holidays: __f89.unwrap_or_default(),
-                    worktime_timezone: __f90.unwrap_or_default(),
-                    worktime_to: __f91.unwrap_or_default(),
-                    xml_id: __f92.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let agreement_id = o.opt("AGREEMENT_ID")?;
+        let agreement_message = o.opt("AGREEMENT_MESSAGE")?;
+        let auto_close_bot_id = o.opt("AUTO_CLOSE_BOT_ID")?;
+        let auto_close_form_id = o.opt("AUTO_CLOSE_FORM_ID")?;
+        let auto_close_rule = o.opt("AUTO_CLOSE_RULE")?;
+        let auto_close_text = o.opt("AUTO_CLOSE_TEXT")?;
+        let auto_close_time = o.opt("AUTO_CLOSE_TIME")?;
+        let auto_expire_time = o.opt("AUTO_EXPIRE_TIME")?;
+        let category_enable = o.opt("CATEGORY_ENABLE")?;
+        let category_id = o.opt("CATEGORY_ID")?;
+        let check_available = o.opt("CHECK_AVAILABLE")?;
+        let close_bot_id = o.opt("CLOSE_BOT_ID")?;
+        let close_form_id = o.opt("CLOSE_FORM_ID")?;
+        let close_rule = o.opt("CLOSE_RULE")?;
+        let close_text = o.opt("CLOSE_TEXT")?;
+        let config_queue = o.opt("CONFIG_QUEUE")?;
+        let confirm_close = o.opt("CONFIRM_CLOSE")?;
+        let crm = o.opt("CRM")?;
+        let crm_chat_tracker = o.opt("CRM_CHAT_TRACKER")?;
+        let crm_create = o.opt("CRM_CREATE")?;
+        let crm_create_second = o.opt("CRM_CREATE_SECOND")?;
+        let crm_create_third = o.opt("CRM_CREATE_THIRD")?;
+        let crm_forward = o.opt("CRM_FORWARD")?;
+        let crm_source = o.opt("CRM_SOURCE")?;
+        let crm_transfer_change = o.opt("CRM_TRANSFER_CHANGE")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let default_operator_data = o.opt("DEFAULT_OPERATOR_DATA")?;
+        let full_close_time = o.opt("FULL_CLOSE_TIME")?;
+        let id = o.opt("ID")?;
+        let ignore_welcome_form_responsible = o.opt("IGNORE_WELCOME_FORM_RESPONSIBLE")?;
+        let kpi_check_operator_activity = o.opt("KPI_CHECK_OPERATOR_ACTIVITY")?;
+        let kpi_first_answer_alert = o.opt("KPI_FIRST_ANSWER_ALERT")?;
+        let kpi_first_answer_list = o.opt("KPI_FIRST_ANSWER_LIST")?;
+        let kpi_first_answer_text = o.opt("KPI_FIRST_ANSWER_TEXT")?;
+        let kpi_first_answer_time = o.opt("KPI_FIRST_ANSWER_TIME")?;
+        let kpi_further_answer_alert = o.opt("KPI_FURTHER_ANSWER_ALERT")?;
+        let kpi_further_answer_list = o.opt("KPI_FURTHER_ANSWER_LIST")?;
+        let kpi_further_answer_text = o.opt("KPI_FURTHER_ANSWER_TEXT")?;
+        let kpi_further_answer_time = o.opt("KPI_FURTHER_ANSWER_TIME")?;
+        let language_id = o.opt("LANGUAGE_ID")?;
+        let line_name = o.opt("LINE_NAME")?;
+        let max_chat = o.opt("MAX_CHAT")?;
+        let modify_user_id = o.opt("MODIFY_USER_ID")?;
+        let no_answer_bot_id = o.opt("NO_ANSWER_BOT_ID")?;
+        let no_answer_form_id = o.opt("NO_ANSWER_FORM_ID")?;
+        let no_answer_rule = o.opt("NO_ANSWER_RULE")?;
+        let no_answer_text = o.opt("NO_ANSWER_TEXT")?;
+        let no_answer_time = o.opt("NO_ANSWER_TIME")?;
+        let operator_data = o.opt("OPERATOR_DATA")?;
+        let queue = o.opt("QUEUE")?;
+        let queue_time = o.opt("QUEUE_TIME")?;
+        let queue_type = o.opt("QUEUE_TYPE")?;
+        let queue_users_fields = o.opt("QUEUE_USERS_FIELDS")?;
+        let quick_answers_iblock_id = o.opt("QUICK_ANSWERS_IBLOCK_ID")?;
+        let send_notification_empty_queue = o.opt("SEND_NOTIFICATION_EMPTY_QUEUE")?;
+        let send_welcome_each_session = o.opt("SEND_WELCOME_EACH_SESSION")?;
+        let session_priority = o.opt("SESSION_PRIORITY")?;
+        let temporary = o.opt("TEMPORARY")?;
+        let type_max_chat = o.opt("TYPE_MAX_CHAT")?;
+        let use_welcome_form = o.opt("USE_WELCOME_FORM")?;
+        let vote_before_finish = o.opt("VOTE_BEFORE_FINISH")?;
+        let vote_closing_delay = o.opt("VOTE_CLOSING_DELAY")?;
+        let vote_message = o.opt("VOTE_MESSAGE")?;
+        let vote_message_1_dislike = o.opt("VOTE_MESSAGE_1_DISLIKE")?;
+        let vote_message_1_like = o.opt("VOTE_MESSAGE_1_LIKE")?;
+        let vote_message_1_text = o.opt("VOTE_MESSAGE_1_TEXT")?;
+        let vote_message_2_dislike = o.opt("VOTE_MESSAGE_2_DISLIKE")?;
+        let vote_message_2_like = o.opt("VOTE_MESSAGE_2_LIKE")?;
+        let vote_message_2_text = o.opt("VOTE_MESSAGE_2_TEXT")?;
+        let vote_time_limit = o.opt("VOTE_TIME_LIMIT")?;
+        let watch_typing = o.opt("WATCH_TYPING")?;
+        let welcome_bot_enable = o.opt("WELCOME_BOT_ENABLE")?;
+        let welcome_bot_id = o.opt("WELCOME_BOT_ID")?;
+        let welcome_bot_join = o.opt("WELCOME_BOT_JOIN")?;
+        let welcome_bot_left = o.opt("WELCOME_BOT_LEFT")?;
+        let welcome_bot_time = o.opt("WELCOME_BOT_TIME")?;
+        let welcome_form_delay = o.opt("WELCOME_FORM_DELAY")?;
+        let welcome_form_id = o.opt("WELCOME_FORM_ID")?;
+        let welcome_message = o.opt("WELCOME_MESSAGE")?;
+        let welcome_message_text = o.opt("WELCOME_MESSAGE_TEXT")?;
+        let worktime_dayoff = o.opt("WORKTIME_DAYOFF")?;
+        let worktime_dayoff_bot_id = o.opt("WORKTIME_DAYOFF_BOT_ID")?;
+        let worktime_dayoff_form_id = o.opt("WORKTIME_DAYOFF_FORM_ID")?;
+        let worktime_dayoff_rule = o.opt("WORKTIME_DAYOFF_RULE")?;
+        let worktime_dayoff_text = o.opt("WORKTIME_DAYOFF_TEXT")?;
+        let worktime_enable = o.opt("WORKTIME_ENABLE")?;
+        let worktime_from = o.opt("WORKTIME_FROM")?;
+        let worktime_holidays = o.opt("WORKTIME_HOLIDAYS")?;
+        let worktime_timezone = o.opt("WORKTIME_TIMEZONE")?;
+        let worktime_to = o.opt("WORKTIME_TO")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "AGREEMENT_ID",
+                    "AGREEMENT_MESSAGE",
+                    "AUTO_CLOSE_BOT_ID",
+                    "AUTO_CLOSE_FORM_ID",
+                    "AUTO_CLOSE_RULE",
+                    "AUTO_CLOSE_TEXT",
+                    "AUTO_CLOSE_TIME",
+                    "AUTO_EXPIRE_TIME",
+                    "CATEGORY_ENABLE",
+                    "CATEGORY_ID",
+                    "CHECK_AVAILABLE",
+                    "CLOSE_BOT_ID",
+                    "CLOSE_FORM_ID",
+                    "CLOSE_RULE",
+                    "CLOSE_TEXT",
+                    "CONFIG_QUEUE",
+                    "CONFIRM_CLOSE",
+                    "CRM",
+                    "CRM_CHAT_TRACKER",
+                    "CRM_CREATE",
+                    "CRM_CREATE_SECOND",
+                    "CRM_CREATE_THIRD",
+                    "CRM_FORWARD",
+                    "CRM_SOURCE",
+                    "CRM_TRANSFER_CHANGE",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "DEFAULT_OPERATOR_DATA",
+                    "FULL_CLOSE_TIME",
+                    "ID",
+                    "IGNORE_WELCOME_FORM_RESPONSIBLE",
+                    "KPI_CHECK_OPERATOR_ACTIVITY",
+                    "KPI_FIRST_ANSWER_ALERT",
+                    "KPI_FIRST_ANSWER_LIST",
+                    "KPI_FIRST_ANSWER_TEXT",
+                    "KPI_FIRST_ANSWER_TIME",
+                    "KPI_FURTHER_ANSWER_ALERT",
+                    "KPI_FURTHER_ANSWER_LIST",
+                    "KPI_FURTHER_ANSWER_TEXT",
+                    "KPI_FURTHER_ANSWER_TIME",
+                    "LANGUAGE_ID",
+                    "LINE_NAME",
+                    "MAX_CHAT",
+                    "MODIFY_USER_ID",
+                    "NO_ANSWER_BOT_ID",
+                    "NO_ANSWER_FORM_ID",
+                    "NO_ANSWER_RULE",
+                    "NO_ANSWER_TEXT",
+                    "NO_ANSWER_TIME",
+                    "OPERATOR_DATA",
+                    "QUEUE",
+                    "QUEUE_TIME",
+                    "QUEUE_TYPE",
+                    "QUEUE_USERS_FIELDS",
+                    "QUICK_ANSWERS_IBLOCK_ID",
+                    "SEND_NOTIFICATION_EMPTY_QUEUE",
+                    "SEND_WELCOME_EACH_SESSION",
+                    "SESSION_PRIORITY",
+                    "TEMPORARY",
+                    "TYPE_MAX_CHAT",
+                    "USE_WELCOME_FORM",
+                    "VOTE_BEFORE_FINISH",
+                    "VOTE_CLOSING_DELAY",
+                    "VOTE_MESSAGE",
+                    "VOTE_MESSAGE_1_DISLIKE",
+                    "VOTE_MESSAGE_1_LIKE",
+                    "VOTE_MESSAGE_1_TEXT",
+                    "VOTE_MESSAGE_2_DISLIKE",
+                    "VOTE_MESSAGE_2_LIKE",
+                    "VOTE_MESSAGE_2_TEXT",
+                    "VOTE_TIME_LIMIT",
+                    "WATCH_TYPING",
+                    "WELCOME_BOT_ENABLE",
+                    "WELCOME_BOT_ID",
+                    "WELCOME_BOT_JOIN",
+                    "WELCOME_BOT_LEFT",
+                    "WELCOME_BOT_TIME",
+                    "WELCOME_FORM_DELAY",
+                    "WELCOME_FORM_ID",
+                    "WELCOME_MESSAGE",
+                    "WELCOME_MESSAGE_TEXT",
+                    "WORKTIME_DAYOFF",
+                    "WORKTIME_DAYOFF_BOT_ID",
+                    "WORKTIME_DAYOFF_FORM_ID",
+                    "WORKTIME_DAYOFF_RULE",
+                    "WORKTIME_DAYOFF_TEXT",
+                    "WORKTIME_ENABLE",
+                    "WORKTIME_FROM",
+                    "WORKTIME_HOLIDAYS",
+                    "WORKTIME_TIMEZONE",
+                    "WORKTIME_TO",
+                    "XML_ID",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            agreement_id,
+            agreement_message,
+            auto_close_bot_id,
+            auto_close_form_id,
+            auto_close_rule,
+            auto_close_text,
+            auto_close_time,
+            auto_expire_time,
+            category_enable,
+            category_id,
+            check_available,
+            close_bot_id,
+            close_form_id,
+            close_rule,
+            close_text,
+            config_queue,
+            confirm_close,
+            crm,
+            crm_chat_tracker,
+            crm_create,
+            crm_create_second,
+            crm_create_third,
+            crm_forward,
+            crm_source,
+            crm_transfer_change,
+            date_create,
+            date_modify,
+            default_operator_data,
+            full_close_time,
+            id,
+            ignore_welcome_form_responsible,
+            kpi_check_operator_activity,
+            kpi_first_answer_alert,
+            kpi_first_answer_list,
+            kpi_first_answer_text,
+            kpi_first_answer_time,
+            kpi_further_answer_alert,
+            kpi_further_answer_list,
+            kpi_further_answer_text,
+            kpi_further_answer_time,
+            language_id,
+            line_name,
+            max_chat,
+            modify_user_id,
+            no_answer_bot_id,
+            no_answer_form_id,
+            no_answer_rule,
+            no_answer_text,
+            no_answer_time,
+            operator_data,
+            queue,
+            queue_time,
+            queue_type,
+            queue_users_fields,
+            quick_answers_iblock_id,
+            send_notification_empty_queue,
+            send_welcome_each_session,
+            session_priority,
+            temporary,
+            type_max_chat,
+            use_welcome_form,
+            vote_before_finish,
+            vote_closing_delay,
+            vote_message,
+            vote_message_1_dislike,
+            vote_message_1_like,
+            vote_message_1_text,
+            vote_message_2_dislike,
+            vote_message_2_like,
+            vote_message_2_text,
+            vote_time_limit,
+            watch_typing,
+            welcome_bot_enable,
+            welcome_bot_id,
+            welcome_bot_join,
+            welcome_bot_left,
+            welcome_bot_time,
+            welcome_form_delay,
+            welcome_form_id,
+            welcome_message,
+            welcome_message_text,
+            worktime_dayoff,
+            worktime_dayoff_bot_id,
+            worktime_dayoff_form_id,
+            worktime_dayoff_rule,
+            worktime_dayoff_text,
+            worktime_enable,
+            worktime_from,
+            worktime_holidays,
+            worktime_timezone,
+            worktime_to,
+            xml_id,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseItemActive {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
-impl GetResponseItemActive {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type GetResponseItemActive = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for GetResponseItemActive {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type GetResponseItemAgreementMessage = ::bitrix24_runtime::YesNo;
 
-impl ::serde::Serialize for GetResponseItemActive {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
+pub type GetResponseItemCategoryEnable = ::bitrix24_runtime::YesNo;
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseItemActive {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemActive {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseItemAgreementMessage {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseItemAgreementMessage {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseItemAgreementMessage {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseItemAgreementMessage {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseItemAgreementMessage {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemAgreementMessage {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseItemCategoryEnable {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseItemCategoryEnable {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseItemCategoryEnable {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseItemCategoryEnable {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseItemCategoryEnable {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemCategoryEnable {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseItemCheckAvailable {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseItemCheckAvailable {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseItemCheckAvailable {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseItemCheckAvailable {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseItemCheckAvailable {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemCheckAvailable {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetResponseItemCheckAvailable = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseItemConfigQueueItem {
@@ -6171,671 +1343,43 @@ pub struct GetResponseItemConfigQueueItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseItemConfigQueueItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponseItemConfigQueueItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponseItemConfigQueueItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponseItemConfigQueueItem, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ENTITY_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ENTITY_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ENTITY_TYPE" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ENTITY_TYPE"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponseItemConfigQueueItem {
-                    entity_id: __f0.unwrap_or_default(),
-                    entity_type: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for GetResponseItemConfigQueueItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let entity_type = o.opt("ENTITY_TYPE")?;
+        let additional = o.rest(&["ENTITY_ID", "ENTITY_TYPE"])?;
+        Ok(Self {
+            entity_id,
+            entity_type,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseItemConfirmClose {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(GetResponseItemConfigQueueItem);
 
-impl GetResponseItemConfirmClose {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type GetResponseItemConfirmClose = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for GetResponseItemConfirmClose {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type GetResponseItemCrm = ::bitrix24_runtime::YesNo;
 
-impl ::serde::Serialize for GetResponseItemConfirmClose {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
+pub type GetResponseItemCrmChatTracker = ::bitrix24_runtime::YesNo;
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseItemConfirmClose {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
+pub type GetResponseItemCrmCreateThird = ::bitrix24_runtime::YesNo;
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemConfirmClose {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetResponseItemCrmForward = ::bitrix24_runtime::YesNo;
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseItemCrm {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+pub type GetResponseItemCrmTransferChange = ::bitrix24_runtime::YesNo;
 
-impl GetResponseItemCrm {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type GetResponseItemIgnoreWelcomeFormResponsible = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for GetResponseItemCrm {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type GetResponseItemKpiCheckOperatorActivity = ::bitrix24_runtime::YesNo;
 
-impl ::serde::Serialize for GetResponseItemCrm {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
+pub type GetResponseItemKpiFirstAnswerAlert = ::bitrix24_runtime::YesNo;
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseItemCrm {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemCrm {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseItemCrmChatTracker {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseItemCrmChatTracker {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseItemCrmChatTracker {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseItemCrmChatTracker {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseItemCrmChatTracker {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemCrmChatTracker {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseItemCrmCreateThird {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseItemCrmCreateThird {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseItemCrmCreateThird {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseItemCrmCreateThird {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseItemCrmCreateThird {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemCrmCreateThird {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseItemCrmForward {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseItemCrmForward {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseItemCrmForward {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseItemCrmForward {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseItemCrmForward {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemCrmForward {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseItemCrmTransferChange {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseItemCrmTransferChange {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseItemCrmTransferChange {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseItemCrmTransferChange {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseItemCrmTransferChange {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemCrmTransferChange {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseItemIgnoreWelcomeFormResponsible {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseItemIgnoreWelcomeFormResponsible {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseItemIgnoreWelcomeFormResponsible {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseItemIgnoreWelcomeFormResponsible {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseItemIgnoreWelcomeFormResponsible {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemIgnoreWelcomeFormResponsible {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseItemKpiCheckOperatorActivity {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseItemKpiCheckOperatorActivity {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseItemKpiCheckOperatorActivity {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseItemKpiCheckOperatorActivity {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseItemKpiCheckOperatorActivity {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemKpiCheckOperatorActivity {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseItemKpiFirstAnswerAlert {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseItemKpiFirstAnswerAlert {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseItemKpiFirstAnswerAlert {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseItemKpiFirstAnswerAlert {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseItemKpiFirstAnswerAlert {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemKpiFirstAnswerAlert {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseItemKpiFurtherAnswerAlert {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseItemKpiFurtherAnswerAlert {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseItemKpiFurtherAnswerAlert {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseItemKpiFurtherAnswerAlert {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseItemKpiFurtherAnswerAlert {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemKpiFurtherAnswerAlert {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetResponseItemKpiFurtherAnswerAlert = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseItemQueueUsersFields {
@@ -6852,1066 +1396,62 @@ pub struct GetResponseItemQueueUsersFields {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseItemQueueUsersFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponseItemQueueUsersFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponseItemQueueUsersFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponseItemQueueUsersFields, A::Error> {
-                let mut __f0: Option<
-                    Option<GetResponseItemQueueUsersFieldsUserAvatar>,
-                > = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<GetResponseItemQueueUsersFieldsUserName>> = None;
-                let mut __f3: Option<
-                    Option<GetResponseItemQueueUsersFieldsUserWorkPosition>,
-                > = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "USER_AVATAR" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("USER_AVATAR"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseItemQueueUsersFieldsUserAvatar>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_AVATAR_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("USER_AVATAR_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_NAME" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("USER_NAME"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseItemQueueUsersFieldsUserName>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_WORK_POSITION" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("USER_WORK_POSITION"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseItemQueueUsersFieldsUserWorkPosition>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponseItemQueueUsersFields {
-                    user_avatar: __f0.unwrap_or_default(),
-                    user_avatar_id: __f1.unwrap_or_default(),
-                    user_name: __f2.unwrap_or_default(),
-                    user_work_position: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for GetResponseItemQueueUsersFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let user_avatar = o.opt("USER_AVATAR")?;
+        let user_avatar_id = o.opt("USER_AVATAR_ID")?;
+        let user_name = o.opt("USER_NAME")?;
+        let user_work_position = o.opt("USER_WORK_POSITION")?;
+        let additional = o
+            .rest(
+                &["USER_AVATAR", "USER_AVATAR_ID", "USER_NAME", "USER_WORK_POSITION"],
+            )?;
+        Ok(Self {
+            user_avatar,
+            user_avatar_id,
+            user_name,
+            user_work_position,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseItemQueueUsersFieldsUserAvatar {
-    /// The value "string".
-    String,
-    /// The value "null".
-    Null,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseItemQueueUsersFieldsUserAvatar {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::String => "string",
-            Self::Null => "null",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseItemQueueUsersFieldsUserAvatar {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseItemQueueUsersFieldsUserAvatar {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseItemQueueUsersFieldsUserAvatar {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "string" => Self::String,
-                "null" => Self::Null,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemQueueUsersFieldsUserAvatar {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseItemQueueUsersFieldsUserName {
-    /// The value "string".
-    String,
-    /// The value "null".
-    Null,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseItemQueueUsersFieldsUserName {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::String => "string",
-            Self::Null => "null",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseItemQueueUsersFieldsUserName {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseItemQueueUsersFieldsUserName {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseItemQueueUsersFieldsUserName {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "string" => Self::String,
-                "null" => Self::Null,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemQueueUsersFieldsUserName {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseItemQueueUsersFieldsUserWorkPosition {
-    /// The value "string".
-    String,
-    /// The value "null".
-    Null,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseItemQueueUsersFieldsUserWorkPosition {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::String => "string",
-            Self::Null => "null",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseItemQueueUsersFieldsUserWorkPosition {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseItemQueueUsersFieldsUserWorkPosition {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseItemQueueUsersFieldsUserWorkPosition {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "string" => Self::String,
-                "null" => Self::Null,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose
-for GetResponseItemQueueUsersFieldsUserWorkPosition {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseItemSendNotificationEmptyQueue {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseItemSendNotificationEmptyQueue {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseItemSendNotificationEmptyQueue {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseItemSendNotificationEmptyQueue {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseItemSendNotificationEmptyQueue {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemSendNotificationEmptyQueue {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseItemSendWelcomeEachSession {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseItemSendWelcomeEachSession {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseItemSendWelcomeEachSession {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseItemSendWelcomeEachSession {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseItemSendWelcomeEachSession {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemSendWelcomeEachSession {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseItemTemporary {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseItemTemporary {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseItemTemporary {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseItemTemporary {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseItemTemporary {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemTemporary {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseItemUseWelcomeForm {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseItemUseWelcomeForm {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseItemUseWelcomeForm {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseItemUseWelcomeForm {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseItemUseWelcomeForm {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemUseWelcomeForm {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseItemVoteBeforeFinish {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseItemVoteBeforeFinish {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseItemVoteBeforeFinish {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseItemVoteBeforeFinish {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseItemVoteBeforeFinish {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemVoteBeforeFinish {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseItemVoteClosingDelay {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseItemVoteClosingDelay {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseItemVoteClosingDelay {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseItemVoteClosingDelay {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseItemVoteClosingDelay {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemVoteClosingDelay {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseItemVoteMessage {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseItemVoteMessage {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseItemVoteMessage {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseItemVoteMessage {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseItemVoteMessage {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemVoteMessage {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseItemWatchTyping {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseItemWatchTyping {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseItemWatchTyping {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseItemWatchTyping {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseItemWatchTyping {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemWatchTyping {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseItemWelcomeBotEnable {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseItemWelcomeBotEnable {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponseItemQueueUsersFields);
 
-impl ::std::fmt::Display for GetResponseItemWelcomeBotEnable {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseItemWelcomeBotEnable {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseItemWelcomeBotEnable {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemWelcomeBotEnable {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseItemWelcomeFormDelay {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseItemWelcomeFormDelay {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseItemWelcomeFormDelay {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseItemWelcomeFormDelay {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseItemWelcomeFormDelay {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemWelcomeFormDelay {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseItemWelcomeMessage {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseItemWelcomeMessage {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseItemWelcomeMessage {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type GetResponseItemQueueUsersFieldsUserAvatar = super::super::super::enums::StringNull;
 
-impl ::serde::Serialize for GetResponseItemWelcomeMessage {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
+pub type GetResponseItemQueueUsersFieldsUserName = super::super::super::enums::StringNull;
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseItemWelcomeMessage {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
+pub type GetResponseItemQueueUsersFieldsUserWorkPosition = super::super::super::enums::StringNull;
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemWelcomeMessage {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetResponseItemSendNotificationEmptyQueue = ::bitrix24_runtime::YesNo;
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseItemWorktimeEnable {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+pub type GetResponseItemSendWelcomeEachSession = ::bitrix24_runtime::YesNo;
 
-impl GetResponseItemWorktimeEnable {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type GetResponseItemTemporary = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for GetResponseItemWorktimeEnable {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type GetResponseItemUseWelcomeForm = ::bitrix24_runtime::YesNo;
 
-impl ::serde::Serialize for GetResponseItemWorktimeEnable {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
+pub type GetResponseItemVoteBeforeFinish = ::bitrix24_runtime::YesNo;
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseItemWorktimeEnable {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
+pub type GetResponseItemVoteClosingDelay = ::bitrix24_runtime::YesNo;
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemWorktimeEnable {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetResponseItemVoteMessage = ::bitrix24_runtime::YesNo;
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseItemXmlId {
-    /// The value "string".
-    String,
-    /// The value "null".
-    Null,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+pub type GetResponseItemWatchTyping = ::bitrix24_runtime::YesNo;
 
-impl GetResponseItemXmlId {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::String => "string",
-            Self::Null => "null",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type GetResponseItemWelcomeBotEnable = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for GetResponseItemXmlId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub type GetResponseItemWelcomeFormDelay = ::bitrix24_runtime::YesNo;
 
-impl ::serde::Serialize for GetResponseItemXmlId {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
+pub type GetResponseItemWelcomeMessage = ::bitrix24_runtime::YesNo;
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseItemXmlId {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "string" => Self::String,
-                "null" => Self::Null,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
+pub type GetResponseItemWorktimeEnable = ::bitrix24_runtime::YesNo;
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseItemXmlId {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetResponseItemXmlId = super::super::super::enums::StringNull;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "imopenlines.config.list.get";

@@ -7,6 +7,8 @@
 /// Calls `imopenlines.message.quick.save`.
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/messages/imopenlines-message-quick-save.html>.
 pub async fn save(
     client: &::bitrix24_runtime::Client,
     request: &SaveRequest,
@@ -15,6 +17,8 @@ pub async fn save(
 }
 
 /// Parameters of `imopenlines.message.quick.save`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/messages/imopenlines-message-quick-save.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SaveRequest {
     #[serde(rename = "CHAT_ID")]
@@ -26,81 +30,25 @@ pub struct SaveRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SaveRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SaveRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SaveRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SaveRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CHAT_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CHAT_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "MESSAGE_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MESSAGE_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SaveRequest {
-                    chat_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
-                    message_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE_ID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SaveRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.req("CHAT_ID")?;
+        let message_id = o.req("MESSAGE_ID")?;
+        let additional = o.rest(&["CHAT_ID", "MESSAGE_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        let message_id = o.need(message_id, "MESSAGE_ID")?;
+        Ok(Self {
+            chat_id,
+            message_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SaveRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SaveRequest);
 
 /// The `result` of `imopenlines.message.quick.save`.
 pub type SaveResponse = bool;

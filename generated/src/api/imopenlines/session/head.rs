@@ -7,6 +7,8 @@
 /// Calls `imopenlines.session.head.vote`.
 ///
 /// Scope `imopenlines`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-session-head-vote.html>.
 pub async fn vote(
     client: &::bitrix24_runtime::Client,
     request: &VoteRequest,
@@ -15,6 +17,8 @@ pub async fn vote(
 }
 
 /// Parameters of `imopenlines.session.head.vote`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/imopenlines/openlines/sessions/imopenlines-session-head-vote.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct VoteRequest {
     #[serde(rename = "COMMENT", skip_serializing_if = "Option::is_none")]
@@ -28,93 +32,26 @@ pub struct VoteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for VoteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = VoteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct VoteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<VoteRequest, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "COMMENT" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("COMMENT"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "RATING" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("RATING"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SESSION_ID" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SESSION_ID"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(VoteRequest {
-                    comment: __f0.unwrap_or_default(),
-                    rating: __f1.unwrap_or_default(),
-                    session_id: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("SESSION_ID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for VoteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let comment = o.opt("COMMENT")?;
+        let rating = o.opt("RATING")?;
+        let session_id = o.req("SESSION_ID")?;
+        let additional = o.rest(&["COMMENT", "RATING", "SESSION_ID"])?;
+        let session_id = o.need(session_id, "SESSION_ID")?;
+        Ok(Self {
+            comment,
+            rating,
+            session_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for VoteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(VoteRequest);
 
 /// The `result` of `imopenlines.session.head.vote`.
 pub type VoteResponse = bool;

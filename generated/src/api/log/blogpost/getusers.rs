@@ -7,6 +7,8 @@
 /// Calls `log.blogpost.getusers.important`.
 ///
 /// Scope `log`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/log-blogpost-getusers-important.html>.
 pub async fn important(
     client: &::bitrix24_runtime::Client,
     request: &ImportantRequest,
@@ -15,6 +17,8 @@ pub async fn important(
 }
 
 /// Parameters of `log.blogpost.getusers.important`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/log/log-blogpost-getusers-important.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ImportantRequest {
     #[serde(rename = "POST_ID")]
@@ -24,65 +28,19 @@ pub struct ImportantRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ImportantRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ImportantRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ImportantRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ImportantRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "POST_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("POST_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ImportantRequest {
-                    post_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("POST_ID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ImportantRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let post_id = o.req("POST_ID")?;
+        let additional = o.rest(&["POST_ID"])?;
+        let post_id = o.need(post_id, "POST_ID")?;
+        Ok(Self { post_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ImportantRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ImportantRequest);
 
 /// The `result` of `log.blogpost.getusers.important`.
 pub type ImportantResponse = ::serde_json::Value;

@@ -7,6 +7,8 @@
 /// Calls `sale.cashbox.check.apply`.
 ///
 /// Scope `cashbox`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/cashbox/sale-cashbox-check-apply.html>.
 pub async fn apply(
     client: &::bitrix24_runtime::Client,
     request: &ApplyRequest,
@@ -15,6 +17,8 @@ pub async fn apply(
 }
 
 /// Parameters of `sale.cashbox.check.apply`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/cashbox/sale-cashbox-check-apply.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ApplyRequest {
     #[serde(rename = "FISCAL_DOC_ATTR", skip_serializing_if = "Option::is_none")]
@@ -38,169 +42,48 @@ pub struct ApplyRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ApplyRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ApplyRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ApplyRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ApplyRequest, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "FISCAL_DOC_ATTR" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("FISCAL_DOC_ATTR"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "FISCAL_DOC_NUMBER" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("FISCAL_DOC_NUMBER"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "FISCAL_RECEIPT_NUMBER" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("FISCAL_RECEIPT_NUMBER"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "FN_NUMBER" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("FN_NUMBER"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PRINT_END_TIME" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PRINT_END_TIME"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "REG_NUMBER_KKT" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("REG_NUMBER_KKT"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "SHIFT_NUMBER" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("SHIFT_NUMBER"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "UUID" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("UUID"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ApplyRequest {
-                    fiscal_doc_attr: __f0.unwrap_or_default(),
-                    fiscal_doc_number: __f1.unwrap_or_default(),
-                    fiscal_receipt_number: __f2.unwrap_or_default(),
-                    fn_number: __f3.unwrap_or_default(),
-                    print_end_time: __f4.unwrap_or_default(),
-                    reg_number_kkt: __f5.unwrap_or_default(),
-                    shift_number: __f6.unwrap_or_default(),
-                    uuid: __f7.ok_or_else(|| ::serde::de::Error::missing_field("UUID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ApplyRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fiscal_doc_attr = o.opt("FISCAL_DOC_ATTR")?;
+        let fiscal_doc_number = o.opt("FISCAL_DOC_NUMBER")?;
+        let fiscal_receipt_number = o.opt("FISCAL_RECEIPT_NUMBER")?;
+        let fn_number = o.opt("FN_NUMBER")?;
+        let print_end_time = o.opt("PRINT_END_TIME")?;
+        let reg_number_kkt = o.opt("REG_NUMBER_KKT")?;
+        let shift_number = o.opt("SHIFT_NUMBER")?;
+        let uuid = o.req("UUID")?;
+        let additional = o
+            .rest(
+                &[
+                    "FISCAL_DOC_ATTR",
+                    "FISCAL_DOC_NUMBER",
+                    "FISCAL_RECEIPT_NUMBER",
+                    "FN_NUMBER",
+                    "PRINT_END_TIME",
+                    "REG_NUMBER_KKT",
+                    "SHIFT_NUMBER",
+                    "UUID",
+                ],
+            )?;
+        let uuid = o.need(uuid, "UUID")?;
+        Ok(Self {
+            fiscal_doc_attr,
+            fiscal_doc_number,
+            fiscal_receipt_number,
+            fn_number,
+            print_end_time,
+            reg_number_kkt,
+            shift_number,
+            uuid,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ApplyRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ApplyRequest);
 
 /// The `result` of `sale.cashbox.check.apply`.
 pub type ApplyResponse = bool;

@@ -10,6 +10,8 @@
 /// Calls `sale.delivery.handler.add`.
 ///
 /// Scope `delivery`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/handler/sale-delivery-handler-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
     request: &AddRequest,
@@ -18,6 +20,8 @@ pub async fn add(
 }
 
 /// Parameters of `sale.delivery.handler.add`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/handler/sale-delivery-handler-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     #[serde(rename = "CODE")]
@@ -37,137 +41,36 @@ pub struct AddRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<String> = None;
-                let mut __f3: Option<Vec<AddRequestProfilesItem>> = None;
-                let mut __f4: Option<AddRequestSettings> = None;
-                let mut __f5: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CODE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CODE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "PROFILES" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PROFILES"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Vec<AddRequestProfilesItem>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "SETTINGS" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SETTINGS"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            AddRequestSettings,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "SORT" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SORT"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    code: __f0.ok_or_else(|| ::serde::de::Error::missing_field("CODE"))?,
-                    description: __f1.unwrap_or_default(),
-                    name: __f2.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
-                    profiles: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field("PROFILES"))?,
-                    settings: __f4
-                        .ok_or_else(|| ::serde::de::Error::missing_field("SETTINGS"))?,
-                    sort: __f5.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("CODE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let name = o.req("NAME")?;
+        let profiles = o.req("PROFILES")?;
+        let settings = o.req("SETTINGS")?;
+        let sort = o.opt("SORT")?;
+        let additional = o
+            .rest(&["CODE", "DESCRIPTION", "NAME", "PROFILES", "SETTINGS", "SORT"])?;
+        let code = o.need(code, "CODE")?;
+        let name = o.need(name, "NAME")?;
+        let profiles = o.need(profiles, "PROFILES")?;
+        let settings = o.need(settings, "SETTINGS")?;
+        Ok(Self {
+            code,
+            description,
+            name,
+            profiles,
+            settings,
+            sort,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestProfilesItem {
@@ -182,92 +85,27 @@ pub struct AddRequestProfilesItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestProfilesItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestProfilesItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestProfilesItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestProfilesItem, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CODE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CODE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequestProfilesItem {
-                    code: __f0.ok_or_else(|| ::serde::de::Error::missing_field("CODE"))?,
-                    description: __f1.unwrap_or_default(),
-                    name: __f2.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequestProfilesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("CODE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let name = o.req("NAME")?;
+        let additional = o.rest(&["CODE", "DESCRIPTION", "NAME"])?;
+        let code = o.need(code, "CODE")?;
+        let name = o.need(name, "NAME")?;
+        Ok(Self {
+            code,
+            description,
+            name,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestProfilesItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestProfilesItem);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestSettings {
@@ -297,139 +135,39 @@ pub struct AddRequestSettings {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestSettings {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestSettings;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestSettings")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestSettings, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<Vec<AddRequestSettingsConfigItem>>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<
-                    Option<AddRequestSettingsHasCallbackTrackingSupport>,
-                > = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CALCULATE_URL" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CALCULATE_URL"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "CANCEL_DELIVERY_REQUEST_URL" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "CANCEL_DELIVERY_REQUEST_URL",
-                                    ),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CONFIG" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CONFIG"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<AddRequestSettingsConfigItem>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CREATE_DELIVERY_REQUEST_URL" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "CREATE_DELIVERY_REQUEST_URL",
-                                    ),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "HAS_CALLBACK_TRACKING_SUPPORT" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "HAS_CALLBACK_TRACKING_SUPPORT",
-                                    ),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestSettingsHasCallbackTrackingSupport>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequestSettings {
-                    calculate_url: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "CALCULATE_URL",
-                        ))?,
-                    cancel_delivery_request_url: __f1.unwrap_or_default(),
-                    config: __f2.unwrap_or_default(),
-                    create_delivery_request_url: __f3.unwrap_or_default(),
-                    has_callback_tracking_support: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let calculate_url = o.req("CALCULATE_URL")?;
+        let cancel_delivery_request_url = o.opt("CANCEL_DELIVERY_REQUEST_URL")?;
+        let config = o.opt("CONFIG")?;
+        let create_delivery_request_url = o.opt("CREATE_DELIVERY_REQUEST_URL")?;
+        let has_callback_tracking_support = o.opt("HAS_CALLBACK_TRACKING_SUPPORT")?;
+        let additional = o
+            .rest(
+                &[
+                    "CALCULATE_URL",
+                    "CANCEL_DELIVERY_REQUEST_URL",
+                    "CONFIG",
+                    "CREATE_DELIVERY_REQUEST_URL",
+                    "HAS_CALLBACK_TRACKING_SUPPORT",
+                ],
+            )?;
+        let calculate_url = o.need(calculate_url, "CALCULATE_URL")?;
+        Ok(Self {
+            calculate_url,
+            cancel_delivery_request_url,
+            config,
+            create_delivery_request_url,
+            has_callback_tracking_support,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestSettings);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestSettingsConfigItem {
@@ -439,6 +177,7 @@ pub struct AddRequestSettingsConfigItem {
     pub name: String,
     #[serde(rename = "OPTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub options: ::serde_json::Value,
+    /// Wire name "TYPE".
     #[serde(rename = "TYPE")]
     pub type_: AddRequestSettingsConfigItemType,
     /// Keys not declared in the spec, kept as received.
@@ -446,235 +185,34 @@ pub struct AddRequestSettingsConfigItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequestSettingsConfigItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequestSettingsConfigItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequestSettingsConfigItem, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<String> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<AddRequestSettingsConfigItemType> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CODE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CODE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "OPTIONS" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("OPTIONS"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "TYPE" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TYPE"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            AddRequestSettingsConfigItemType,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequestSettingsConfigItem {
-                    code: __f0.ok_or_else(|| ::serde::de::Error::missing_field("CODE"))?,
-                    name: __f1.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
-                    options: __f2.unwrap_or_default(),
-                    type_: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field("TYPE"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("CODE")?;
+        let name = o.req("NAME")?;
+        let options = o.opt("OPTIONS")?;
+        let type_ = o.req("TYPE")?;
+        let additional = o.rest(&["CODE", "NAME", "OPTIONS", "TYPE"])?;
+        let code = o.need(code, "CODE")?;
+        let name = o.need(name, "NAME")?;
+        let type_ = o.need(type_, "TYPE")?;
+        Ok(Self {
+            code,
+            name,
+            options,
+            type_,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestSettingsConfigItemType {
-    /// The value "STRING".
-    String,
-    /// The value "Y/N".
-    YN,
-    /// The value "NUMBER".
-    Number,
-    /// The value "ENUM".
-    Enum,
-    /// The value "DATE".
-    Date,
-    /// The value "LOCATION".
-    Location,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(AddRequestSettingsConfigItem);
 
-impl AddRequestSettingsConfigItemType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::String => "STRING",
-            Self::YN => "Y/N",
-            Self::Number => "NUMBER",
-            Self::Enum => "ENUM",
-            Self::Date => "DATE",
-            Self::Location => "LOCATION",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type AddRequestSettingsConfigItemType = super::super::super::enums::StringYNNumberEtcHe6b4e3e9;
 
-impl ::std::fmt::Display for AddRequestSettingsConfigItemType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestSettingsConfigItemType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItemType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "STRING" => Self::String,
-                "Y/N" => Self::YN,
-                "NUMBER" => Self::Number,
-                "ENUM" => Self::Enum,
-                "DATE" => Self::Date,
-                "LOCATION" => Self::Location,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigItemType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestSettingsHasCallbackTrackingSupport {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestSettingsHasCallbackTrackingSupport {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestSettingsHasCallbackTrackingSupport {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestSettingsHasCallbackTrackingSupport {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsHasCallbackTrackingSupport {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsHasCallbackTrackingSupport {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type AddRequestSettingsHasCallbackTrackingSupport = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sale.delivery.handler.add`.
 pub type AddResponse = ::serde_json::Value;
@@ -695,6 +233,8 @@ impl ::bitrix24_runtime::Method for AddRequest {
 /// Calls `sale.delivery.handler.delete`.
 ///
 /// Scope `delivery`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/handler/sale-delivery-handler-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
@@ -703,6 +243,8 @@ pub async fn delete(
 }
 
 /// Parameters of `sale.delivery.handler.delete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/handler/sale-delivery-handler-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     #[serde(rename = "ID")]
@@ -712,59 +254,19 @@ pub struct DeleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("ID")?;
+        let additional = o.rest(&["ID"])?;
+        let id = o.need(id, "ID")?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `sale.delivery.handler.delete`.
 pub type DeleteResponse = bool;
@@ -785,6 +287,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 /// Calls `sale.delivery.handler.list`.
 ///
 /// Scope `delivery`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/handler/sale-delivery-handler-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
     request: &ListRequest,
@@ -793,6 +297,8 @@ pub async fn list(
 }
 
 /// Parameters of `sale.delivery.handler.list`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/handler/sale-delivery-handler-list.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
     /// Keys not declared in the spec, kept as received.
@@ -800,45 +306,17 @@ pub struct ListRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequest, A::Error> {
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<::serde_json::Value>()?;
-                    __extra.insert(key, value);
-                }
-                Ok(ListRequest { additional: __extra })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `sale.delivery.handler.list`.
 pub type ListResponse = Vec<::serde_json::Value>;
@@ -854,6 +332,8 @@ impl ::bitrix24_runtime::Method for ListRequest {
 /// Calls `sale.delivery.handler.update`.
 ///
 /// Scope `delivery`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/handler/sale-delivery-handler-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
@@ -862,6 +342,8 @@ pub async fn update(
 }
 
 /// Parameters of `sale.delivery.handler.update`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/handler/sale-delivery-handler-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
@@ -883,143 +365,37 @@ pub struct UpdateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<Vec<UpdateRequestProfilesItem>>> = None;
-                let mut __f5: Option<Option<UpdateRequestSettings>> = None;
-                let mut __f6: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CODE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CODE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ID" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ID"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "NAME" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "PROFILES" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("PROFILES"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<UpdateRequestProfilesItem>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "SETTINGS" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SETTINGS"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestSettings>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "SORT" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SORT"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequest {
-                    code: __f0.unwrap_or_default(),
-                    description: __f1.unwrap_or_default(),
-                    id: __f2.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
-                    name: __f3.unwrap_or_default(),
-                    profiles: __f4.unwrap_or_default(),
-                    settings: __f5.unwrap_or_default(),
-                    sort: __f6.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let id = o.req("ID")?;
+        let name = o.opt("NAME")?;
+        let profiles = o.opt("PROFILES")?;
+        let settings = o.opt("SETTINGS")?;
+        let sort = o.opt("SORT")?;
+        let additional = o
+            .rest(
+                &["CODE", "DESCRIPTION", "ID", "NAME", "PROFILES", "SETTINGS", "SORT"],
+            )?;
+        let id = o.need(id, "ID")?;
+        Ok(Self {
+            code,
+            description,
+            id,
+            name,
+            profiles,
+            settings,
+            sort,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequestProfilesItem {
@@ -1034,92 +410,27 @@ pub struct UpdateRequestProfilesItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestProfilesItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequestProfilesItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequestProfilesItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequestProfilesItem, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CODE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CODE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "DESCRIPTION" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequestProfilesItem {
-                    code: __f0.ok_or_else(|| ::serde::de::Error::missing_field("CODE"))?,
-                    description: __f1.unwrap_or_default(),
-                    name: __f2.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestProfilesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("CODE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let name = o.req("NAME")?;
+        let additional = o.rest(&["CODE", "DESCRIPTION", "NAME"])?;
+        let code = o.need(code, "CODE")?;
+        let name = o.need(name, "NAME")?;
+        Ok(Self {
+            code,
+            description,
+            name,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestProfilesItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequestProfilesItem);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequestSettings {
@@ -1149,139 +460,39 @@ pub struct UpdateRequestSettings {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestSettings {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequestSettings;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequestSettings")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequestSettings, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<UpdateRequestSettingsConfig>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<
-                    Option<UpdateRequestSettingsHasCallbackTrackingSupport>,
-                > = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CALCULATE_URL" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CALCULATE_URL"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "CANCEL_DELIVERY_REQUEST_URL" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "CANCEL_DELIVERY_REQUEST_URL",
-                                    ),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "CONFIG" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CONFIG"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestSettingsConfig>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CREATE_DELIVERY_REQUEST_URL" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "CREATE_DELIVERY_REQUEST_URL",
-                                    ),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "HAS_CALLBACK_TRACKING_SUPPORT" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "HAS_CALLBACK_TRACKING_SUPPORT",
-                                    ),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestSettingsHasCallbackTrackingSupport>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequestSettings {
-                    calculate_url: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "CALCULATE_URL",
-                        ))?,
-                    cancel_delivery_request_url: __f1.unwrap_or_default(),
-                    config: __f2.unwrap_or_default(),
-                    create_delivery_request_url: __f3.unwrap_or_default(),
-                    has_callback_tracking_support: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let calculate_url = o.req("CALCULATE_URL")?;
+        let cancel_delivery_request_url = o.opt("CANCEL_DELIVERY_REQUEST_URL")?;
+        let config = o.opt("CONFIG")?;
+        let create_delivery_request_url = o.opt("CREATE_DELIVERY_REQUEST_URL")?;
+        let has_callback_tracking_support = o.opt("HAS_CALLBACK_TRACKING_SUPPORT")?;
+        let additional = o
+            .rest(
+                &[
+                    "CALCULATE_URL",
+                    "CANCEL_DELIVERY_REQUEST_URL",
+                    "CONFIG",
+                    "CREATE_DELIVERY_REQUEST_URL",
+                    "HAS_CALLBACK_TRACKING_SUPPORT",
+                ],
+            )?;
+        let calculate_url = o.need(calculate_url, "CALCULATE_URL")?;
+        Ok(Self {
+            calculate_url,
+            cancel_delivery_request_url,
+            config,
+            create_delivery_request_url,
+            has_callback_tracking_support,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettings {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequestSettings);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequestSettingsConfig {
@@ -1291,6 +502,7 @@ pub struct UpdateRequestSettingsConfig {
     pub name: String,
     #[serde(rename = "OPTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
     pub options: ::serde_json::Value,
+    /// Wire name "TYPE".
     #[serde(rename = "TYPE")]
     pub type_: UpdateRequestSettingsConfigType,
     /// Keys not declared in the spec, kept as received.
@@ -1298,236 +510,34 @@ pub struct UpdateRequestSettingsConfig {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestSettingsConfig {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequestSettingsConfig;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequestSettingsConfig")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequestSettingsConfig, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<String> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __f3: Option<UpdateRequestSettingsConfigType> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CODE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CODE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "NAME" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "OPTIONS" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("OPTIONS"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "TYPE" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TYPE"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            UpdateRequestSettingsConfigType,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequestSettingsConfig {
-                    code: __f0.ok_or_else(|| ::serde::de::Error::missing_field("CODE"))?,
-                    name: __f1.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
-                    options: __f2.unwrap_or_default(),
-                    type_: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field("TYPE"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettingsConfig {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("CODE")?;
+        let name = o.req("NAME")?;
+        let options = o.opt("OPTIONS")?;
+        let type_ = o.req("TYPE")?;
+        let additional = o.rest(&["CODE", "NAME", "OPTIONS", "TYPE"])?;
+        let code = o.need(code, "CODE")?;
+        let name = o.need(name, "NAME")?;
+        let type_ = o.need(type_, "TYPE")?;
+        Ok(Self {
+            code,
+            name,
+            options,
+            type_,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestSettingsConfigType {
-    /// The value "STRING".
-    String,
-    /// The value "Y/N".
-    YN,
-    /// The value "NUMBER".
-    Number,
-    /// The value "ENUM".
-    Enum,
-    /// The value "DATE".
-    Date,
-    /// The value "LOCATION".
-    Location,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequestSettingsConfig);
 
-impl UpdateRequestSettingsConfigType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::String => "STRING",
-            Self::YN => "Y/N",
-            Self::Number => "NUMBER",
-            Self::Enum => "ENUM",
-            Self::Date => "DATE",
-            Self::Location => "LOCATION",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type UpdateRequestSettingsConfigType = super::super::super::enums::StringYNNumberEtcHe6b4e3e9;
 
-impl ::std::fmt::Display for UpdateRequestSettingsConfigType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestSettingsConfigType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestSettingsConfigType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "STRING" => Self::String,
-                "Y/N" => Self::YN,
-                "NUMBER" => Self::Number,
-                "ENUM" => Self::Enum,
-                "DATE" => Self::Date,
-                "LOCATION" => Self::Location,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettingsConfigType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestSettingsHasCallbackTrackingSupport {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl UpdateRequestSettingsHasCallbackTrackingSupport {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UpdateRequestSettingsHasCallbackTrackingSupport {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestSettingsHasCallbackTrackingSupport {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestSettingsHasCallbackTrackingSupport {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose
-for UpdateRequestSettingsHasCallbackTrackingSupport {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type UpdateRequestSettingsHasCallbackTrackingSupport = ::bitrix24_runtime::YesNo;
 
 /// The `result` of `sale.delivery.handler.update`.
 pub type UpdateResponse = bool;

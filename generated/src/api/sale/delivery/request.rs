@@ -9,6 +9,8 @@
 /// Calls `sale.delivery.request.delete`.
 ///
 /// Scope `delivery`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/delivery-request/sale-delivery-request-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
@@ -17,6 +19,8 @@ pub async fn delete(
 }
 
 /// Parameters of `sale.delivery.request.delete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/delivery-request/sale-delivery-request-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     #[serde(rename = "DELIVERY_ID")]
@@ -28,80 +32,25 @@ pub struct DeleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "DELIVERY_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DELIVERY_ID"),
-                                );
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "REQUEST_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("REQUEST_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteRequest {
-                    delivery_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "DELIVERY_ID",
-                        ))?,
-                    request_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("REQUEST_ID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let delivery_id = o.req("DELIVERY_ID")?;
+        let request_id = o.req("REQUEST_ID")?;
+        let additional = o.rest(&["DELIVERY_ID", "REQUEST_ID"])?;
+        let delivery_id = o.need(delivery_id, "DELIVERY_ID")?;
+        let request_id = o.need(request_id, "REQUEST_ID")?;
+        Ok(Self {
+            delivery_id,
+            request_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `sale.delivery.request.delete`.
 pub type DeleteResponse = bool;
@@ -124,6 +73,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 /// Calls `sale.delivery.request.sendmessage`.
 ///
 /// Scope `delivery`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/delivery-request/sale-delivery-request-send-message.html>.
 pub async fn sendmessage(
     client: &::bitrix24_runtime::Client,
     request: &SendmessageRequest,
@@ -132,6 +83,8 @@ pub async fn sendmessage(
 }
 
 /// Parameters of `sale.delivery.request.sendmessage`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/delivery-request/sale-delivery-request-send-message.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SendmessageRequest {
     #[serde(rename = "ADDRESSEE")]
@@ -147,173 +100,33 @@ pub struct SendmessageRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SendmessageRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SendmessageRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SendmessageRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SendmessageRequest, A::Error> {
-                let mut __f0: Option<SendmessageRequestAddressee> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<SendmessageRequestMessage> = None;
-                let mut __f3: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ADDRESSEE" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ADDRESSEE"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            SendmessageRequestAddressee,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "DELIVERY_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DELIVERY_ID"),
-                                );
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "MESSAGE" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("MESSAGE"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            SendmessageRequestMessage,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "REQUEST_ID" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("REQUEST_ID"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SendmessageRequest {
-                    addressee: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("ADDRESSEE"))?,
-                    delivery_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "DELIVERY_ID",
-                        ))?,
-                    message: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE"))?,
-                    request_id: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field("REQUEST_ID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for SendmessageRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let addressee = o.req("ADDRESSEE")?;
+        let delivery_id = o.req("DELIVERY_ID")?;
+        let message = o.req("MESSAGE")?;
+        let request_id = o.req("REQUEST_ID")?;
+        let additional = o.rest(&["ADDRESSEE", "DELIVERY_ID", "MESSAGE", "REQUEST_ID"])?;
+        let addressee = o.need(addressee, "ADDRESSEE")?;
+        let delivery_id = o.need(delivery_id, "DELIVERY_ID")?;
+        let message = o.need(message, "MESSAGE")?;
+        let request_id = o.need(request_id, "REQUEST_ID")?;
+        Ok(Self {
+            addressee,
+            delivery_id,
+            message,
+            request_id,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum SendmessageRequestAddressee {
-    /// The value "MANAGER".
-    Manager,
-    /// The value "RECIPIENT".
-    Recipient,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(SendmessageRequest);
 
-impl SendmessageRequestAddressee {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Manager => "MANAGER",
-            Self::Recipient => "RECIPIENT",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for SendmessageRequestAddressee {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for SendmessageRequestAddressee {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for SendmessageRequestAddressee {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "MANAGER" => Self::Manager,
-                "RECIPIENT" => Self::Recipient,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for SendmessageRequestAddressee {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type SendmessageRequestAddressee = super::super::super::enums::ManagerRecipient;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SendmessageRequestMessage {
@@ -333,103 +146,29 @@ pub struct SendmessageRequestMessage {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SendmessageRequestMessage {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SendmessageRequestMessage;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SendmessageRequestMessage")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SendmessageRequestMessage, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<Option<SendmessageRequestMessageStatus>> = None;
-                let mut __f3: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "BODY" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("BODY"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "MONEY_VALUES" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("MONEY_VALUES"),
-                                );
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "STATUS" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("STATUS"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<SendmessageRequestMessageStatus>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "SUBJECT" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SUBJECT"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SendmessageRequestMessage {
-                    body: __f0.ok_or_else(|| ::serde::de::Error::missing_field("BODY"))?,
-                    money_values: __f1.unwrap_or_default(),
-                    status: __f2.unwrap_or_default(),
-                    subject: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field("SUBJECT"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SendmessageRequestMessage {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let body = o.req("BODY")?;
+        let money_values = o.opt("MONEY_VALUES")?;
+        let status = o.opt("STATUS")?;
+        let subject = o.req("SUBJECT")?;
+        let additional = o.rest(&["BODY", "MONEY_VALUES", "STATUS", "SUBJECT"])?;
+        let body = o.need(body, "BODY")?;
+        let subject = o.need(subject, "SUBJECT")?;
+        Ok(Self {
+            body,
+            money_values,
+            status,
+            subject,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SendmessageRequestMessage {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SendmessageRequestMessage);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SendmessageRequestMessageStatus {
@@ -442,144 +181,27 @@ pub struct SendmessageRequestMessageStatus {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SendmessageRequestMessageStatus {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SendmessageRequestMessageStatus;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SendmessageRequestMessageStatus")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SendmessageRequestMessageStatus, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<SendmessageRequestMessageStatusSemantic> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "MESSAGE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("MESSAGE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "SEMANTIC" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SEMANTIC"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            SendmessageRequestMessageStatusSemantic,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SendmessageRequestMessageStatus {
-                    message: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE"))?,
-                    semantic: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("SEMANTIC"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for SendmessageRequestMessageStatus {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let message = o.req("MESSAGE")?;
+        let semantic = o.req("SEMANTIC")?;
+        let additional = o.rest(&["MESSAGE", "SEMANTIC"])?;
+        let message = o.need(message, "MESSAGE")?;
+        let semantic = o.need(semantic, "SEMANTIC")?;
+        Ok(Self {
+            message,
+            semantic,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum SendmessageRequestMessageStatusSemantic {
-    /// The value "success".
-    Success,
-    /// The value "process".
-    Process,
-    /// The value "error".
-    Error,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(SendmessageRequestMessageStatus);
 
-impl SendmessageRequestMessageStatusSemantic {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Success => "success",
-            Self::Process => "process",
-            Self::Error => "error",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for SendmessageRequestMessageStatusSemantic {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for SendmessageRequestMessageStatusSemantic {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for SendmessageRequestMessageStatusSemantic {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "success" => Self::Success,
-                "process" => Self::Process,
-                "error" => Self::Error,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for SendmessageRequestMessageStatusSemantic {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type SendmessageRequestMessageStatusSemantic = super::super::super::enums::SuccessProcessError;
 
 /// The `result` of `sale.delivery.request.sendmessage`.
 pub type SendmessageResponse = bool;
@@ -608,6 +230,8 @@ impl ::bitrix24_runtime::Method for SendmessageRequest {
 /// Calls `sale.delivery.request.update`.
 ///
 /// Scope `delivery`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/delivery-request/sale-delivery-request-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
@@ -616,6 +240,8 @@ pub async fn update(
 }
 
 /// Parameters of `sale.delivery.request.update`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sale/delivery/delivery-request/sale-delivery-request-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
     #[serde(rename = "DELIVERY_ID")]
@@ -635,262 +261,47 @@ pub struct UpdateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<Option<UpdateRequestFinalize>> = None;
-                let mut __f2: Option<Option<UpdateRequestOverwriteProperties>> = None;
-                let mut __f3: Option<Option<Vec<UpdateRequestPropertiesItem>>> = None;
-                let mut __f4: Option<String> = None;
-                let mut __f5: Option<Option<UpdateRequestStatus>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "DELIVERY_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("DELIVERY_ID"),
-                                );
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "FINALIZE" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FINALIZE"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestFinalize>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "OVERWRITE_PROPERTIES" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("OVERWRITE_PROPERTIES"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestOverwriteProperties>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "PROPERTIES" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PROPERTIES"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<UpdateRequestPropertiesItem>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "REQUEST_ID" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("REQUEST_ID"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "STATUS" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("STATUS"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<UpdateRequestStatus>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequest {
-                    delivery_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "DELIVERY_ID",
-                        ))?,
-                    finalize: __f1.unwrap_or_default(),
-                    overwrite_properties: __f2.unwrap_or_default(),
-                    properties: __f3.unwrap_or_default(),
-                    request_id: __f4
-                        .ok_or_else(|| ::serde::de::Error::missing_field("REQUEST_ID"))?,
-                    status: __f5.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let delivery_id = o.req("DELIVERY_ID")?;
+        let finalize = o.opt("FINALIZE")?;
+        let overwrite_properties = o.opt("OVERWRITE_PROPERTIES")?;
+        let properties = o.opt("PROPERTIES")?;
+        let request_id = o.req("REQUEST_ID")?;
+        let status = o.opt("STATUS")?;
+        let additional = o
+            .rest(
+                &[
+                    "DELIVERY_ID",
+                    "FINALIZE",
+                    "OVERWRITE_PROPERTIES",
+                    "PROPERTIES",
+                    "REQUEST_ID",
+                    "STATUS",
+                ],
+            )?;
+        let delivery_id = o.need(delivery_id, "DELIVERY_ID")?;
+        let request_id = o.need(request_id, "REQUEST_ID")?;
+        Ok(Self {
+            delivery_id,
+            finalize,
+            overwrite_properties,
+            properties,
+            request_id,
+            status,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestFinalize {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
-impl UpdateRequestFinalize {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type UpdateRequestFinalize = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for UpdateRequestFinalize {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestFinalize {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFinalize {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFinalize {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestOverwriteProperties {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl UpdateRequestOverwriteProperties {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UpdateRequestOverwriteProperties {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestOverwriteProperties {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestOverwriteProperties {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestOverwriteProperties {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type UpdateRequestOverwriteProperties = ::bitrix24_runtime::YesNo;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequestPropertiesItem {
@@ -905,93 +316,27 @@ pub struct UpdateRequestPropertiesItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestPropertiesItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequestPropertiesItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequestPropertiesItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequestPropertiesItem, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<Option<Vec<String>>> = None;
-                let mut __f2: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "NAME" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("NAME"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "TAGS" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TAGS"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<String>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "VALUE" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("VALUE"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequestPropertiesItem {
-                    name: __f0.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
-                    tags: __f1.unwrap_or_default(),
-                    value: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("VALUE"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequestPropertiesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.req("NAME")?;
+        let tags = o.opt("TAGS")?;
+        let value = o.req("VALUE")?;
+        let additional = o.rest(&["NAME", "TAGS", "VALUE"])?;
+        let name = o.need(name, "NAME")?;
+        let value = o.need(value, "VALUE")?;
+        Ok(Self {
+            name,
+            tags,
+            value,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestPropertiesItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequestPropertiesItem);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequestStatus {
@@ -1004,139 +349,23 @@ pub struct UpdateRequestStatus {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestStatus {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequestStatus;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequestStatus")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequestStatus, A::Error> {
-                let mut __f0: Option<UpdateRequestStatusSemantic> = None;
-                let mut __f1: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "SEMANTIC" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("SEMANTIC"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            UpdateRequestStatusSemantic,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "TEXT" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TEXT"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequestStatus {
-                    semantic: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("SEMANTIC"))?,
-                    text: __f1.ok_or_else(|| ::serde::de::Error::missing_field("TEXT"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestStatus {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let semantic = o.req("SEMANTIC")?;
+        let text = o.req("TEXT")?;
+        let additional = o.rest(&["SEMANTIC", "TEXT"])?;
+        let semantic = o.need(semantic, "SEMANTIC")?;
+        let text = o.need(text, "TEXT")?;
+        Ok(Self { semantic, text, additional })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestStatusSemantic {
-    /// The value "process".
-    Process,
-    /// The value "success".
-    Success,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequestStatus);
 
-impl UpdateRequestStatusSemantic {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Process => "process",
-            Self::Success => "success",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UpdateRequestStatusSemantic {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestStatusSemantic {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestStatusSemantic {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "process" => Self::Process,
-                "success" => Self::Success,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestStatusSemantic {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type UpdateRequestStatusSemantic = super::super::super::enums::ProcessSuccess;
 
 /// The `result` of `sale.delivery.request.update`.
 pub type UpdateResponse = bool;

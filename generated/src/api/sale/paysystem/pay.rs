@@ -8,6 +8,8 @@
 /// Calls `sale.paysystem.pay.invoice`.
 ///
 /// Scope `pay_system`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/outdated/sale-pay-system-pay-invoice.html>.
 pub async fn invoice(
     client: &::bitrix24_runtime::Client,
     request: &InvoiceRequest,
@@ -16,6 +18,8 @@ pub async fn invoice(
 }
 
 /// Parameters of `sale.paysystem.pay.invoice`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/outdated/sale-pay-system-pay-invoice.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct InvoiceRequest {
     #[serde(rename = "BX_REST_HANDLER", skip_serializing_if = "Option::is_none")]
@@ -32,92 +36,26 @@ pub struct InvoiceRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for InvoiceRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = InvoiceRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct InvoiceRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<InvoiceRequest, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "BX_REST_HANDLER" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("BX_REST_HANDLER"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "INVOICE_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("INVOICE_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "PAY_SYSTEM_ID" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PAY_SYSTEM_ID"),
-                                );
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(InvoiceRequest {
-                    bx_rest_handler: __f0.unwrap_or_default(),
-                    invoice_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("INVOICE_ID"))?,
-                    pay_system_id: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for InvoiceRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bx_rest_handler = o.opt("BX_REST_HANDLER")?;
+        let invoice_id = o.req("INVOICE_ID")?;
+        let pay_system_id = o.opt("PAY_SYSTEM_ID")?;
+        let additional = o.rest(&["BX_REST_HANDLER", "INVOICE_ID", "PAY_SYSTEM_ID"])?;
+        let invoice_id = o.need(invoice_id, "INVOICE_ID")?;
+        Ok(Self {
+            bx_rest_handler,
+            invoice_id,
+            pay_system_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for InvoiceRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(InvoiceRequest);
 
 /// The `result` of `sale.paysystem.pay.invoice`.
 pub type InvoiceResponse = bool;
@@ -139,6 +77,8 @@ impl ::bitrix24_runtime::Method for InvoiceRequest {
 /// Calls `sale.paysystem.pay.payment`.
 ///
 /// Scope `pay_system`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-pay-payment.html>.
 pub async fn payment(
     client: &::bitrix24_runtime::Client,
     request: &PaymentRequest,
@@ -147,6 +87,8 @@ pub async fn payment(
 }
 
 /// Parameters of `sale.paysystem.pay.payment`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/pay-system/sale-pay-system-pay-payment.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct PaymentRequest {
     #[serde(rename = "PAYMENT_ID")]
@@ -158,75 +100,25 @@ pub struct PaymentRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for PaymentRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = PaymentRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct PaymentRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PaymentRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "PAYMENT_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PAYMENT_ID"),
-                                );
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "PAY_SYSTEM_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("PAY_SYSTEM_ID"),
-                                );
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(PaymentRequest {
-                    payment_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("PAYMENT_ID"))?,
-                    pay_system_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "PAY_SYSTEM_ID",
-                        ))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for PaymentRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let payment_id = o.req("PAYMENT_ID")?;
+        let pay_system_id = o.req("PAY_SYSTEM_ID")?;
+        let additional = o.rest(&["PAYMENT_ID", "PAY_SYSTEM_ID"])?;
+        let payment_id = o.need(payment_id, "PAYMENT_ID")?;
+        let pay_system_id = o.need(pay_system_id, "PAY_SYSTEM_ID")?;
+        Ok(Self {
+            payment_id,
+            pay_system_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for PaymentRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(PaymentRequest);
 
 /// The `result` of `sale.paysystem.pay.payment`.
 pub type PaymentResponse = bool;

@@ -8,6 +8,8 @@
 /// Calls `sign.b2e.document.get`.
 ///
 /// Scope `sign.b2e`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/sign-b2e-document-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -16,6 +18,8 @@ pub async fn get(
 }
 
 /// Parameters of `sign.b2e.document.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/sign-b2e-document-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -27,77 +31,19 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "language" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("language"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "uid" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("uid"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    language: __f0.unwrap_or_default(),
-                    uid: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let language = o.opt("language")?;
+        let uid = o.opt("uid")?;
+        let additional = o.rest(&["language", "uid"])?;
+        Ok(Self { language, uid, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `sign.b2e.document.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -113,94 +59,25 @@ pub struct GetResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponse, A::Error> {
-                let mut __f0: Option<Option<Vec<GetResponseMembersItem>>> = None;
-                let mut __f1: Option<Option<GetResponseState>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "members" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("members"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<GetResponseMembersItem>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "state" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("state"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseState>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "uid" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("uid"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponse {
-                    members: __f0.unwrap_or_default(),
-                    state: __f1.unwrap_or_default(),
-                    uid: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let members = o.opt("members")?;
+        let state = o.opt("state")?;
+        let uid = o.opt("uid")?;
+        let additional = o.rest(&["members", "state", "uid"])?;
+        Ok(Self {
+            members,
+            state,
+            uid,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseMembersItem {
@@ -219,120 +96,29 @@ pub struct GetResponseMembersItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponseMembersItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponseMembersItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponseMembersItem, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<GetResponseMembersItemState>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<GetResponseMembersItemUser>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "party" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("party"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "role" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("role"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "state" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("state"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseMembersItemState>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "uid" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("uid"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "user" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("user"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<GetResponseMembersItemUser>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponseMembersItem {
-                    party: __f0.unwrap_or_default(),
-                    role: __f1.unwrap_or_default(),
-                    state: __f2.unwrap_or_default(),
-                    uid: __f3.unwrap_or_default(),
-                    user: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponseMembersItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let party = o.opt("party")?;
+        let role = o.opt("role")?;
+        let state = o.opt("state")?;
+        let uid = o.opt("uid")?;
+        let user = o.opt("user")?;
+        let additional = o.rest(&["party", "role", "state", "uid", "user"])?;
+        Ok(Self {
+            party,
+            role,
+            state,
+            uid,
+            user,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseMembersItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponseMembersItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseMembersItemState {
@@ -345,77 +131,19 @@ pub struct GetResponseMembersItemState {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItemState {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponseMembersItemState;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponseMembersItemState")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponseMembersItemState, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "code" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponseMembersItemState {
-                    code: __f0.unwrap_or_default(),
-                    name: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponseMembersItemState {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["code", "name"])?;
+        Ok(Self { code, name, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseMembersItemState {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponseMembersItemState);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseMembersItemUser {
@@ -430,94 +158,25 @@ pub struct GetResponseMembersItemUser {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItemUser {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponseMembersItemUser;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponseMembersItemUser")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponseMembersItemUser, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "employeeCode" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("employeeCode"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "employeeId" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("employeeId"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "userId" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("userId"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponseMembersItemUser {
-                    employee_code: __f0.unwrap_or_default(),
-                    employee_id: __f1.unwrap_or_default(),
-                    user_id: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponseMembersItemUser {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let employee_code = o.opt("employeeCode")?;
+        let employee_id = o.opt("employeeId")?;
+        let user_id = o.opt("userId")?;
+        let additional = o.rest(&["employeeCode", "employeeId", "userId"])?;
+        Ok(Self {
+            employee_code,
+            employee_id,
+            user_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseMembersItemUser {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponseMembersItemUser);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseState {
@@ -530,77 +189,19 @@ pub struct GetResponseState {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseState {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponseState;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponseState")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponseState, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "code" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponseState {
-                    code: __f0.unwrap_or_default(),
-                    name: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponseState {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["code", "name"])?;
+        Ok(Self { code, name, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseState {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponseState);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "sign.b2e.document.get";
@@ -618,6 +219,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 /// Calls `sign.b2e.document.send`.
 ///
 /// Scope `sign.b2e`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/sign-b2e-document-send.html>.
 pub async fn send(
     client: &::bitrix24_runtime::Client,
     request: &SendRequest,
@@ -626,6 +229,8 @@ pub async fn send(
 }
 
 /// Parameters of `sign.b2e.document.send`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/sign/sign-b2e-document-send.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SendRequest {
     pub fields: SendRequestFields,
@@ -636,80 +241,24 @@ pub struct SendRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SendRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SendRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SendRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SendRequest, A::Error> {
-                let mut __f0: Option<SendRequestFields> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fields" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            SendRequestFields,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "language" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("language"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SendRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
-                    language: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SendRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let language = o.opt("language")?;
+        let additional = o.rest(&["fields", "language"])?;
+        let fields = o.need(fields, "fields")?;
+        Ok(Self {
+            fields,
+            language,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SendRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SendRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SendRequestFields {
@@ -730,188 +279,54 @@ pub struct SendRequestFields {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SendRequestFields {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SendRequestFields;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SendRequestFields")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SendRequestFields, A::Error> {
-                let mut __f0: Option<SendRequestFieldsCompany> = None;
-                let mut __f1: Option<String> = None;
-                let mut __f2: Option<SendRequestFieldsExternalSettings> = None;
-                let mut __f3: Option<Vec<SendRequestFieldsFilesItem>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Vec<SendRequestFieldsMembersItem>> = None;
-                let mut __f6: Option<String> = None;
-                let mut __f7: Option<SendRequestFieldsResponsible> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "company" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("company"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            SendRequestFieldsCompany,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "companyProviderUid" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("companyProviderUid"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "externalSettings" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("externalSettings"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            SendRequestFieldsExternalSettings,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "files" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("files"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Vec<SendRequestFieldsFilesItem>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "language" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("language"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "members" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("members"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Vec<SendRequestFieldsMembersItem>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "regionDocumentType" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("regionDocumentType"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "responsible" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("responsible"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            SendRequestFieldsResponsible,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SendRequestFields {
-                    company: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("company"))?,
-                    company_provider_uid: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "companyProviderUid",
-                        ))?,
-                    external_settings: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "externalSettings",
-                        ))?,
-                    files: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field("files"))?,
-                    language: __f4.unwrap_or_default(),
-                    members: __f5
-                        .ok_or_else(|| ::serde::de::Error::missing_field("members"))?,
-                    region_document_type: __f6
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "regionDocumentType",
-                        ))?,
-                    responsible: __f7
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "responsible",
-                        ))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SendRequestFields {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let company = o.req("company")?;
+        let company_provider_uid = o.req("companyProviderUid")?;
+        let external_settings = o.req("externalSettings")?;
+        let files = o.req("files")?;
+        let language = o.opt("language")?;
+        let members = o.req("members")?;
+        let region_document_type = o.req("regionDocumentType")?;
+        let responsible = o.req("responsible")?;
+        let additional = o
+            .rest(
+                &[
+                    "company",
+                    "companyProviderUid",
+                    "externalSettings",
+                    "files",
+                    "language",
+                    "members",
+                    "regionDocumentType",
+                    "responsible",
+                ],
+            )?;
+        let company = o.need(company, "company")?;
+        let company_provider_uid = o.need(company_provider_uid, "companyProviderUid")?;
+        let external_settings = o.need(external_settings, "externalSettings")?;
+        let files = o.need(files, "files")?;
+        let members = o.need(members, "members")?;
+        let region_document_type = o.need(region_document_type, "regionDocumentType")?;
+        let responsible = o.need(responsible, "responsible")?;
+        Ok(Self {
+            company,
+            company_provider_uid,
+            external_settings,
+            files,
+            language,
+            members,
+            region_document_type,
+            responsible,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SendRequestFields {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SendRequestFields);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SendRequestFieldsCompany {
@@ -923,78 +338,21 @@ pub struct SendRequestFieldsCompany {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsCompany {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SendRequestFieldsCompany;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SendRequestFieldsCompany")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SendRequestFieldsCompany, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "crmId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("crmId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "uuid" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("uuid"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SendRequestFieldsCompany {
-                    crm_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("crmId"))?,
-                    uuid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("uuid"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsCompany {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let crm_id = o.req("crmId")?;
+        let uuid = o.req("uuid")?;
+        let additional = o.rest(&["crmId", "uuid"])?;
+        let crm_id = o.need(crm_id, "crmId")?;
+        let uuid = o.need(uuid, "uuid")?;
+        Ok(Self { crm_id, uuid, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsCompany {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SendRequestFieldsCompany);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SendRequestFieldsExternalSettings {
@@ -1007,85 +365,25 @@ pub struct SendRequestFieldsExternalSettings {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsExternalSettings {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SendRequestFieldsExternalSettings;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SendRequestFieldsExternalSettings")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SendRequestFieldsExternalSettings, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "externalDateCreate" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("externalDateCreate"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "externalId" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("externalId"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SendRequestFieldsExternalSettings {
-                    external_date_create: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "externalDateCreate",
-                        ))?,
-                    external_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("externalId"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsExternalSettings {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let external_date_create = o.req("externalDateCreate")?;
+        let external_id = o.req("externalId")?;
+        let additional = o.rest(&["externalDateCreate", "externalId"])?;
+        let external_date_create = o.need(external_date_create, "externalDateCreate")?;
+        let external_id = o.need(external_id, "externalId")?;
+        Ok(Self {
+            external_date_create,
+            external_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsExternalSettings {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SendRequestFieldsExternalSettings);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SendRequestFieldsFilesItem {
@@ -1100,97 +398,28 @@ pub struct SendRequestFieldsFilesItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsFilesItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SendRequestFieldsFilesItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SendRequestFieldsFilesItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SendRequestFieldsFilesItem, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<String> = None;
-                let mut __f2: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fileContent" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("fileContent"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "fileName" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fileName"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "fileType" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fileType"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SendRequestFieldsFilesItem {
-                    file_content: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "fileContent",
-                        ))?,
-                    file_name: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fileName"))?,
-                    file_type: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fileType"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsFilesItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let file_content = o.req("fileContent")?;
+        let file_name = o.req("fileName")?;
+        let file_type = o.req("fileType")?;
+        let additional = o.rest(&["fileContent", "fileName", "fileType"])?;
+        let file_content = o.need(file_content, "fileContent")?;
+        let file_name = o.need(file_name, "fileName")?;
+        let file_type = o.need(file_type, "fileType")?;
+        Ok(Self {
+            file_content,
+            file_name,
+            file_type,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsFilesItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SendRequestFieldsFilesItem);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SendRequestFieldsMembersItem {
@@ -1206,181 +435,33 @@ pub struct SendRequestFieldsMembersItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsMembersItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SendRequestFieldsMembersItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SendRequestFieldsMembersItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SendRequestFieldsMembersItem, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<SendRequestFieldsMembersItemRole> = None;
-                let mut __f3: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "employeeCode" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("employeeCode"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "employeeId" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("employeeId"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "role" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("role"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            SendRequestFieldsMembersItemRole,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "userId" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("userId"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SendRequestFieldsMembersItem {
-                    employee_code: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "employeeCode",
-                        ))?,
-                    employee_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("employeeId"))?,
-                    role: __f2.ok_or_else(|| ::serde::de::Error::missing_field("role"))?,
-                    user_id: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field("userId"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsMembersItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let employee_code = o.req("employeeCode")?;
+        let employee_id = o.req("employeeId")?;
+        let role = o.req("role")?;
+        let user_id = o.req("userId")?;
+        let additional = o.rest(&["employeeCode", "employeeId", "role", "userId"])?;
+        let employee_code = o.need(employee_code, "employeeCode")?;
+        let employee_id = o.need(employee_id, "employeeId")?;
+        let role = o.need(role, "role")?;
+        let user_id = o.need(user_id, "userId")?;
+        Ok(Self {
+            employee_code,
+            employee_id,
+            role,
+            user_id,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum SendRequestFieldsMembersItemRole {
-    /// The value "signer".
-    Signer,
-    /// The value "assignee".
-    Assignee,
-    /// The value "reviewer".
-    Reviewer,
-    /// The value "editor".
-    Editor,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(SendRequestFieldsMembersItem);
 
-impl SendRequestFieldsMembersItemRole {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Signer => "signer",
-            Self::Assignee => "assignee",
-            Self::Reviewer => "reviewer",
-            Self::Editor => "editor",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for SendRequestFieldsMembersItemRole {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for SendRequestFieldsMembersItemRole {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsMembersItemRole {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "signer" => Self::Signer,
-                "assignee" => Self::Assignee,
-                "reviewer" => Self::Reviewer,
-                "editor" => Self::Editor,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsMembersItemRole {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type SendRequestFieldsMembersItemRole = super::super::super::enums::SignerAssigneeReviewerEditor;
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SendRequestFieldsResponsible {
@@ -1397,181 +478,32 @@ pub struct SendRequestFieldsResponsible {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsResponsible {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SendRequestFieldsResponsible;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SendRequestFieldsResponsible")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SendRequestFieldsResponsible, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<SendRequestFieldsResponsibleRole>> = None;
-                let mut __f3: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "employeeCode" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("employeeCode"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "employeeId" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("employeeId"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "role" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("role"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<SendRequestFieldsResponsibleRole>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "userId" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("userId"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SendRequestFieldsResponsible {
-                    employee_code: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "employeeCode",
-                        ))?,
-                    employee_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("employeeId"))?,
-                    role: __f2.unwrap_or_default(),
-                    user_id: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field("userId"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsResponsible {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let employee_code = o.req("employeeCode")?;
+        let employee_id = o.req("employeeId")?;
+        let role = o.opt("role")?;
+        let user_id = o.req("userId")?;
+        let additional = o.rest(&["employeeCode", "employeeId", "role", "userId"])?;
+        let employee_code = o.need(employee_code, "employeeCode")?;
+        let employee_id = o.need(employee_id, "employeeId")?;
+        let user_id = o.need(user_id, "userId")?;
+        Ok(Self {
+            employee_code,
+            employee_id,
+            role,
+            user_id,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum SendRequestFieldsResponsibleRole {
-    /// The value "signer".
-    Signer,
-    /// The value "assignee".
-    Assignee,
-    /// The value "reviewer".
-    Reviewer,
-    /// The value "editor".
-    Editor,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(SendRequestFieldsResponsible);
 
-impl SendRequestFieldsResponsibleRole {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Signer => "signer",
-            Self::Assignee => "assignee",
-            Self::Reviewer => "reviewer",
-            Self::Editor => "editor",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for SendRequestFieldsResponsibleRole {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for SendRequestFieldsResponsibleRole {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsResponsibleRole {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "signer" => Self::Signer,
-                "assignee" => Self::Assignee,
-                "reviewer" => Self::Reviewer,
-                "editor" => Self::Editor,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsResponsibleRole {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type SendRequestFieldsResponsibleRole = super::super::super::enums::SignerAssigneeReviewerEditor;
 
 /// The `result` of `sign.b2e.document.send`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1587,94 +519,25 @@ pub struct SendResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SendResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SendResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SendResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SendResponse, A::Error> {
-                let mut __f0: Option<Option<Vec<SendResponseMembersItem>>> = None;
-                let mut __f1: Option<Option<SendResponseState>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "members" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("members"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<SendResponseMembersItem>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "state" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("state"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<SendResponseState>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "uid" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("uid"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SendResponse {
-                    members: __f0.unwrap_or_default(),
-                    state: __f1.unwrap_or_default(),
-                    uid: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SendResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let members = o.opt("members")?;
+        let state = o.opt("state")?;
+        let uid = o.opt("uid")?;
+        let additional = o.rest(&["members", "state", "uid"])?;
+        Ok(Self {
+            members,
+            state,
+            uid,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SendResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SendResponse);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SendResponseMembersItem {
@@ -1693,120 +556,29 @@ pub struct SendResponseMembersItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SendResponseMembersItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SendResponseMembersItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SendResponseMembersItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SendResponseMembersItem, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<SendResponseMembersItemState>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<SendResponseMembersItemUser>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "party" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("party"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "role" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("role"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "state" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("state"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<SendResponseMembersItemState>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "uid" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("uid"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "user" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("user"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<SendResponseMembersItemUser>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SendResponseMembersItem {
-                    party: __f0.unwrap_or_default(),
-                    role: __f1.unwrap_or_default(),
-                    state: __f2.unwrap_or_default(),
-                    uid: __f3.unwrap_or_default(),
-                    user: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SendResponseMembersItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let party = o.opt("party")?;
+        let role = o.opt("role")?;
+        let state = o.opt("state")?;
+        let uid = o.opt("uid")?;
+        let user = o.opt("user")?;
+        let additional = o.rest(&["party", "role", "state", "uid", "user"])?;
+        Ok(Self {
+            party,
+            role,
+            state,
+            uid,
+            user,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SendResponseMembersItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SendResponseMembersItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SendResponseMembersItemState {
@@ -1819,77 +591,19 @@ pub struct SendResponseMembersItemState {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SendResponseMembersItemState {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SendResponseMembersItemState;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SendResponseMembersItemState")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SendResponseMembersItemState, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "code" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SendResponseMembersItemState {
-                    code: __f0.unwrap_or_default(),
-                    name: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SendResponseMembersItemState {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["code", "name"])?;
+        Ok(Self { code, name, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SendResponseMembersItemState {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SendResponseMembersItemState);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SendResponseMembersItemUser {
@@ -1904,94 +618,25 @@ pub struct SendResponseMembersItemUser {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SendResponseMembersItemUser {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SendResponseMembersItemUser;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SendResponseMembersItemUser")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SendResponseMembersItemUser, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "employeeCode" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("employeeCode"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "employeeId" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("employeeId"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "userId" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("userId"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SendResponseMembersItemUser {
-                    employee_code: __f0.unwrap_or_default(),
-                    employee_id: __f1.unwrap_or_default(),
-                    user_id: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SendResponseMembersItemUser {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let employee_code = o.opt("employeeCode")?;
+        let employee_id = o.opt("employeeId")?;
+        let user_id = o.opt("userId")?;
+        let additional = o.rest(&["employeeCode", "employeeId", "userId"])?;
+        Ok(Self {
+            employee_code,
+            employee_id,
+            user_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SendResponseMembersItemUser {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SendResponseMembersItemUser);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SendResponseState {
@@ -2004,77 +649,19 @@ pub struct SendResponseState {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SendResponseState {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SendResponseState;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SendResponseState")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SendResponseState, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "code" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("code"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SendResponseState {
-                    code: __f0.unwrap_or_default(),
-                    name: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SendResponseState {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["code", "name"])?;
+        Ok(Self { code, name, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SendResponseState {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SendResponseState);
 
 impl ::bitrix24_runtime::Method for SendRequest {
     const NAME: &'static str = "sign.b2e.document.send";

@@ -13,6 +13,8 @@
 /// Calls `tasks.flow.Flow.activate`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-activate.html>.
 pub async fn activate(
     client: &::bitrix24_runtime::Client,
     request: &ActivateRequest,
@@ -21,6 +23,8 @@ pub async fn activate(
 }
 
 /// Parameters of `tasks.flow.Flow.activate`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-activate.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ActivateRequest {
     #[serde(rename = "flowId")]
@@ -30,65 +34,19 @@ pub struct ActivateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ActivateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ActivateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ActivateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ActivateRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "flowId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("flowId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ActivateRequest {
-                    flow_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("flowId"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ActivateRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let flow_id = o.req("flowId")?;
+        let additional = o.rest(&["flowId"])?;
+        let flow_id = o.need(flow_id, "flowId")?;
+        Ok(Self { flow_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ActivateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ActivateRequest);
 
 /// The `result` of `tasks.flow.Flow.activate`.
 pub type ActivateResponse = bool;
@@ -104,6 +62,8 @@ impl ::bitrix24_runtime::Method for ActivateRequest {
 /// Calls `tasks.flow.Flow.create`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-create.html>.
 pub async fn create(
     client: &::bitrix24_runtime::Client,
     request: &CreateRequest,
@@ -112,6 +72,8 @@ pub async fn create(
 }
 
 /// Parameters of `tasks.flow.Flow.create`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-create.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct CreateRequest {
     #[serde(rename = "flowData")]
@@ -121,67 +83,19 @@ pub struct CreateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for CreateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = CreateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateRequest, A::Error> {
-                let mut __f0: Option<CreateRequestFlowData> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "flowData" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("flowData"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            CreateRequestFlowData,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(CreateRequest {
-                    flow_data: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("flowData"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for CreateRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let flow_data = o.req("flowData")?;
+        let additional = o.rest(&["flowData"])?;
+        let flow_data = o.need(flow_data, "flowData")?;
+        Ok(Self { flow_data, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for CreateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(CreateRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct CreateRequestFlowData {
@@ -233,355 +147,79 @@ pub struct CreateRequestFlowData {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for CreateRequestFlowData {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = CreateRequestFlowData;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateRequestFlowData")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateRequestFlowData, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<CreateRequestFlowDataDistributionType> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<String> = None;
-                let mut __f5: Option<Option<i64>> = None;
-                let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<Option<i64>> = None;
-                let mut __f8: Option<Option<i64>> = None;
-                let mut __f9: Option<Option<i64>> = None;
-                let mut __f10: Option<i64> = None;
-                let mut __f11: Option<Option<i64>> = None;
-                let mut __f12: Option<::serde_json::Value> = None;
-                let mut __f13: Option<Option<i64>> = None;
-                let mut __f14: Option<::serde_json::Value> = None;
-                let mut __f15: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "description" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("description"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "distributionType" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("distributionType"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            CreateRequestFlowDataDistributionType,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "groupId" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("groupId"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "matchWorkTime" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("matchWorkTime"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "notifyAtHalfTime" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("notifyAtHalfTime"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "notifyOnQueueOverflow" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("notifyOnQueueOverflow"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "notifyOnTasksInProgressOverflow" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "notifyOnTasksInProgressOverflow",
-                                    ),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "notifyWhenEfficiencyDecreases" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "notifyWhenEfficiencyDecreases",
-                                    ),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ownerId" => {
-                            if __f9.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ownerId"));
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "plannedCompletionTime" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("plannedCompletionTime"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "responsibleCanChangeDeadline" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "responsibleCanChangeDeadline",
-                                    ),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "responsibleList" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("responsibleList"),
-                                );
-                            }
-                            __f12 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "taskControl" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("taskControl"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "taskCreators" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("taskCreators"),
-                                );
-                            }
-                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "templateId" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("templateId"),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(CreateRequestFlowData {
-                    description: __f0.unwrap_or_default(),
-                    distribution_type: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "distributionType",
-                        ))?,
-                    group_id: __f2.unwrap_or_default(),
-                    match_work_time: __f3.unwrap_or_default(),
-                    name: __f4.ok_or_else(|| ::serde::de::Error::missing_field("name"))?,
-                    notify_at_half_time: __f5.unwrap_or_default(),
-                    notify_on_queue_overflow: __f6.unwrap_or_default(),
-                    notify_on_tasks_in_progress_overflow: __f7.unwrap_or_default(),
-                    notify_when_efficiency_decreases: __f8.unwrap_or_default(),
-                    owner_id: __f9.unwrap_or_default(),
-                    planned_completion_time: __f10
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "plannedCompletionTime",
-                        ))?,
-                    responsible_can_change_deadline: __f11.unwrap_or_default(),
-                    responsible_list: __f12
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "responsibleList",
-                        ))?,
-                    task_control: __f13.unwrap_or_default(),
-                    task_creators: __f14.unwrap_or_default(),
-                    template_id: __f15.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for CreateRequestFlowData {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let distribution_type = o.req("distributionType")?;
+        let group_id = o.opt("groupId")?;
+        let match_work_time = o.opt("matchWorkTime")?;
+        let name = o.req("name")?;
+        let notify_at_half_time = o.opt("notifyAtHalfTime")?;
+        let notify_on_queue_overflow = o.opt("notifyOnQueueOverflow")?;
+        let notify_on_tasks_in_progress_overflow = o
+            .opt("notifyOnTasksInProgressOverflow")?;
+        let notify_when_efficiency_decreases = o.opt("notifyWhenEfficiencyDecreases")?;
+        let owner_id = o.opt("ownerId")?;
+        let planned_completion_time = o.req("plannedCompletionTime")?;
+        let responsible_can_change_deadline = o.opt("responsibleCanChangeDeadline")?;
+        let responsible_list = o.req("responsibleList")?;
+        let task_control = o.opt("taskControl")?;
+        let task_creators = o.opt("taskCreators")?;
+        let template_id = o.opt("templateId")?;
+        let additional = o
+            .rest(
+                &[
+                    "description",
+                    "distributionType",
+                    "groupId",
+                    "matchWorkTime",
+                    "name",
+                    "notifyAtHalfTime",
+                    "notifyOnQueueOverflow",
+                    "notifyOnTasksInProgressOverflow",
+                    "notifyWhenEfficiencyDecreases",
+                    "ownerId",
+                    "plannedCompletionTime",
+                    "responsibleCanChangeDeadline",
+                    "responsibleList",
+                    "taskControl",
+                    "taskCreators",
+                    "templateId",
+                ],
+            )?;
+        let distribution_type = o.need(distribution_type, "distributionType")?;
+        let name = o.need(name, "name")?;
+        let planned_completion_time = o
+            .need(planned_completion_time, "plannedCompletionTime")?;
+        let responsible_list = o.need(responsible_list, "responsibleList")?;
+        Ok(Self {
+            description,
+            distribution_type,
+            group_id,
+            match_work_time,
+            name,
+            notify_at_half_time,
+            notify_on_queue_overflow,
+            notify_on_tasks_in_progress_overflow,
+            notify_when_efficiency_decreases,
+            owner_id,
+            planned_completion_time,
+            responsible_can_change_deadline,
+            responsible_list,
+            task_control,
+            task_creators,
+            template_id,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum CreateRequestFlowDataDistributionType {
-    /// The value "manually".
-    Manually,
-    /// The value "queue".
-    Queue,
-    /// The value "himself".
-    Himself,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(CreateRequestFlowData);
 
-impl CreateRequestFlowDataDistributionType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Manually => "manually",
-            Self::Queue => "queue",
-            Self::Himself => "himself",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for CreateRequestFlowDataDistributionType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for CreateRequestFlowDataDistributionType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for CreateRequestFlowDataDistributionType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "manually" => Self::Manually,
-                "queue" => Self::Queue,
-                "himself" => Self::Himself,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for CreateRequestFlowDataDistributionType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type CreateRequestFlowDataDistributionType = super::super::super::enums::ManuallyQueueHimself;
 
 /// The `result` of `tasks.flow.Flow.create`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -648,402 +286,96 @@ pub struct CreateResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for CreateResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = CreateResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct CreateResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateResponse, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<bool>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<Option<i64>> = None;
-                let mut __f8: Option<Option<i64>> = None;
-                let mut __f9: Option<Option<bool>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<bool>> = None;
-                let mut __f12: Option<Option<i64>> = None;
-                let mut __f13: Option<Option<i64>> = None;
-                let mut __f14: Option<::serde_json::Value> = None;
-                let mut __f15: Option<Option<i64>> = None;
-                let mut __f16: Option<Option<i64>> = None;
-                let mut __f17: Option<Option<bool>> = None;
-                let mut __f18: Option<Option<Vec<Vec<::serde_json::Value>>>> = None;
-                let mut __f19: Option<Option<bool>> = None;
-                let mut __f20: Option<Option<Vec<Vec<::serde_json::Value>>>> = None;
-                let mut __f21: Option<Option<Vec<Vec<::serde_json::Value>>>> = None;
-                let mut __f22: Option<Option<i64>> = None;
-                let mut __f23: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "active" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("active"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "activity" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("activity"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "creatorId" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("creatorId"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "demo" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("demo"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "description" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("description"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "distributionType" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("distributionType"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "efficiency" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("efficiency"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "groupId" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("groupId"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "matchWorkTime" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("matchWorkTime"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "notifyAtHalfTime" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("notifyAtHalfTime"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "notifyOnQueueOverflow" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("notifyOnQueueOverflow"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "notifyOnTasksInProgressOverflow" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "notifyOnTasksInProgressOverflow",
-                                    ),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "notifyWhenEfficiencyDecreases" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "notifyWhenEfficiencyDecreases",
-                                    ),
-                                );
-                            }
-                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "ownerId" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ownerId"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "plannedCompletionTime" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("plannedCompletionTime"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "responsibleCanChangeDeadline" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "responsibleCanChangeDeadline",
-                                    ),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "responsibleList" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("responsibleList"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<Vec<::serde_json::Value>>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "taskControl" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("taskControl"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "taskCreators" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("taskCreators"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<Vec<::serde_json::Value>>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "team" => {
-                            if __f21.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("team"));
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<Vec<::serde_json::Value>>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "templateId" => {
-                            if __f22.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("templateId"),
-                                );
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "trialFeatureEnabled" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("trialFeatureEnabled"),
-                                );
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(CreateResponse {
-                    active: __f0.unwrap_or_default(),
-                    activity: __f1.unwrap_or_default(),
-                    creator_id: __f2.unwrap_or_default(),
-                    demo: __f3.unwrap_or_default(),
-                    description: __f4.unwrap_or_default(),
-                    distribution_type: __f5.unwrap_or_default(),
-                    efficiency: __f6.unwrap_or_default(),
-                    group_id: __f7.unwrap_or_default(),
-                    id: __f8.unwrap_or_default(),
-                    match_work_time: __f9.unwrap_or_default(),
-                    name: __f10.unwrap_or_default(),
-                    notify_at_half_time: __f11.unwrap_or_default(),
-                    notify_on_queue_overflow: __f12.unwrap_or_default(),
-                    notify_on_tasks_in_progress_overflow: __f13.unwrap_or_default(),
-                    notify_when_efficiency_decreases: __f14.unwrap_or_default(),
-                    owner_id: __f15.unwrap_or_default(),
-                    planned_completion_time: __f16.unwrap_or_default(),
-                    responsible_can_change_deadline: __f17.unwrap_or_default(),
-                    responsible_list: __f18.unwrap_or_default(),
-                    task_control: __f19.unwrap_or_default(),
-                    task_creators: __f20.unwrap_or_default(),
-                    team: __f21.unwrap_or_default(),
-                    template_id: __f22.unwrap_or_default(),
-                    trial_feature_enabled: __f23.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for CreateResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let activity = o.opt("activity")?;
+        let creator_id = o.opt("creatorId")?;
+        let demo = o.opt("demo")?;
+        let description = o.opt("description")?;
+        let distribution_type = o.opt("distributionType")?;
+        let efficiency = o.opt("efficiency")?;
+        let group_id = o.opt("groupId")?;
+        let id = o.opt("id")?;
+        let match_work_time = o.opt("matchWorkTime")?;
+        let name = o.opt("name")?;
+        let notify_at_half_time = o.opt("notifyAtHalfTime")?;
+        let notify_on_queue_overflow = o.opt("notifyOnQueueOverflow")?;
+        let notify_on_tasks_in_progress_overflow = o
+            .opt("notifyOnTasksInProgressOverflow")?;
+        let notify_when_efficiency_decreases = o.opt("notifyWhenEfficiencyDecreases")?;
+        let owner_id = o.opt("ownerId")?;
+        let planned_completion_time = o.opt("plannedCompletionTime")?;
+        let responsible_can_change_deadline = o.opt("responsibleCanChangeDeadline")?;
+        let responsible_list = o.opt("responsibleList")?;
+        let task_control = o.opt("taskControl")?;
+        let task_creators = o.opt("taskCreators")?;
+        let team = o.opt("team")?;
+        let template_id = o.opt("templateId")?;
+        let trial_feature_enabled = o.opt("trialFeatureEnabled")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "activity",
+                    "creatorId",
+                    "demo",
+                    "description",
+                    "distributionType",
+                    "efficiency",
+                    "groupId",
+                    "id",
+                    "matchWorkTime",
+                    "name",
+                    "notifyAtHalfTime",
+                    "notifyOnQueueOverflow",
+                    "notifyOnTasksInProgressOverflow",
+                    "notifyWhenEfficiencyDecreases",
+                    "ownerId",
+                    "plannedCompletionTime",
+                    "responsibleCanChangeDeadline",
+                    "responsibleList",
+                    "taskControl",
+                    "taskCreators",
+                    "team",
+                    "templateId",
+                    "trialFeatureEnabled",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            activity,
+            creator_id,
+            demo,
+            description,
+            distribution_type,
+            efficiency,
+            group_id,
+            id,
+            match_work_time,
+            name,
+            notify_at_half_time,
+            notify_on_queue_overflow,
+            notify_on_tasks_in_progress_overflow,
+            notify_when_efficiency_decreases,
+            owner_id,
+            planned_completion_time,
+            responsible_can_change_deadline,
+            responsible_list,
+            task_control,
+            task_creators,
+            team,
+            template_id,
+            trial_feature_enabled,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for CreateResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(CreateResponse);
 
 impl ::bitrix24_runtime::Method for CreateRequest {
     const NAME: &'static str = "tasks.flow.Flow.create";
@@ -1056,6 +388,8 @@ impl ::bitrix24_runtime::Method for CreateRequest {
 /// Calls `tasks.flow.Flow.delete`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-delete.html>.
 pub async fn delete(
     client: &::bitrix24_runtime::Client,
     request: &DeleteRequest,
@@ -1064,6 +398,8 @@ pub async fn delete(
 }
 
 /// Parameters of `tasks.flow.Flow.delete`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-delete.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     #[serde(rename = "flowData")]
@@ -1075,78 +411,25 @@ pub struct DeleteRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "flowData" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("flowData"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "flowData.id" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("flowData.id"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteRequest {
-                    flow_data: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("flowData"))?,
-                    flow_data_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "flowData.id",
-                        ))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let flow_data = o.req("flowData")?;
+        let flow_data_id = o.req("flowData.id")?;
+        let additional = o.rest(&["flowData", "flowData.id"])?;
+        let flow_data = o.need(flow_data, "flowData")?;
+        let flow_data_id = o.need(flow_data_id, "flowData.id")?;
+        Ok(Self {
+            flow_data,
+            flow_data_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteRequest);
 
 /// The `result` of `tasks.flow.Flow.delete`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1158,64 +441,18 @@ pub struct DeleteResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for DeleteResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = DeleteResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct DeleteResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<DeleteResponse, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "deleted" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("deleted"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(DeleteResponse {
-                    deleted: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for DeleteResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let deleted = o.opt("deleted")?;
+        let additional = o.rest(&["deleted"])?;
+        Ok(Self { deleted, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for DeleteResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(DeleteResponse);
 
 impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "tasks.flow.Flow.delete";
@@ -1228,6 +465,8 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
 /// Calls `tasks.flow.Flow.get`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -1236,6 +475,8 @@ pub async fn get(
 }
 
 /// Parameters of `tasks.flow.Flow.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     #[serde(rename = "flowId")]
@@ -1245,65 +486,19 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "flowId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("flowId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    flow_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("flowId"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let flow_id = o.req("flowId")?;
+        let additional = o.rest(&["flowId"])?;
+        let flow_id = o.need(flow_id, "flowId")?;
+        Ok(Self { flow_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `tasks.flow.Flow.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1370,402 +565,96 @@ pub struct GetResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponse, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<bool>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<Option<i64>> = None;
-                let mut __f8: Option<Option<i64>> = None;
-                let mut __f9: Option<Option<bool>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<bool>> = None;
-                let mut __f12: Option<Option<i64>> = None;
-                let mut __f13: Option<Option<i64>> = None;
-                let mut __f14: Option<::serde_json::Value> = None;
-                let mut __f15: Option<Option<i64>> = None;
-                let mut __f16: Option<Option<i64>> = None;
-                let mut __f17: Option<Option<bool>> = None;
-                let mut __f18: Option<Option<Vec<Vec<::serde_json::Value>>>> = None;
-                let mut __f19: Option<Option<bool>> = None;
-                let mut __f20: Option<Option<Vec<Vec<::serde_json::Value>>>> = None;
-                let mut __f21: Option<Option<Vec<Vec<::serde_json::Value>>>> = None;
-                let mut __f22: Option<Option<i64>> = None;
-                let mut __f23: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "active" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("active"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "activity" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("activity"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "creatorId" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("creatorId"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "demo" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("demo"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "description" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("description"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "distributionType" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("distributionType"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "efficiency" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("efficiency"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "groupId" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("groupId"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "matchWorkTime" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("matchWorkTime"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "notifyAtHalfTime" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("notifyAtHalfTime"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "notifyOnQueueOverflow" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("notifyOnQueueOverflow"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "notifyOnTasksInProgressOverflow" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "notifyOnTasksInProgressOverflow",
-                                    ),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "notifyWhenEfficiencyDecreases" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "notifyWhenEfficiencyDecreases",
-                                    ),
-                                );
-                            }
-                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "ownerId" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ownerId"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "plannedCompletionTime" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("plannedCompletionTime"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "responsibleCanChangeDeadline" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "responsibleCanChangeDeadline",
-                                    ),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "responsibleList" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("responsibleList"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<Vec<::serde_json::Value>>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "taskControl" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("taskControl"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "taskCreators" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("taskCreators"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<Vec<::serde_json::Value>>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "team" => {
-                            if __f21.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("team"));
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<Vec<::serde_json::Value>>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "templateId" => {
-                            if __f22.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("templateId"),
-                                );
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "trialFeatureEnabled" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("trialFeatureEnabled"),
-                                );
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponse {
-                    active: __f0.unwrap_or_default(),
-                    activity: __f1.unwrap_or_default(),
-                    creator_id: __f2.unwrap_or_default(),
-                    demo: __f3.unwrap_or_default(),
-                    description: __f4.unwrap_or_default(),
-                    distribution_type: __f5.unwrap_or_default(),
-                    efficiency: __f6.unwrap_or_default(),
-                    group_id: __f7.unwrap_or_default(),
-                    id: __f8.unwrap_or_default(),
-                    match_work_time: __f9.unwrap_or_default(),
-                    name: __f10.unwrap_or_default(),
-                    notify_at_half_time: __f11.unwrap_or_default(),
-                    notify_on_queue_overflow: __f12.unwrap_or_default(),
-                    notify_on_tasks_in_progress_overflow: __f13.unwrap_or_default(),
-                    notify_when_efficiency_decreases: __f14.unwrap_or_default(),
-                    owner_id: __f15.unwrap_or_default(),
-                    planned_completion_time: __f16.unwrap_or_default(),
-                    responsible_can_change_deadline: __f17.unwrap_or_default(),
-                    responsible_list: __f18.unwrap_or_default(),
-                    task_control: __f19.unwrap_or_default(),
-                    task_creators: __f20.unwrap_or_default(),
-                    team: __f21.unwrap_or_default(),
-                    template_id: __f22.unwrap_or_default(),
-                    trial_feature_enabled: __f23.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let activity = o.opt("activity")?;
+        let creator_id = o.opt("creatorId")?;
+        let demo = o.opt("demo")?;
+        let description = o.opt("description")?;
+        let distribution_type = o.opt("distributionType")?;
+        let efficiency = o.opt("efficiency")?;
+        let group_id = o.opt("groupId")?;
+        let id = o.opt("id")?;
+        let match_work_time = o.opt("matchWorkTime")?;
+        let name = o.opt("name")?;
+        let notify_at_half_time = o.opt("notifyAtHalfTime")?;
+        let notify_on_queue_overflow = o.opt("notifyOnQueueOverflow")?;
+        let notify_on_tasks_in_progress_overflow = o
+            .opt("notifyOnTasksInProgressOverflow")?;
+        let notify_when_efficiency_decreases = o.opt("notifyWhenEfficiencyDecreases")?;
+        let owner_id = o.opt("ownerId")?;
+        let planned_completion_time = o.opt("plannedCompletionTime")?;
+        let responsible_can_change_deadline = o.opt("responsibleCanChangeDeadline")?;
+        let responsible_list = o.opt("responsibleList")?;
+        let task_control = o.opt("taskControl")?;
+        let task_creators = o.opt("taskCreators")?;
+        let team = o.opt("team")?;
+        let template_id = o.opt("templateId")?;
+        let trial_feature_enabled = o.opt("trialFeatureEnabled")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "activity",
+                    "creatorId",
+                    "demo",
+                    "description",
+                    "distributionType",
+                    "efficiency",
+                    "groupId",
+                    "id",
+                    "matchWorkTime",
+                    "name",
+                    "notifyAtHalfTime",
+                    "notifyOnQueueOverflow",
+                    "notifyOnTasksInProgressOverflow",
+                    "notifyWhenEfficiencyDecreases",
+                    "ownerId",
+                    "plannedCompletionTime",
+                    "responsibleCanChangeDeadline",
+                    "responsibleList",
+                    "taskControl",
+                    "taskCreators",
+                    "team",
+                    "templateId",
+                    "trialFeatureEnabled",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            activity,
+            creator_id,
+            demo,
+            description,
+            distribution_type,
+            efficiency,
+            group_id,
+            id,
+            match_work_time,
+            name,
+            notify_at_half_time,
+            notify_on_queue_overflow,
+            notify_on_tasks_in_progress_overflow,
+            notify_when_efficiency_decreases,
+            owner_id,
+            planned_completion_time,
+            responsible_can_change_deadline,
+            responsible_list,
+            task_control,
+            task_creators,
+            team,
+            template_id,
+            trial_feature_enabled,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "tasks.flow.Flow.get";
@@ -1778,6 +667,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 /// Calls `tasks.flow.Flow.isExists`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-is-exists.html>.
 pub async fn is_exists(
     client: &::bitrix24_runtime::Client,
     request: &IsExistsRequest,
@@ -1786,6 +677,8 @@ pub async fn is_exists(
 }
 
 /// Parameters of `tasks.flow.Flow.isExists`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-is-exists.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct IsExistsRequest {
     #[serde(rename = "flowData")]
@@ -1798,86 +691,27 @@ pub struct IsExistsRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for IsExistsRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = IsExistsRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct IsExistsRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<IsExistsRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "flowData" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("flowData"));
-                            }
-                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "id" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(IsExistsRequest {
-                    flow_data: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("flowData"))?,
-                    id: __f1.unwrap_or_default(),
-                    name: __f2.ok_or_else(|| ::serde::de::Error::missing_field("name"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for IsExistsRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let flow_data = o.req("flowData")?;
+        let id = o.opt("id")?;
+        let name = o.req("name")?;
+        let additional = o.rest(&["flowData", "id", "name"])?;
+        let flow_data = o.need(flow_data, "flowData")?;
+        let name = o.need(name, "name")?;
+        Ok(Self {
+            flow_data,
+            id,
+            name,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for IsExistsRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(IsExistsRequest);
 
 /// The `result` of `tasks.flow.Flow.isExists`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -1889,64 +723,18 @@ pub struct IsExistsResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for IsExistsResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = IsExistsResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct IsExistsResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<IsExistsResponse, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "exists" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("exists"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(IsExistsResponse {
-                    exists: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for IsExistsResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let exists = o.opt("exists")?;
+        let additional = o.rest(&["exists"])?;
+        Ok(Self { exists, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for IsExistsResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(IsExistsResponse);
 
 impl ::bitrix24_runtime::Method for IsExistsRequest {
     const NAME: &'static str = "tasks.flow.Flow.isExists";
@@ -1959,6 +747,8 @@ impl ::bitrix24_runtime::Method for IsExistsRequest {
 /// Calls `tasks.flow.Flow.pin`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-pin.html>.
 pub async fn pin(
     client: &::bitrix24_runtime::Client,
     request: &PinRequest,
@@ -1967,6 +757,8 @@ pub async fn pin(
 }
 
 /// Parameters of `tasks.flow.Flow.pin`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-pin.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct PinRequest {
     #[serde(rename = "flowId")]
@@ -1976,65 +768,19 @@ pub struct PinRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for PinRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = PinRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct PinRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<PinRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "flowId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("flowId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(PinRequest {
-                    flow_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("flowId"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for PinRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let flow_id = o.req("flowId")?;
+        let additional = o.rest(&["flowId"])?;
+        let flow_id = o.need(flow_id, "flowId")?;
+        Ok(Self { flow_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for PinRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(PinRequest);
 
 /// The `result` of `tasks.flow.Flow.pin`.
 pub type PinResponse = bool;
@@ -2050,6 +796,8 @@ impl ::bitrix24_runtime::Method for PinRequest {
 /// Calls `tasks.flow.Flow.update`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-update.html>.
 pub async fn update(
     client: &::bitrix24_runtime::Client,
     request: &UpdateRequest,
@@ -2058,6 +806,8 @@ pub async fn update(
 }
 
 /// Parameters of `tasks.flow.Flow.update`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/flow/tasks-flow-flow-update.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
     #[serde(rename = "flowData")]
@@ -2067,67 +817,19 @@ pub struct UpdateRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<UpdateRequestFlowData> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "flowData" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("flowData"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            UpdateRequestFlowData,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequest {
-                    flow_data: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("flowData"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let flow_data = o.req("flowData")?;
+        let additional = o.rest(&["flowData"])?;
+        let flow_data = o.need(flow_data, "flowData")?;
+        Ok(Self { flow_data, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequestFlowData {
@@ -2181,368 +883,82 @@ pub struct UpdateRequestFlowData {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFlowData {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateRequestFlowData;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateRequestFlowData")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateRequestFlowData, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<UpdateRequestFlowDataDistributionType> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<i64> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<Option<i64>> = None;
-                let mut __f8: Option<Option<i64>> = None;
-                let mut __f9: Option<Option<i64>> = None;
-                let mut __f10: Option<Option<i64>> = None;
-                let mut __f11: Option<i64> = None;
-                let mut __f12: Option<Option<i64>> = None;
-                let mut __f13: Option<::serde_json::Value> = None;
-                let mut __f14: Option<Option<i64>> = None;
-                let mut __f15: Option<::serde_json::Value> = None;
-                let mut __f16: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "description" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("description"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "distributionType" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("distributionType"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            UpdateRequestFlowDataDistributionType,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "groupId" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("groupId"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "matchWorkTime" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("matchWorkTime"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "notifyAtHalfTime" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("notifyAtHalfTime"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "notifyOnQueueOverflow" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("notifyOnQueueOverflow"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "notifyOnTasksInProgressOverflow" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "notifyOnTasksInProgressOverflow",
-                                    ),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "notifyWhenEfficiencyDecreases" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "notifyWhenEfficiencyDecreases",
-                                    ),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ownerId" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ownerId"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "plannedCompletionTime" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("plannedCompletionTime"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "responsibleCanChangeDeadline" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "responsibleCanChangeDeadline",
-                                    ),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "responsibleList" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("responsibleList"),
-                                );
-                            }
-                            __f13 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "taskControl" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("taskControl"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "taskCreators" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("taskCreators"),
-                                );
-                            }
-                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "templateId" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("templateId"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateRequestFlowData {
-                    description: __f0.unwrap_or_default(),
-                    distribution_type: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "distributionType",
-                        ))?,
-                    group_id: __f2.unwrap_or_default(),
-                    id: __f3.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    match_work_time: __f4.unwrap_or_default(),
-                    name: __f5.unwrap_or_default(),
-                    notify_at_half_time: __f6.unwrap_or_default(),
-                    notify_on_queue_overflow: __f7.unwrap_or_default(),
-                    notify_on_tasks_in_progress_overflow: __f8.unwrap_or_default(),
-                    notify_when_efficiency_decreases: __f9.unwrap_or_default(),
-                    owner_id: __f10.unwrap_or_default(),
-                    planned_completion_time: __f11
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "plannedCompletionTime",
-                        ))?,
-                    responsible_can_change_deadline: __f12.unwrap_or_default(),
-                    responsible_list: __f13
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "responsibleList",
-                        ))?,
-                    task_control: __f14.unwrap_or_default(),
-                    task_creators: __f15.unwrap_or_default(),
-                    template_id: __f16.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for UpdateRequestFlowData {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let distribution_type = o.req("distributionType")?;
+        let group_id = o.opt("groupId")?;
+        let id = o.req("id")?;
+        let match_work_time = o.opt("matchWorkTime")?;
+        let name = o.opt("name")?;
+        let notify_at_half_time = o.opt("notifyAtHalfTime")?;
+        let notify_on_queue_overflow = o.opt("notifyOnQueueOverflow")?;
+        let notify_on_tasks_in_progress_overflow = o
+            .opt("notifyOnTasksInProgressOverflow")?;
+        let notify_when_efficiency_decreases = o.opt("notifyWhenEfficiencyDecreases")?;
+        let owner_id = o.opt("ownerId")?;
+        let planned_completion_time = o.req("plannedCompletionTime")?;
+        let responsible_can_change_deadline = o.opt("responsibleCanChangeDeadline")?;
+        let responsible_list = o.req("responsibleList")?;
+        let task_control = o.opt("taskControl")?;
+        let task_creators = o.opt("taskCreators")?;
+        let template_id = o.opt("templateId")?;
+        let additional = o
+            .rest(
+                &[
+                    "description",
+                    "distributionType",
+                    "groupId",
+                    "id",
+                    "matchWorkTime",
+                    "name",
+                    "notifyAtHalfTime",
+                    "notifyOnQueueOverflow",
+                    "notifyOnTasksInProgressOverflow",
+                    "notifyWhenEfficiencyDecreases",
+                    "ownerId",
+                    "plannedCompletionTime",
+                    "responsibleCanChangeDeadline",
+                    "responsibleList",
+                    "taskControl",
+                    "taskCreators",
+                    "templateId",
+                ],
+            )?;
+        let distribution_type = o.need(distribution_type, "distributionType")?;
+        let id = o.need(id, "id")?;
+        let planned_completion_time = o
+            .need(planned_completion_time, "plannedCompletionTime")?;
+        let responsible_list = o.need(responsible_list, "responsibleList")?;
+        Ok(Self {
+            description,
+            distribution_type,
+            group_id,
+            id,
+            match_work_time,
+            name,
+            notify_at_half_time,
+            notify_on_queue_overflow,
+            notify_on_tasks_in_progress_overflow,
+            notify_when_efficiency_decreases,
+            owner_id,
+            planned_completion_time,
+            responsible_can_change_deadline,
+            responsible_list,
+            task_control,
+            task_creators,
+            template_id,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestFlowDataDistributionType {
-    /// The value "manually".
-    Manually,
-    /// The value "queue".
-    Queue,
-    /// The value "himself".
-    Himself,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(UpdateRequestFlowData);
 
-impl UpdateRequestFlowDataDistributionType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Manually => "manually",
-            Self::Queue => "queue",
-            Self::Himself => "himself",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UpdateRequestFlowDataDistributionType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestFlowDataDistributionType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFlowDataDistributionType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "manually" => Self::Manually,
-                "queue" => Self::Queue,
-                "himself" => Self::Himself,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UpdateRequestFlowDataDistributionType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type UpdateRequestFlowDataDistributionType = super::super::super::enums::ManuallyQueueHimself;
 
 /// The `result` of `tasks.flow.Flow.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -2609,402 +1025,96 @@ pub struct UpdateResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UpdateResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UpdateResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UpdateResponse, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<bool>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<Option<i64>> = None;
-                let mut __f8: Option<Option<i64>> = None;
-                let mut __f9: Option<Option<bool>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<bool>> = None;
-                let mut __f12: Option<Option<i64>> = None;
-                let mut __f13: Option<Option<i64>> = None;
-                let mut __f14: Option<::serde_json::Value> = None;
-                let mut __f15: Option<Option<i64>> = None;
-                let mut __f16: Option<Option<i64>> = None;
-                let mut __f17: Option<Option<bool>> = None;
-                let mut __f18: Option<Option<Vec<Vec<::serde_json::Value>>>> = None;
-                let mut __f19: Option<Option<bool>> = None;
-                let mut __f20: Option<Option<Vec<Vec<::serde_json::Value>>>> = None;
-                let mut __f21: Option<Option<Vec<Vec<::serde_json::Value>>>> = None;
-                let mut __f22: Option<Option<i64>> = None;
-                let mut __f23: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "active" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("active"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "activity" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("activity"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "creatorId" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("creatorId"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "demo" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("demo"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "description" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("description"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "distributionType" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("distributionType"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "efficiency" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("efficiency"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "groupId" => {
-                            if __f7.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("groupId"));
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f8.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "matchWorkTime" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("matchWorkTime"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f10.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "notifyAtHalfTime" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("notifyAtHalfTime"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "notifyOnQueueOverflow" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("notifyOnQueueOverflow"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "notifyOnTasksInProgressOverflow" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "notifyOnTasksInProgressOverflow",
-                                    ),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "notifyWhenEfficiencyDecreases" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "notifyWhenEfficiencyDecreases",
-                                    ),
-                                );
-                            }
-                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "ownerId" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ownerId"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "plannedCompletionTime" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("plannedCompletionTime"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "responsibleCanChangeDeadline" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "responsibleCanChangeDeadline",
-                                    ),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "responsibleList" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("responsibleList"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<Vec<::serde_json::Value>>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "taskControl" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("taskControl"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "taskCreators" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("taskCreators"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<Vec<::serde_json::Value>>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "team" => {
-                            if __f21.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("team"));
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<Vec<::serde_json::Value>>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "templateId" => {
-                            if __f22.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("templateId"),
-                                );
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "trialFeatureEnabled" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("trialFeatureEnabled"),
-                                );
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UpdateResponse {
-                    active: __f0.unwrap_or_default(),
-                    activity: __f1.unwrap_or_default(),
-                    creator_id: __f2.unwrap_or_default(),
-                    demo: __f3.unwrap_or_default(),
-                    description: __f4.unwrap_or_default(),
-                    distribution_type: __f5.unwrap_or_default(),
-                    efficiency: __f6.unwrap_or_default(),
-                    group_id: __f7.unwrap_or_default(),
-                    id: __f8.unwrap_or_default(),
-                    match_work_time: __f9.unwrap_or_default(),
-                    name: __f10.unwrap_or_default(),
-                    notify_at_half_time: __f11.unwrap_or_default(),
-                    notify_on_queue_overflow: __f12.unwrap_or_default(),
-                    notify_on_tasks_in_progress_overflow: __f13.unwrap_or_default(),
-                    notify_when_efficiency_decreases: __f14.unwrap_or_default(),
-                    owner_id: __f15.unwrap_or_default(),
-                    planned_completion_time: __f16.unwrap_or_default(),
-                    responsible_can_change_deadline: __f17.unwrap_or_default(),
-                    responsible_list: __f18.unwrap_or_default(),
-                    task_control: __f19.unwrap_or_default(),
-                    task_creators: __f20.unwrap_or_default(),
-                    team: __f21.unwrap_or_default(),
-                    template_id: __f22.unwrap_or_default(),
-                    trial_feature_enabled: __f23.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let activity = o.opt("activity")?;
+        let creator_id = o.opt("creatorId")?;
+        let demo = o.opt("demo")?;
+        let description = o.opt("description")?;
+        let distribution_type = o.opt("distributionType")?;
+        let efficiency = o.opt("efficiency")?;
+        let group_id = o.opt("groupId")?;
+        let id = o.opt("id")?;
+        let match_work_time = o.opt("matchWorkTime")?;
+        let name = o.opt("name")?;
+        let notify_at_half_time = o.opt("notifyAtHalfTime")?;
+        let notify_on_queue_overflow = o.opt("notifyOnQueueOverflow")?;
+        let notify_on_tasks_in_progress_overflow = o
+            .opt("notifyOnTasksInProgressOverflow")?;
+        let notify_when_efficiency_decreases = o.opt("notifyWhenEfficiencyDecreases")?;
+        let owner_id = o.opt("ownerId")?;
+        let planned_completion_time = o.opt("plannedCompletionTime")?;
+        let responsible_can_change_deadline = o.opt("responsibleCanChangeDeadline")?;
+        let responsible_list = o.opt("responsibleList")?;
+        let task_control = o.opt("taskControl")?;
+        let task_creators = o.opt("taskCreators")?;
+        let team = o.opt("team")?;
+        let template_id = o.opt("templateId")?;
+        let trial_feature_enabled = o.opt("trialFeatureEnabled")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "activity",
+                    "creatorId",
+                    "demo",
+                    "description",
+                    "distributionType",
+                    "efficiency",
+                    "groupId",
+                    "id",
+                    "matchWorkTime",
+                    "name",
+                    "notifyAtHalfTime",
+                    "notifyOnQueueOverflow",
+                    "notifyOnTasksInProgressOverflow",
+                    "notifyWhenEfficiencyDecreases",
+                    "ownerId",
+                    "plannedCompletionTime",
+                    "responsibleCanChangeDeadline",
+                    "responsibleList",
+                    "taskControl",
+                    "taskCreators",
+                    "team",
+                    "templateId",
+                    "trialFeatureEnabled",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            activity,
+            creator_id,
+            demo,
+            description,
+            distribution_type,
+            efficiency,
+            group_id,
+            id,
+            match_work_time,
+            name,
+            notify_at_half_time,
+            notify_on_queue_overflow,
+            notify_on_tasks_in_progress_overflow,
+            notify_when_efficiency_decreases,
+            owner_id,
+            planned_completion_time,
+            responsible_can_change_deadline,
+            responsible_list,
+            task_control,
+            task_creators,
+            team,
+            template_id,
+            trial_feature_enabled,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UpdateResponse);
 
 impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "tasks.flow.Flow.update";

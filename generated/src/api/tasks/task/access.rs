@@ -10,6 +10,8 @@ pub mod field;
 /// Calls `tasks.task.access.get`.
 ///
 /// Scope `tasks`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-access-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -18,6 +20,8 @@ pub async fn get(
 }
 
 /// Parameters of `tasks.task.access.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-access-get.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: i64,
@@ -26,64 +30,19 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
+        Ok(Self { id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `tasks.task.access.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -183,682 +142,158 @@ pub struct GetResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponse, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<Option<bool>> = None;
-                let mut __f2: Option<Option<bool>> = None;
-                let mut __f3: Option<Option<bool>> = None;
-                let mut __f4: Option<Option<bool>> = None;
-                let mut __f5: Option<Option<bool>> = None;
-                let mut __f6: Option<Option<bool>> = None;
-                let mut __f7: Option<Option<bool>> = None;
-                let mut __f8: Option<Option<bool>> = None;
-                let mut __f9: Option<Option<bool>> = None;
-                let mut __f10: Option<Option<bool>> = None;
-                let mut __f11: Option<Option<bool>> = None;
-                let mut __f12: Option<Option<bool>> = None;
-                let mut __f13: Option<Option<bool>> = None;
-                let mut __f14: Option<Option<bool>> = None;
-                let mut __f15: Option<Option<bool>> = None;
-                let mut __f16: Option<Option<bool>> = None;
-                let mut __f17: Option<Option<bool>> = None;
-                let mut __f18: Option<Option<bool>> = None;
-                let mut __f19: Option<Option<bool>> = None;
-                let mut __f20: Option<Option<bool>> = None;
-                let mut __f21: Option<Option<bool>> = None;
-                let mut __f22: Option<Option<bool>> = None;
-                let mut __f23: Option<Option<bool>> = None;
-                let mut __f24: Option<Option<bool>> = None;
-                let mut __f25: Option<Option<bool>> = None;
-                let mut __f26: Option<Option<bool>> = None;
-                let mut __f27: Option<Option<bool>> = None;
-                let mut __f28: Option<Option<bool>> = None;
-                let mut __f29: Option<Option<bool>> = None;
-                let mut __f30: Option<Option<bool>> = None;
-                let mut __f31: Option<Option<bool>> = None;
-                let mut __f32: Option<Option<bool>> = None;
-                let mut __f33: Option<Option<bool>> = None;
-                let mut __f34: Option<Option<bool>> = None;
-                let mut __f35: Option<Option<bool>> = None;
-                let mut __f36: Option<Option<bool>> = None;
-                let mut __f37: Option<Option<bool>> = None;
-                let mut __f38: Option<Option<bool>> = None;
-                let mut __f39: Option<Option<bool>> = None;
-                let mut __f40: Option<Option<bool>> = None;
-                let mut __f41: Option<Option<bool>> = None;
-                let mut __f42: Option<Option<bool>> = None;
-                let mut __f43: Option<Option<bool>> = None;
-                let mut __f44: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "addAuditors" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("addAuditors"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "admin" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("admin"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "approve" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("approve"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "attachFile" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("attachFile"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "automate" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("automate"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "changeAccomplices" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("changeAccomplices"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "changeDirector" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("changeDirector"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "changeResponsible" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("changeResponsible"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "changeStatus" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("changeStatus"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "checklistAdd" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("checklistAdd"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "checklistEdit" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("checklistEdit"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "checklistSave" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("checklistSave"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "checklistToggle" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("checklistToggle"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "complete" => {
-                            if __f13.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("complete"));
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "completeResult" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("completeResult"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "copy" => {
-                            if __f15.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("copy"));
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "createGanttDependence" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("createGanttDependence"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "createResult" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("createResult"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "createSubtask" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("createSubtask"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "datePlan" => {
-                            if __f19.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("datePlan"));
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "deadline" => {
-                            if __f20.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("deadline"));
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "defer" => {
-                            if __f21.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("defer"));
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "delegate" => {
-                            if __f22.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("delegate"));
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "detachFile" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("detachFile"),
-                                );
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "detachParent" => {
-                            if __f24.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("detachParent"),
-                                );
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "disapprove" => {
-                            if __f25.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("disapprove"),
-                                );
-                            }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "edit" => {
-                            if __f26.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("edit"));
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "elapsedTime" => {
-                            if __f27.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("elapsedTime"),
-                                );
-                            }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "favorite" => {
-                            if __f28.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("favorite"));
-                            }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "mark" => {
-                            if __f29.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("mark"));
-                            }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "mute" => {
-                            if __f30.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("mute"));
-                            }
-                            __f30 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "pause" => {
-                            if __f31.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("pause"));
-                            }
-                            __f31 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "read" => {
-                            if __f32.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("read"));
-                            }
-                            __f32 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "reminder" => {
-                            if __f33.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("reminder"));
-                            }
-                            __f33 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "remove" => {
-                            if __f34.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("remove"));
-                            }
-                            __f34 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "removeResult" => {
-                            if __f35.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("removeResult"),
-                                );
-                            }
-                            __f35 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "renew" => {
-                            if __f36.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("renew"));
-                            }
-                            __f36 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "resultEdit" => {
-                            if __f37.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("resultEdit"),
-                                );
-                            }
-                            __f37 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "resultRead" => {
-                            if __f38.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("resultRead"),
-                                );
-                            }
-                            __f38 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "saveAsTemplate" => {
-                            if __f39.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("saveAsTemplate"),
-                                );
-                            }
-                            __f39 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "sort" => {
-                            if __f40.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("sort"));
-                            }
-                            __f40 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "start" => {
-                            if __f41.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("start"));
-                            }
-                            __f41 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "take" => {
-                            if __f42.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("take"));
-                            }
-                            __f42 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "timeTracking" => {
-                            if __f43.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("timeTracking"),
-                                );
-                            }
-                            __f43 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "watch" => {
-                            if __f44.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("watch"));
-                            }
-                            __f44 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponse {
-                    add_auditors: __f0.unwrap_or_default(),
-                    admin: __f1.unwrap_or_default(),
-                    approve: __f2.unwrap_or_default(),
-                    attach_file: __f3.unwrap_or_default(),
-                    automate: __f4.unwrap_or_default(),
-                    change_accomplices: __f5.unwrap_or_default(),
-                    change_director: __f6.unwrap_or_default(),
-                    change_responsible: __f7.unwrap_or_default(),
-                    change_status: __f8.unwrap_or_default(),
-                    checklist_add: __f9.unwrap_or_default(),
-                    checklist_edit: __f10.unwrap_or_default(),
-                    checklist_save: __f11.unwrap_or_default(),
-                    checklist_toggle: __f12.unwrap_or_default(),
-                    complete: __f13.unwrap_or_default(),
-                    complete_result: __f14.unwrap_or_default(),
-                    copy: __f15.unwrap_or_default(),
-                    create_gantt_dependence: __f16.unwrap_or_default(),
-                    create_result: __f17.unwrap_or_default(),
-                    create_subtask: __f18.unwrap_or_default(),
-                    date_plan: __f19.unwrap_or_default(),
-                    deadline: __f20.unwrap_or_default(),
-                    defer: __f21.unwrap_or_default(),
-                    delegate: __f22.unwrap_or_default(),
-                    detach_file: __f23.unwrap_or_default(),
-                    detach_parent: __f24.unwrap_or_default(),
-                    disapprove: __f25.unwrap_or_default(),
-                    edit: __f26.unwrap_or_default(),
-                    elapsed_time: __f27.unwrap_or_default(),
-                    favorite: __f28.unwrap_or_default(),
-                    mark: __f29.unwrap_or_default(),
-                    mute: __f30.unwrap_or_default(),
-                    pause: __f31.unwrap_or_default(),
-                    read: __f32.unwrap_or_default(),
-                    reminder: __f33.unwrap_or_default(),
-                    remove: __f34.unwrap_or_default(),
-                    remove_result: __f35.unwrap_or_default(),
-                    renew: __f36.unwrap_or_default(),
-                    result_edit: __f37.unwrap_or_default(),
-                    result_read: __f38.unwrap_or_default(),
-                    save_as_template: __f39.unwrap_or_default(),
-                    sort: __f40.unwrap_or_default(),
-                    start: __f41.unwrap_or_default(),
-                    take: __f42.unwrap_or_default(),
-                    time_tracking: __f43.unwrap_or_default(),
-                    watch: __f44.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let add_auditors = o.opt("addAuditors")?;
+        let admin = o.opt("admin")?;
+        let approve = o.opt("approve")?;
+        let attach_file = o.opt("attachFile")?;
+        let automate = o.opt("automate")?;
+        let change_accomplices = o.opt("changeAccomplices")?;
+        let change_director = o.opt("changeDirector")?;
+        let change_responsible = o.opt("changeResponsible")?;
+        let change_status = o.opt("changeStatus")?;
+        let checklist_add = o.opt("checklistAdd")?;
+        let checklist_edit = o.opt("checklistEdit")?;
+        let checklist_save = o.opt("checklistSave")?;
+        let checklist_toggle = o.opt("checklistToggle")?;
+        let complete = o.opt("complete")?;
+        let complete_result = o.opt("completeResult")?;
+        let copy = o.opt("copy")?;
+        let create_gantt_dependence = o.opt("createGanttDependence")?;
+        let create_result = o.opt("createResult")?;
+        let create_subtask = o.opt("createSubtask")?;
+        let date_plan = o.opt("datePlan")?;
+        let deadline = o.opt("deadline")?;
+        let defer = o.opt("defer")?;
+        let delegate = o.opt("delegate")?;
+        let detach_file = o.opt("detachFile")?;
+        let detach_parent = o.opt("detachParent")?;
+        let disapprove = o.opt("disapprove")?;
+        let edit = o.opt("edit")?;
+        let elapsed_time = o.opt("elapsedTime")?;
+        let favorite = o.opt("favorite")?;
+        let mark = o.opt("mark")?;
+        let mute = o.opt("mute")?;
+        let pause = o.opt("pause")?;
+        let read = o.opt("read")?;
+        let reminder = o.opt("reminder")?;
+        let remove = o.opt("remove")?;
+        let remove_result = o.opt("removeResult")?;
+        let renew = o.opt("renew")?;
+        let result_edit = o.opt("resultEdit")?;
+        let result_read = o.opt("resultRead")?;
+        let save_as_template = o.opt("saveAsTemplate")?;
+        let sort = o.opt("sort")?;
+        let start = o.opt("start")?;
+        let take = o.opt("take")?;
+        let time_tracking = o.opt("timeTracking")?;
+        let watch = o.opt("watch")?;
+        let additional = o
+            .rest(
+                &[
+                    "addAuditors",
+                    "admin",
+                    "approve",
+                    "attachFile",
+                    "automate",
+                    "changeAccomplices",
+                    "changeDirector",
+                    "changeResponsible",
+                    "changeStatus",
+                    "checklistAdd",
+                    "checklistEdit",
+                    "checklistSave",
+                    "checklistToggle",
+                    "complete",
+                    "completeResult",
+                    "copy",
+                    "createGanttDependence",
+                    "createResult",
+                    "createSubtask",
+                    "datePlan",
+                    "deadline",
+                    "defer",
+                    "delegate",
+                    "detachFile",
+                    "detachParent",
+                    "disapprove",
+                    "edit",
+                    "elapsedTime",
+                    "favorite",
+                    "mark",
+                    "mute",
+                    "pause",
+                    "read",
+                    "reminder",
+                    "remove",
+                    "removeResult",
+                    "renew",
+                    "resultEdit",
+                    "resultRead",
+                    "saveAsTemplate",
+                    "sort",
+                    "start",
+                    "take",
+                    "timeTracking",
+                    "watch",
+                ],
+            )?;
+        Ok(Self {
+            add_auditors,
+            admin,
+            approve,
+            attach_file,
+            automate,
+            change_accomplices,
+            change_director,
+            change_responsible,
+            change_status,
+            checklist_add,
+            checklist_edit,
+            checklist_save,
+            checklist_toggle,
+            complete,
+            complete_result,
+            copy,
+            create_gantt_dependence,
+            create_result,
+            create_subtask,
+            date_plan,
+            deadline,
+            defer,
+            delegate,
+            detach_file,
+            detach_parent,
+            disapprove,
+            edit,
+            elapsed_time,
+            favorite,
+            mark,
+            mute,
+            pause,
+            read,
+            reminder,
+            remove,
+            remove_result,
+            renew,
+            result_edit,
+            result_read,
+            save_as_template,
+            sort,
+            start,
+            take,
+            time_tracking,
+            watch,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "tasks.task.access.get";

@@ -10,6 +10,8 @@ pub mod field;
 /// Calls `tasks.task.file.attach`.
 ///
 /// Scope `tasks`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-file-attach.html>.
 pub async fn attach(
     client: &::bitrix24_runtime::Client,
     request: &AttachRequest,
@@ -18,6 +20,8 @@ pub async fn attach(
 }
 
 /// Parameters of `tasks.task.file.attach`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-file-attach.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AttachRequest {
     #[serde(rename = "fileIds")]
@@ -29,79 +33,25 @@ pub struct AttachRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AttachRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AttachRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AttachRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AttachRequest, A::Error> {
-                let mut __f0: Option<Vec<i64>> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "fileIds" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fileIds"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Vec<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "taskId" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("taskId"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AttachRequest {
-                    file_ids: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fileIds"))?,
-                    task_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("taskId"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for AttachRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let file_ids = o.req("fileIds")?;
+        let task_id = o.req("taskId")?;
+        let additional = o.rest(&["fileIds", "taskId"])?;
+        let file_ids = o.need(file_ids, "fileIds")?;
+        let task_id = o.need(task_id, "taskId")?;
+        Ok(Self {
+            file_ids,
+            task_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for AttachRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(AttachRequest);
 
 /// The `result` of `tasks.task.file.attach`.
 pub type AttachResponse = bool;

@@ -7,6 +7,8 @@
 /// Calls `tasks.task.history.list`.
 ///
 /// Scope `task`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-history-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
     request: &ListRequest,
@@ -15,6 +17,8 @@ pub async fn list(
 }
 
 /// Parameters of `tasks.task.history.list`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/tasks/tasks-task-history-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ListRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -28,88 +32,26 @@ pub struct ListRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<Option<ListRequestFilter>> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "filter" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("filter"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<ListRequestFilter>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "order" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("order"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        "taskId" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("taskId"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListRequest {
-                    filter: __f0.unwrap_or_default(),
-                    order: __f1.unwrap_or_default(),
-                    task_id: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("taskId"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let task_id = o.req("taskId")?;
+        let additional = o.rest(&["filter", "order", "taskId"])?;
+        let task_id = o.need(task_id, "taskId")?;
+        Ok(Self {
+            filter,
+            order,
+            task_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequestFilter {
@@ -128,332 +70,31 @@ pub struct ListRequestFilter {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequestFilter;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequestFilter")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequestFilter, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<ListRequestFilterField>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<ListRequestFilterUser>> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "createdDate" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("createdDate"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "field" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("field"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<ListRequestFilterField>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "user" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("user"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<ListRequestFilterUser>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "value" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("value"));
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListRequestFilter {
-                    created_date: __f0.unwrap_or_default(),
-                    field: __f1.unwrap_or_default(),
-                    id: __f2.unwrap_or_default(),
-                    user: __f3.unwrap_or_default(),
-                    value: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_date = o.opt("createdDate")?;
+        let field = o.opt("field")?;
+        let id = o.opt("id")?;
+        let user = o.opt("user")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["createdDate", "field", "id", "user", "value"])?;
+        Ok(Self {
+            created_date,
+            field,
+            id,
+            user,
+            value,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ListRequestFilterField {
-    /// The value "TITLE".
-    Title,
-    /// The value "DESCRIPTION".
-    Description,
-    /// The value "REAL_STATUS".
-    RealStatus,
-    /// The value "STATUS".
-    Status,
-    /// The value "PRIORITY".
-    Priority,
-    /// The value "MARK".
-    Mark,
-    /// The value "COMMENT".
-    Comment,
-    /// The value "DELETE".
-    Delete,
-    /// The value "NEW".
-    New,
-    /// The value "RENEW".
-    Renew,
-    /// The value "MOVE_TO_BACKLOG".
-    MoveToBacklog,
-    /// The value "MOVE_TO_SPRINT".
-    MoveToSprint,
-    /// The value "PARENT_ID".
-    ParentId,
-    /// The value "GROUP_ID".
-    GroupId,
-    /// The value "STAGE_ID".
-    StageId,
-    /// The value "CREATED_BY".
-    CreatedBy,
-    /// The value "RESPONSIBLE_ID".
-    ResponsibleId,
-    /// The value "ACCOMPLICES".
-    Accomplices,
-    /// The value "AUDITORS".
-    Auditors,
-    /// The value "DEADLINE".
-    Deadline,
-    /// The value "START_DATE_PLAN".
-    StartDatePlan,
-    /// The value "END_DATE_PLAN".
-    EndDatePlan,
-    /// The value "DURATION_PLAN".
-    DurationPlan,
-    /// The value "DURATION_PLAN_SECONDS".
-    DurationPlanSeconds,
-    /// The value "DURATION_FACT".
-    DurationFact,
-    /// The value "TIME_ESTIMATE".
-    TimeEstimate,
-    /// The value "TIME_SPENT_IN_LOGS".
-    TimeSpentInLogs,
-    /// The value "TAGS".
-    Tags,
-    /// The value "DEPENDS_ON".
-    DependsOn,
-    /// The value "FILES".
-    Files,
-    /// The value "UF_TASK_WEBDAV_FILES".
-    UfTaskWebdavFiles,
-    /// The value "CHECKLIST_ITEM_CREATE".
-    ChecklistItemCreate,
-    /// The value "CHECKLIST_ITEM_RENAME".
-    ChecklistItemRename,
-    /// The value "CHECKLIST_ITEM_REMOVE".
-    ChecklistItemRemove,
-    /// The value "CHECKLIST_ITEM_CHECK".
-    ChecklistItemCheck,
-    /// The value "CHECKLIST_ITEM_UNCHECK".
-    ChecklistItemUncheck,
-    /// The value "ADD_IN_REPORT".
-    AddInReport,
-    /// The value "TASK_CONTROL".
-    TaskControl,
-    /// The value "ALLOW_TIME_TRACKING".
-    AllowTimeTracking,
-    /// The value "ALLOW_CHANGE_DEADLINE".
-    AllowChangeDeadline,
-    /// The value "FLOW_ID".
-    FlowId,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(ListRequestFilter);
 
-impl ListRequestFilterField {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Title => "TITLE",
-            Self::Description => "DESCRIPTION",
-            Self::RealStatus => "REAL_STATUS",
-            Self::Status => "STATUS",
-            Self::Priority => "PRIORITY",
-            Self::Mark => "MARK",
-            Self::Comment => "COMMENT",
-            Self::Delete => "DELETE",
-            Self::New => "NEW",
-            Self::Renew => "RENEW",
-            Self::MoveToBacklog => "MOVE_TO_BACKLOG",
-            Self::MoveToSprint => "MOVE_TO_SPRINT",
-            Self::ParentId => "PARENT_ID",
-            Self::GroupId => "GROUP_ID",
-            Self::StageId => "STAGE_ID",
-            Self::CreatedBy => "CREATED_BY",
-            Self::ResponsibleId => "RESPONSIBLE_ID",
-            Self::Accomplices => "ACCOMPLICES",
-            Self::Auditors => "AUDITORS",
-            Self::Deadline => "DEADLINE",
-            Self::StartDatePlan => "START_DATE_PLAN",
-            Self::EndDatePlan => "END_DATE_PLAN",
-            Self::DurationPlan => "DURATION_PLAN",
-            Self::DurationPlanSeconds => "DURATION_PLAN_SECONDS",
-            Self::DurationFact => "DURATION_FACT",
-            Self::TimeEstimate => "TIME_ESTIMATE",
-            Self::TimeSpentInLogs => "TIME_SPENT_IN_LOGS",
-            Self::Tags => "TAGS",
-            Self::DependsOn => "DEPENDS_ON",
-            Self::Files => "FILES",
-            Self::UfTaskWebdavFiles => "UF_TASK_WEBDAV_FILES",
-            Self::ChecklistItemCreate => "CHECKLIST_ITEM_CREATE",
-            Self::ChecklistItemRename => "CHECKLIST_ITEM_RENAME",
-            Self::ChecklistItemRemove => "CHECKLIST_ITEM_REMOVE",
-            Self::ChecklistItemCheck => "CHECKLIST_ITEM_CHECK",
-            Self::ChecklistItemUncheck => "CHECKLIST_ITEM_UNCHECK",
-            Self::AddInReport => "ADD_IN_REPORT",
-            Self::TaskControl => "TASK_CONTROL",
-            Self::AllowTimeTracking => "ALLOW_TIME_TRACKING",
-            Self::AllowChangeDeadline => "ALLOW_CHANGE_DEADLINE",
-            Self::FlowId => "FLOW_ID",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for ListRequestFilterField {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for ListRequestFilterField {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for ListRequestFilterField {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "TITLE" => Self::Title,
-                "DESCRIPTION" => Self::Description,
-                "REAL_STATUS" => Self::RealStatus,
-                "STATUS" => Self::Status,
-                "PRIORITY" => Self::Priority,
-                "MARK" => Self::Mark,
-                "COMMENT" => Self::Comment,
-                "DELETE" => Self::Delete,
-                "NEW" => Self::New,
-                "RENEW" => Self::Renew,
-                "MOVE_TO_BACKLOG" => Self::MoveToBacklog,
-                "MOVE_TO_SPRINT" => Self::MoveToSprint,
-                "PARENT_ID" => Self::ParentId,
-                "GROUP_ID" => Self::GroupId,
-                "STAGE_ID" => Self::StageId,
-                "CREATED_BY" => Self::CreatedBy,
-                "RESPONSIBLE_ID" => Self::ResponsibleId,
-                "ACCOMPLICES" => Self::Accomplices,
-                "AUDITORS" => Self::Auditors,
-                "DEADLINE" => Self::Deadline,
-                "START_DATE_PLAN" => Self::StartDatePlan,
-                "END_DATE_PLAN" => Self::EndDatePlan,
-                "DURATION_PLAN" => Self::DurationPlan,
-                "DURATION_PLAN_SECONDS" => Self::DurationPlanSeconds,
-                "DURATION_FACT" => Self::DurationFact,
-                "TIME_ESTIMATE" => Self::TimeEstimate,
-                "TIME_SPENT_IN_LOGS" => Self::TimeSpentInLogs,
-                "TAGS" => Self::Tags,
-                "DEPENDS_ON" => Self::DependsOn,
-                "FILES" => Self::Files,
-                "UF_TASK_WEBDAV_FILES" => Self::UfTaskWebdavFiles,
-                "CHECKLIST_ITEM_CREATE" => Self::ChecklistItemCreate,
-                "CHECKLIST_ITEM_RENAME" => Self::ChecklistItemRename,
-                "CHECKLIST_ITEM_REMOVE" => Self::ChecklistItemRemove,
-                "CHECKLIST_ITEM_CHECK" => Self::ChecklistItemCheck,
-                "CHECKLIST_ITEM_UNCHECK" => Self::ChecklistItemUncheck,
-                "ADD_IN_REPORT" => Self::AddInReport,
-                "TASK_CONTROL" => Self::TaskControl,
-                "ALLOW_TIME_TRACKING" => Self::AllowTimeTracking,
-                "ALLOW_CHANGE_DEADLINE" => Self::AllowChangeDeadline,
-                "FLOW_ID" => Self::FlowId,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListRequestFilterField {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type ListRequestFilterField = super::super::super::enums::TitleDescriptionRealStatusEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequestFilterUser {
@@ -472,118 +113,29 @@ pub struct ListRequestFilterUser {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListRequestFilterUser {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequestFilterUser;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequestFilterUser")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequestFilterUser, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "lastName" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lastName"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "login" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("login"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "secondName" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("secondName"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListRequestFilterUser {
-                    id: __f0.unwrap_or_default(),
-                    last_name: __f1.unwrap_or_default(),
-                    login: __f2.unwrap_or_default(),
-                    name: __f3.unwrap_or_default(),
-                    second_name: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListRequestFilterUser {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let last_name = o.opt("lastName")?;
+        let login = o.opt("login")?;
+        let name = o.opt("name")?;
+        let second_name = o.opt("secondName")?;
+        let additional = o.rest(&["id", "lastName", "login", "name", "secondName"])?;
+        Ok(Self {
+            id,
+            last_name,
+            login,
+            name,
+            second_name,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequestFilterUser {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListRequestFilterUser);
 
 /// The `result` of `tasks.task.history.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -603,332 +155,31 @@ pub struct ListResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListResponse, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<ListResponseField>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<ListResponseUser>> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "createdDate" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("createdDate"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "field" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("field"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<ListResponseField>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "user" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("user"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<ListResponseUser>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "value" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("value"));
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListResponse {
-                    created_date: __f0.unwrap_or_default(),
-                    field: __f1.unwrap_or_default(),
-                    id: __f2.unwrap_or_default(),
-                    user: __f3.unwrap_or_default(),
-                    value: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for ListResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_date = o.opt("createdDate")?;
+        let field = o.opt("field")?;
+        let id = o.opt("id")?;
+        let user = o.opt("user")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["createdDate", "field", "id", "user", "value"])?;
+        Ok(Self {
+            created_date,
+            field,
+            id,
+            user,
+            value,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ListResponseField {
-    /// The value "TITLE".
-    Title,
-    /// The value "DESCRIPTION".
-    Description,
-    /// The value "REAL_STATUS".
-    RealStatus,
-    /// The value "STATUS".
-    Status,
-    /// The value "PRIORITY".
-    Priority,
-    /// The value "MARK".
-    Mark,
-    /// The value "COMMENT".
-    Comment,
-    /// The value "DELETE".
-    Delete,
-    /// The value "NEW".
-    New,
-    /// The value "RENEW".
-    Renew,
-    /// The value "MOVE_TO_BACKLOG".
-    MoveToBacklog,
-    /// The value "MOVE_TO_SPRINT".
-    MoveToSprint,
-    /// The value "PARENT_ID".
-    ParentId,
-    /// The value "GROUP_ID".
-    GroupId,
-    /// The value "STAGE_ID".
-    StageId,
-    /// The value "CREATED_BY".
-    CreatedBy,
-    /// The value "RESPONSIBLE_ID".
-    ResponsibleId,
-    /// The value "ACCOMPLICES".
-    Accomplices,
-    /// The value "AUDITORS".
-    Auditors,
-    /// The value "DEADLINE".
-    Deadline,
-    /// The value "START_DATE_PLAN".
-    StartDatePlan,
-    /// The value "END_DATE_PLAN".
-    EndDatePlan,
-    /// The value "DURATION_PLAN".
-    DurationPlan,
-    /// The value "DURATION_PLAN_SECONDS".
-    DurationPlanSeconds,
-    /// The value "DURATION_FACT".
-    DurationFact,
-    /// The value "TIME_ESTIMATE".
-    TimeEstimate,
-    /// The value "TIME_SPENT_IN_LOGS".
-    TimeSpentInLogs,
-    /// The value "TAGS".
-    Tags,
-    /// The value "DEPENDS_ON".
-    DependsOn,
-    /// The value "FILES".
-    Files,
-    /// The value "UF_TASK_WEBDAV_FILES".
-    UfTaskWebdavFiles,
-    /// The value "CHECKLIST_ITEM_CREATE".
-    ChecklistItemCreate,
-    /// The value "CHECKLIST_ITEM_RENAME".
-    ChecklistItemRename,
-    /// The value "CHECKLIST_ITEM_REMOVE".
-    ChecklistItemRemove,
-    /// The value "CHECKLIST_ITEM_CHECK".
-    ChecklistItemCheck,
-    /// The value "CHECKLIST_ITEM_UNCHECK".
-    ChecklistItemUncheck,
-    /// The value "ADD_IN_REPORT".
-    AddInReport,
-    /// The value "TASK_CONTROL".
-    TaskControl,
-    /// The value "ALLOW_TIME_TRACKING".
-    AllowTimeTracking,
-    /// The value "ALLOW_CHANGE_DEADLINE".
-    AllowChangeDeadline,
-    /// The value "FLOW_ID".
-    FlowId,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(ListResponse);
 
-impl ListResponseField {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Title => "TITLE",
-            Self::Description => "DESCRIPTION",
-            Self::RealStatus => "REAL_STATUS",
-            Self::Status => "STATUS",
-            Self::Priority => "PRIORITY",
-            Self::Mark => "MARK",
-            Self::Comment => "COMMENT",
-            Self::Delete => "DELETE",
-            Self::New => "NEW",
-            Self::Renew => "RENEW",
-            Self::MoveToBacklog => "MOVE_TO_BACKLOG",
-            Self::MoveToSprint => "MOVE_TO_SPRINT",
-            Self::ParentId => "PARENT_ID",
-            Self::GroupId => "GROUP_ID",
-            Self::StageId => "STAGE_ID",
-            Self::CreatedBy => "CREATED_BY",
-            Self::ResponsibleId => "RESPONSIBLE_ID",
-            Self::Accomplices => "ACCOMPLICES",
-            Self::Auditors => "AUDITORS",
-            Self::Deadline => "DEADLINE",
-            Self::StartDatePlan => "START_DATE_PLAN",
-            Self::EndDatePlan => "END_DATE_PLAN",
-            Self::DurationPlan => "DURATION_PLAN",
-            Self::DurationPlanSeconds => "DURATION_PLAN_SECONDS",
-            Self::DurationFact => "DURATION_FACT",
-            Self::TimeEstimate => "TIME_ESTIMATE",
-            Self::TimeSpentInLogs => "TIME_SPENT_IN_LOGS",
-            Self::Tags => "TAGS",
-            Self::DependsOn => "DEPENDS_ON",
-            Self::Files => "FILES",
-            Self::UfTaskWebdavFiles => "UF_TASK_WEBDAV_FILES",
-            Self::ChecklistItemCreate => "CHECKLIST_ITEM_CREATE",
-            Self::ChecklistItemRename => "CHECKLIST_ITEM_RENAME",
-            Self::ChecklistItemRemove => "CHECKLIST_ITEM_REMOVE",
-            Self::ChecklistItemCheck => "CHECKLIST_ITEM_CHECK",
-            Self::ChecklistItemUncheck => "CHECKLIST_ITEM_UNCHECK",
-            Self::AddInReport => "ADD_IN_REPORT",
-            Self::TaskControl => "TASK_CONTROL",
-            Self::AllowTimeTracking => "ALLOW_TIME_TRACKING",
-            Self::AllowChangeDeadline => "ALLOW_CHANGE_DEADLINE",
-            Self::FlowId => "FLOW_ID",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for ListResponseField {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for ListResponseField {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for ListResponseField {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "TITLE" => Self::Title,
-                "DESCRIPTION" => Self::Description,
-                "REAL_STATUS" => Self::RealStatus,
-                "STATUS" => Self::Status,
-                "PRIORITY" => Self::Priority,
-                "MARK" => Self::Mark,
-                "COMMENT" => Self::Comment,
-                "DELETE" => Self::Delete,
-                "NEW" => Self::New,
-                "RENEW" => Self::Renew,
-                "MOVE_TO_BACKLOG" => Self::MoveToBacklog,
-                "MOVE_TO_SPRINT" => Self::MoveToSprint,
-                "PARENT_ID" => Self::ParentId,
-                "GROUP_ID" => Self::GroupId,
-                "STAGE_ID" => Self::StageId,
-                "CREATED_BY" => Self::CreatedBy,
-                "RESPONSIBLE_ID" => Self::ResponsibleId,
-                "ACCOMPLICES" => Self::Accomplices,
-                "AUDITORS" => Self::Auditors,
-                "DEADLINE" => Self::Deadline,
-                "START_DATE_PLAN" => Self::StartDatePlan,
-                "END_DATE_PLAN" => Self::EndDatePlan,
-                "DURATION_PLAN" => Self::DurationPlan,
-                "DURATION_PLAN_SECONDS" => Self::DurationPlanSeconds,
-                "DURATION_FACT" => Self::DurationFact,
-                "TIME_ESTIMATE" => Self::TimeEstimate,
-                "TIME_SPENT_IN_LOGS" => Self::TimeSpentInLogs,
-                "TAGS" => Self::Tags,
-                "DEPENDS_ON" => Self::DependsOn,
-                "FILES" => Self::Files,
-                "UF_TASK_WEBDAV_FILES" => Self::UfTaskWebdavFiles,
-                "CHECKLIST_ITEM_CREATE" => Self::ChecklistItemCreate,
-                "CHECKLIST_ITEM_RENAME" => Self::ChecklistItemRename,
-                "CHECKLIST_ITEM_REMOVE" => Self::ChecklistItemRemove,
-                "CHECKLIST_ITEM_CHECK" => Self::ChecklistItemCheck,
-                "CHECKLIST_ITEM_UNCHECK" => Self::ChecklistItemUncheck,
-                "ADD_IN_REPORT" => Self::AddInReport,
-                "TASK_CONTROL" => Self::TaskControl,
-                "ALLOW_TIME_TRACKING" => Self::AllowTimeTracking,
-                "ALLOW_CHANGE_DEADLINE" => Self::AllowChangeDeadline,
-                "FLOW_ID" => Self::FlowId,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for ListResponseField {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type ListResponseField = super::super::super::enums::TitleDescriptionRealStatusEtc;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListResponseUser {
@@ -947,118 +198,29 @@ pub struct ListResponseUser {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListResponseUser {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListResponseUser;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListResponseUser")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListResponseUser, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "id" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "lastName" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("lastName"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "login" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("login"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "secondName" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("secondName"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListResponseUser {
-                    id: __f0.unwrap_or_default(),
-                    last_name: __f1.unwrap_or_default(),
-                    login: __f2.unwrap_or_default(),
-                    name: __f3.unwrap_or_default(),
-                    second_name: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListResponseUser {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let last_name = o.opt("lastName")?;
+        let login = o.opt("login")?;
+        let name = o.opt("name")?;
+        let second_name = o.opt("secondName")?;
+        let additional = o.rest(&["id", "lastName", "login", "name", "secondName"])?;
+        Ok(Self {
+            id,
+            last_name,
+            login,
+            name,
+            second_name,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListResponseUser {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListResponseUser);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "tasks.task.history.list";

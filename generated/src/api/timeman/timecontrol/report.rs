@@ -7,6 +7,8 @@
 /// Calls `timeman.timecontrol.report.add`.
 ///
 /// Scope `timeman`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/timecontrol/timeman-timecontrol-report-add.html>.
 pub async fn add(
     client: &::bitrix24_runtime::Client,
     request: &AddRequest,
@@ -15,6 +17,8 @@ pub async fn add(
 }
 
 /// Parameters of `timeman.timecontrol.report.add`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/timecontrol/timeman-timecontrol-report-add.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     #[serde(rename = "CALENDAR", skip_serializing_if = "Option::is_none")]
@@ -23,6 +27,7 @@ pub struct AddRequest {
     pub report_id: i64,
     #[serde(rename = "TEXT")]
     pub text: String,
+    /// Wire name "TYPE".
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<AddRequestType>,
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
@@ -32,241 +37,35 @@ pub struct AddRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<Option<AddRequestCalendar>> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<String> = None;
-                let mut __f3: Option<Option<AddRequestType>> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CALENDAR" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CALENDAR"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestCalendar>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "REPORT_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("REPORT_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "TEXT" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TEXT"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "TYPE" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("TYPE"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<AddRequestType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_ID" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    calendar: __f0.unwrap_or_default(),
-                    report_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("REPORT_ID"))?,
-                    text: __f2.ok_or_else(|| ::serde::de::Error::missing_field("TEXT"))?,
-                    type_: __f3.unwrap_or_default(),
-                    user_id: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let calendar = o.opt("CALENDAR")?;
+        let report_id = o.req("REPORT_ID")?;
+        let text = o.req("TEXT")?;
+        let type_ = o.opt("TYPE")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o.rest(&["CALENDAR", "REPORT_ID", "TEXT", "TYPE", "USER_ID"])?;
+        let report_id = o.need(report_id, "REPORT_ID")?;
+        let text = o.need(text, "TEXT")?;
+        Ok(Self {
+            calendar,
+            report_id,
+            text,
+            type_,
+            user_id,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestCalendar {
-    /// The value "Y".
-    Y,
-    /// The value "N".
-    N,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-impl AddRequestCalendar {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Y => "Y",
-            Self::N => "N",
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type AddRequestCalendar = ::bitrix24_runtime::YesNo;
 
-impl ::std::fmt::Display for AddRequestCalendar {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestCalendar {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestCalendar {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Y" => Self::Y,
-                "N" => Self::N,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestCalendar {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestType {
-    /// The value "WORK".
-    Work,
-    /// The value "PRIVATE".
-    Private,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Work => "WORK",
-            Self::Private => "PRIVATE",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "WORK" => Self::Work,
-                "PRIVATE" => Self::Private,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type AddRequestType = super::super::super::enums::WorkPrivate;
 
 /// The `result` of `timeman.timecontrol.report.add`.
 pub type AddResponse = bool;

@@ -7,6 +7,8 @@
 /// Calls `vote.Integration.Im.send`.
 ///
 /// Scope `vote`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.integration.im.send.html>.
 pub async fn send(
     client: &::bitrix24_runtime::Client,
     request: &SendRequest,
@@ -15,6 +17,8 @@ pub async fn send(
 }
 
 /// Parameters of `vote.Integration.Im.send`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/vote/vote.integration.im.send.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SendRequest {
     #[serde(rename = "IM_MESSAGE_VOTE_DATA")]
@@ -28,100 +32,27 @@ pub struct SendRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SendRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SendRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SendRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SendRequest, A::Error> {
-                let mut __f0: Option<SendRequestImMessageVoteData> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "IM_MESSAGE_VOTE_DATA" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IM_MESSAGE_VOTE_DATA"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            SendRequestImMessageVoteData,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "chatId" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("chatId"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "templateId" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("templateId"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SendRequest {
-                    im_message_vote_data: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "IM_MESSAGE_VOTE_DATA",
-                        ))?,
-                    chat_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("chatId"))?,
-                    template_id: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SendRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let im_message_vote_data = o.req("IM_MESSAGE_VOTE_DATA")?;
+        let chat_id = o.req("chatId")?;
+        let template_id = o.opt("templateId")?;
+        let additional = o.rest(&["IM_MESSAGE_VOTE_DATA", "chatId", "templateId"])?;
+        let im_message_vote_data = o.need(im_message_vote_data, "IM_MESSAGE_VOTE_DATA")?;
+        let chat_id = o.need(chat_id, "chatId")?;
+        Ok(Self {
+            im_message_vote_data,
+            chat_id,
+            template_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SendRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SendRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SendRequestImMessageVoteData {
@@ -136,207 +67,30 @@ pub struct SendRequestImMessageVoteData {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SendRequestImMessageVoteData {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SendRequestImMessageVoteData;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SendRequestImMessageVoteData")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SendRequestImMessageVoteData, A::Error> {
-                let mut __f0: Option<Option<SendRequestImMessageVoteDataAnonymity>> = None;
-                let mut __f1: Option<Option<SendRequestImMessageVoteDataOptions>> = None;
-                let mut __f2: Option<Vec<SendRequestImMessageVoteDataQuestionsItem>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ANONYMITY" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ANONYMITY"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<SendRequestImMessageVoteDataAnonymity>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "OPTIONS" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("OPTIONS"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<SendRequestImMessageVoteDataOptions>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "QUESTIONS" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("QUESTIONS"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Vec<SendRequestImMessageVoteDataQuestionsItem>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SendRequestImMessageVoteData {
-                    anonymity: __f0.unwrap_or_default(),
-                    options: __f1.unwrap_or_default(),
-                    questions: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("QUESTIONS"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for SendRequestImMessageVoteData {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let anonymity = o.opt("ANONYMITY")?;
+        let options = o.opt("OPTIONS")?;
+        let questions = o.req("QUESTIONS")?;
+        let additional = o.rest(&["ANONYMITY", "OPTIONS", "QUESTIONS"])?;
+        let questions = o.need(questions, "QUESTIONS")?;
+        Ok(Self {
+            anonymity,
+            options,
+            questions,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SendRequestImMessageVoteDataAnonymity {
-    /// The value 0.
-    V0,
-    /// The value 1.
-    V1,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
+::bitrix24_runtime::loose_deserialize!(SendRequestImMessageVoteData);
 
-impl SendRequestImMessageVoteDataAnonymity {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V0 => 0,
-            Self::V1 => 1,
-            Self::Other(value) => value,
-        }
-    }
-}
+pub type SendRequestImMessageVoteDataAnonymity = super::super::super::enums::IntV0V1;
 
-impl ::serde::Serialize for SendRequestImMessageVoteDataAnonymity {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for SendRequestImMessageVoteDataAnonymity {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                0 => Self::V0,
-                1 => Self::V1,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for SendRequestImMessageVoteDataAnonymity {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SendRequestImMessageVoteDataOptions {
-    /// The value 0.
-    V0,
-    /// The value 1.
-    V1,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
-
-impl SendRequestImMessageVoteDataOptions {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V0 => 0,
-            Self::V1 => 1,
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::serde::Serialize for SendRequestImMessageVoteDataOptions {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for SendRequestImMessageVoteDataOptions {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                0 => Self::V0,
-                1 => Self::V1,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for SendRequestImMessageVoteDataOptions {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type SendRequestImMessageVoteDataOptions = super::super::super::enums::IntV0V1;
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SendRequestImMessageVoteDataQuestionsItem {
@@ -351,102 +105,25 @@ pub struct SendRequestImMessageVoteDataQuestionsItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SendRequestImMessageVoteDataQuestionsItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SendRequestImMessageVoteDataQuestionsItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SendRequestImMessageVoteDataQuestionsItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SendRequestImMessageVoteDataQuestionsItem, A::Error> {
-                let mut __f0: Option<
-                    Option<Vec<SendRequestImMessageVoteDataQuestionsItemAnswersItem>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<SendRequestImMessageVoteDataQuestionsItemFieldType>,
-                > = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ANSWERS" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("ANSWERS"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<
-                                                Vec<SendRequestImMessageVoteDataQuestionsItemAnswersItem>,
-                                            >,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "FIELD_TYPE" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("FIELD_TYPE"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<SendRequestImMessageVoteDataQuestionsItemFieldType>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "QUESTION" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("QUESTION"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SendRequestImMessageVoteDataQuestionsItem {
-                    answers: __f0.unwrap_or_default(),
-                    field_type: __f1.unwrap_or_default(),
-                    question: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SendRequestImMessageVoteDataQuestionsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let answers = o.opt("ANSWERS")?;
+        let field_type = o.opt("FIELD_TYPE")?;
+        let question = o.opt("QUESTION")?;
+        let additional = o.rest(&["ANSWERS", "FIELD_TYPE", "QUESTION"])?;
+        Ok(Self {
+            answers,
+            field_type,
+            question,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SendRequestImMessageVoteDataQuestionsItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SendRequestImMessageVoteDataQuestionsItem);
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SendRequestImMessageVoteDataQuestionsItemAnswersItem {
@@ -457,123 +134,23 @@ pub struct SendRequestImMessageVoteDataQuestionsItemAnswersItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de>
-for SendRequestImMessageVoteDataQuestionsItemAnswersItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SendRequestImMessageVoteDataQuestionsItemAnswersItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str(
-                    "struct SendRequestImMessageVoteDataQuestionsItemAnswersItem",
-                )
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SendRequestImMessageVoteDataQuestionsItemAnswersItem, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "MESSAGE" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("MESSAGE"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SendRequestImMessageVoteDataQuestionsItemAnswersItem {
-                    message: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose
 for SendRequestImMessageVoteDataQuestionsItemAnswersItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let message = o.opt("MESSAGE")?;
+        let additional = o.rest(&["MESSAGE"])?;
+        Ok(Self { message, additional })
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SendRequestImMessageVoteDataQuestionsItemFieldType {
-    /// The value 0.
-    V0,
-    /// The value 1.
-    V1,
-    /// A value the spec does not list, kept as received.
-    Other(i64),
-}
+::bitrix24_runtime::loose_deserialize!(
+    SendRequestImMessageVoteDataQuestionsItemAnswersItem
+);
 
-impl SendRequestImMessageVoteDataQuestionsItemFieldType {
-    /// The value as sent on the wire.
-    pub fn value(self) -> i64 {
-        match self {
-            Self::V0 => 0,
-            Self::V1 => 1,
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::serde::Serialize for SendRequestImMessageVoteDataQuestionsItemFieldType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.value())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de>
-for SendRequestImMessageVoteDataQuestionsItemFieldType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: i64 = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value {
-                0 => Self::V0,
-                1 => Self::V1,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose
-for SendRequestImMessageVoteDataQuestionsItemFieldType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type SendRequestImMessageVoteDataQuestionsItemFieldType = super::super::super::enums::IntV0V1;
 
 /// The `result` of `vote.Integration.Im.send`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -587,79 +164,23 @@ pub struct SendResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SendResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SendResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SendResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SendResponse, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "messageId" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("messageId"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "voteId" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("voteId"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SendResponse {
-                    message_id: __f0.unwrap_or_default(),
-                    vote_id: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SendResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let message_id = o.opt("messageId")?;
+        let vote_id = o.opt("voteId")?;
+        let additional = o.rest(&["messageId", "voteId"])?;
+        Ok(Self {
+            message_id,
+            vote_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SendResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SendResponse);
 
 impl ::bitrix24_runtime::Method for SendRequest {
     const NAME: &'static str = "vote.Integration.Im.send";

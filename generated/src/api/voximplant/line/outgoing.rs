@@ -11,6 +11,8 @@ pub mod sip;
 /// Calls `voximplant.line.outgoing.get`.
 ///
 /// Scope `telephony`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/lines/voximplant-line-outgoing-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -19,6 +21,8 @@ pub async fn get(
 }
 
 /// Parameters of `voximplant.line.outgoing.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/lines/voximplant-line-outgoing-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequest {
     /// Keys not declared in the spec, kept as received.
@@ -26,109 +30,20 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<::serde_json::Value>()?;
-                    __extra.insert(key, value);
-                }
-                Ok(GetRequest { additional: __extra })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `voximplant.line.outgoing.get`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponse {
-    /// The value "XXX".
-    Xxx,
-    /// The value "regXXX".
-    RegXxx,
-    /// The value "sipXXX".
-    SipXxx,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponse {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Xxx => "XXX",
-            Self::RegXxx => "regXXX",
-            Self::SipXxx => "sipXXX",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponse {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponse {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "XXX" => Self::Xxx,
-                "regXXX" => Self::RegXxx,
-                "sipXXX" => Self::SipXxx,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type GetResponse = super::super::super::enums::XxxRegXxxSipXxx;
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "voximplant.line.outgoing.get";
@@ -141,6 +56,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 /// Calls `voximplant.line.outgoing.set`.
 ///
 /// Scope `telephony`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/lines/voximplant-line-outgoing-set.html>.
 pub async fn set(
     client: &::bitrix24_runtime::Client,
     request: &SetRequest,
@@ -149,6 +66,8 @@ pub async fn set(
 }
 
 /// Parameters of `voximplant.line.outgoing.set`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/lines/voximplant-line-outgoing-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SetRequest {
     #[serde(rename = "LINE_ID")]
@@ -158,65 +77,19 @@ pub struct SetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "LINE_ID" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("LINE_ID"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SetRequest {
-                    line_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("LINE_ID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let line_id = o.req("LINE_ID")?;
+        let additional = o.rest(&["LINE_ID"])?;
+        let line_id = o.need(line_id, "LINE_ID")?;
+        Ok(Self { line_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SetRequest);
 
 /// The `result` of `voximplant.line.outgoing.set`.
 pub type SetResponse = i64;

@@ -7,6 +7,8 @@
 /// Calls `voximplant.tts.voices.get`.
 ///
 /// Scope `telephony`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/voximplant-tts-voices-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -15,6 +17,8 @@ pub async fn get(
 }
 
 /// Parameters of `voximplant.tts.voices.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/voximplant-tts-voices-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequest {
     /// Keys not declared in the spec, kept as received.
@@ -22,45 +26,17 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<::serde_json::Value>()?;
-                    __extra.insert(key, value);
-                }
-                Ok(GetRequest { additional: __extra })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `voximplant.tts.voices.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -154,681 +130,149 @@ pub struct GetResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponse, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<String>> = None;
-                let mut __f16: Option<Option<String>> = None;
-                let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<Option<String>> = None;
-                let mut __f19: Option<Option<String>> = None;
-                let mut __f20: Option<Option<String>> = None;
-                let mut __f21: Option<Option<String>> = None;
-                let mut __f22: Option<Option<String>> = None;
-                let mut __f23: Option<Option<String>> = None;
-                let mut __f24: Option<Option<String>> = None;
-                let mut __f25: Option<Option<String>> = None;
-                let mut __f26: Option<Option<String>> = None;
-                let mut __f27: Option<Option<String>> = None;
-                let mut __f28: Option<Option<String>> = None;
-                let mut __f29: Option<Option<String>> = None;
-                let mut __f30: Option<Option<String>> = None;
-                let mut __f31: Option<Option<String>> = None;
-                let mut __f32: Option<Option<String>> = None;
-                let mut __f33: Option<Option<String>> = None;
-                let mut __f34: Option<Option<String>> = None;
-                let mut __f35: Option<Option<String>> = None;
-                let mut __f36: Option<Option<String>> = None;
-                let mut __f37: Option<Option<String>> = None;
-                let mut __f38: Option<Option<String>> = None;
-                let mut __f39: Option<Option<String>> = None;
-                let mut __f40: Option<Option<String>> = None;
-                let mut __f41: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "auenglishfemale" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("auenglishfemale"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "brportuguesefemale" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("brportuguesefemale"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "caenglishfemale" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("caenglishfemale"),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "cafrenchfemale" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("cafrenchfemale"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "cafrenchmale" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("cafrenchmale"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "chchinesefemale" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("chchinesefemale"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "chchinesemale" => {
-                            if __f6.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("chchinesemale"),
-                                );
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "eurcatalanfemale" => {
-                            if __f7.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("eurcatalanfemale"),
-                                );
-                            }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "eurczechfemale" => {
-                            if __f8.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("eurczechfemale"),
-                                );
-                            }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "eurdanishfemale" => {
-                            if __f9.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("eurdanishfemale"),
-                                );
-                            }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "eurdutchfemale" => {
-                            if __f10.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("eurdutchfemale"),
-                                );
-                            }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "eurfinnishfemale" => {
-                            if __f11.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("eurfinnishfemale"),
-                                );
-                            }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "eurfrenchfemale" => {
-                            if __f12.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("eurfrenchfemale"),
-                                );
-                            }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "eurfrenchmale" => {
-                            if __f13.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("eurfrenchmale"),
-                                );
-                            }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "eurgermanfemale" => {
-                            if __f14.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("eurgermanfemale"),
-                                );
-                            }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "eurgermanmale" => {
-                            if __f15.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("eurgermanmale"),
-                                );
-                            }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "euritalianfemale" => {
-                            if __f16.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("euritalianfemale"),
-                                );
-                            }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "euritalianmale" => {
-                            if __f17.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("euritalianmale"),
-                                );
-                            }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "eurnorwegianfemale" => {
-                            if __f18.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("eurnorwegianfemale"),
-                                );
-                            }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "eurpolishfemale" => {
-                            if __f19.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("eurpolishfemale"),
-                                );
-                            }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "eurportuguesefemale" => {
-                            if __f20.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("eurportuguesefemale"),
-                                );
-                            }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "eurportuguesemale" => {
-                            if __f21.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("eurportuguesemale"),
-                                );
-                            }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "eurspanishfemale" => {
-                            if __f22.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("eurspanishfemale"),
-                                );
-                            }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "eurspanishmale" => {
-                            if __f23.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("eurspanishmale"),
-                                );
-                            }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "eurturkishfemale" => {
-                            if __f24.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("eurturkishfemale"),
-                                );
-                            }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "eurturkishmale" => {
-                            if __f25.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("eurturkishmale"),
-                                );
-                            }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "hkchinesefemale" => {
-                            if __f26.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("hkchinesefemale"),
-                                );
-                            }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "huhungarianfemale" => {
-                            if __f27.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("huhungarianfemale"),
-                                );
-                            }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "jpjapanesefemale" => {
-                            if __f28.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("jpjapanesefemale"),
-                                );
-                            }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "jpjapanesemale" => {
-                            if __f29.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("jpjapanesemale"),
-                                );
-                            }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "krkoreanfemale" => {
-                            if __f30.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("krkoreanfemale"),
-                                );
-                            }
-                            __f30 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "krkoreanmale" => {
-                            if __f31.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("krkoreanmale"),
-                                );
-                            }
-                            __f31 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ruinternalfemale" => {
-                            if __f32.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ruinternalfemale"),
-                                );
-                            }
-                            __f32 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ruinternalmale" => {
-                            if __f33.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ruinternalmale"),
-                                );
-                            }
-                            __f33 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "swswedishfemale" => {
-                            if __f34.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("swswedishfemale"),
-                                );
-                            }
-                            __f34 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "twchinesefemale" => {
-                            if __f35.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("twchinesefemale"),
-                                );
-                            }
-                            __f35 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ukenglishfemale" => {
-                            if __f36.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ukenglishfemale"),
-                                );
-                            }
-                            __f36 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "ukenglishmale" => {
-                            if __f37.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ukenglishmale"),
-                                );
-                            }
-                            __f37 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "usenglishfemale" => {
-                            if __f38.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("usenglishfemale"),
-                                );
-                            }
-                            __f38 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "usenglishmale" => {
-                            if __f39.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("usenglishmale"),
-                                );
-                            }
-                            __f39 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "usspanishfemale" => {
-                            if __f40.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("usspanishfemale"),
-                                );
-                            }
-                            __f40 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "usspanishmale" => {
-                            if __f41.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("usspanishmale"),
-                                );
-                            }
-                            __f41 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponse {
-                    auenglishfemale: __f0.unwrap_or_default(),
-                    brportuguesefemale: __f1.unwrap_or_default(),
-                    caenglishfemale: __f2.unwrap_or_default(),
-                    cafrenchfemale: __f3.unwrap_or_default(),
-                    cafrenchmale: __f4.unwrap_or_default(),
-                    chchinesefemale: __f5.unwrap_or_default(),
-                    chchinesemale: __f6.unwrap_or_default(),
-                    eurcatalanfemale: __f7.unwrap_or_default(),
-                    eurczechfemale: __f8.unwrap_or_default(),
-                    eurdanishfemale: __f9.unwrap_or_default(),
-                    eurdutchfemale: __f10.unwrap_or_default(),
-                    eurfinnishfemale: __f11.unwrap_or_default(),
-                    eurfrenchfemale: __f12.unwrap_or_default(),
-                    eurfrenchmale: __f13.unwrap_or_default(),
-                    eurgermanfemale: __f14.unwrap_or_default(),
-                    eurgermanmale: __f15.unwrap_or_default(),
-                    euritalianfemale: __f16.unwrap_or_default(),
-                    euritalianmale: __f17.unwrap_or_default(),
-                    eurnorwegianfemale: __f18.unwrap_or_default(),
-                    eurpolishfemale: __f19.unwrap_or_default(),
-                    eurportuguesefemale: __f20.unwrap_or_default(),
-                    eurportuguesemale: __f21.unwrap_or_default(),
-                    eurspanishfemale: __f22.unwrap_or_default(),
-                    eurspanishmale: __f23.unwrap_or_default(),
-                    eurturkishfemale: __f24.unwrap_or_default(),
-                    eurturkishmale: __f25.unwrap_or_default(),
-                    hkchinesefemale: __f26.unwrap_or_default(),
-                    huhungarianfemale: __f27.unwrap_or_default(),
-                    jpjapanesefemale: __f28.unwrap_or_default(),
-                    jpjapanesemale: __f29.unwrap_or_default(),
-                    krkoreanfemale: __f30.unwrap_or_default(),
-                    krkoreanmale: __f31.unwrap_or_default(),
-                    ruinternalfemale: __f32.unwrap_or_default(),
-                    ruinternalmale: __f33.unwrap_or_default(),
-                    swswedishfemale: __f34.unwrap_or_default(),
-                    twchinesefemale: __f35.unwrap_or_default(),
-                    ukenglishfemale: __f36.unwrap_or_default(),
-                    ukenglishmale: __f37.unwrap_or_default(),
-                    usenglishfemale: __f38.unwrap_or_default(),
-                    usenglishmale: __f39.unwrap_or_default(),
-                    usspanishfemale: __f40.unwrap_or_default(),
-                    usspanishmale: __f41.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let auenglishfemale = o.opt("auenglishfemale")?;
+        let brportuguesefemale = o.opt("brportuguesefemale")?;
+        let caenglishfemale = o.opt("caenglishfemale")?;
+        let cafrenchfemale = o.opt("cafrenchfemale")?;
+        let cafrenchmale = o.opt("cafrenchmale")?;
+        let chchinesefemale = o.opt("chchinesefemale")?;
+        let chchinesemale = o.opt("chchinesemale")?;
+        let eurcatalanfemale = o.opt("eurcatalanfemale")?;
+        let eurczechfemale = o.opt("eurczechfemale")?;
+        let eurdanishfemale = o.opt("eurdanishfemale")?;
+        let eurdutchfemale = o.opt("eurdutchfemale")?;
+        let eurfinnishfemale = o.opt("eurfinnishfemale")?;
+        let eurfrenchfemale = o.opt("eurfrenchfemale")?;
+        let eurfrenchmale = o.opt("eurfrenchmale")?;
+        let eurgermanfemale = o.opt("eurgermanfemale")?;
+        let eurgermanmale = o.opt("eurgermanmale")?;
+        let euritalianfemale = o.opt("euritalianfemale")?;
+        let euritalianmale = o.opt("euritalianmale")?;
+        let eurnorwegianfemale = o.opt("eurnorwegianfemale")?;
+        let eurpolishfemale = o.opt("eurpolishfemale")?;
+        let eurportuguesefemale = o.opt("eurportuguesefemale")?;
+        let eurportuguesemale = o.opt("eurportuguesemale")?;
+        let eurspanishfemale = o.opt("eurspanishfemale")?;
+        let eurspanishmale = o.opt("eurspanishmale")?;
+        let eurturkishfemale = o.opt("eurturkishfemale")?;
+        let eurturkishmale = o.opt("eurturkishmale")?;
+        let hkchinesefemale = o.opt("hkchinesefemale")?;
+        let huhungarianfemale = o.opt("huhungarianfemale")?;
+        let jpjapanesefemale = o.opt("jpjapanesefemale")?;
+        let jpjapanesemale = o.opt("jpjapanesemale")?;
+        let krkoreanfemale = o.opt("krkoreanfemale")?;
+        let krkoreanmale = o.opt("krkoreanmale")?;
+        let ruinternalfemale = o.opt("ruinternalfemale")?;
+        let ruinternalmale = o.opt("ruinternalmale")?;
+        let swswedishfemale = o.opt("swswedishfemale")?;
+        let twchinesefemale = o.opt("twchinesefemale")?;
+        let ukenglishfemale = o.opt("ukenglishfemale")?;
+        let ukenglishmale = o.opt("ukenglishmale")?;
+        let usenglishfemale = o.opt("usenglishfemale")?;
+        let usenglishmale = o.opt("usenglishmale")?;
+        let usspanishfemale = o.opt("usspanishfemale")?;
+        let usspanishmale = o.opt("usspanishmale")?;
+        let additional = o
+            .rest(
+                &[
+                    "auenglishfemale",
+                    "brportuguesefemale",
+                    "caenglishfemale",
+                    "cafrenchfemale",
+                    "cafrenchmale",
+                    "chchinesefemale",
+                    "chchinesemale",
+                    "eurcatalanfemale",
+                    "eurczechfemale",
+                    "eurdanishfemale",
+                    "eurdutchfemale",
+                    "eurfinnishfemale",
+                    "eurfrenchfemale",
+                    "eurfrenchmale",
+                    "eurgermanfemale",
+                    "eurgermanmale",
+                    "euritalianfemale",
+                    "euritalianmale",
+                    "eurnorwegianfemale",
+                    "eurpolishfemale",
+                    "eurportuguesefemale",
+                    "eurportuguesemale",
+                    "eurspanishfemale",
+                    "eurspanishmale",
+                    "eurturkishfemale",
+                    "eurturkishmale",
+                    "hkchinesefemale",
+                    "huhungarianfemale",
+                    "jpjapanesefemale",
+                    "jpjapanesemale",
+                    "krkoreanfemale",
+                    "krkoreanmale",
+                    "ruinternalfemale",
+                    "ruinternalmale",
+                    "swswedishfemale",
+                    "twchinesefemale",
+                    "ukenglishfemale",
+                    "ukenglishmale",
+                    "usenglishfemale",
+                    "usenglishmale",
+                    "usspanishfemale",
+                    "usspanishmale",
+                ],
+            )?;
+        Ok(Self {
+            auenglishfemale,
+            brportuguesefemale,
+            caenglishfemale,
+            cafrenchfemale,
+            cafrenchmale,
+            chchinesefemale,
+            chchinesemale,
+            eurcatalanfemale,
+            eurczechfemale,
+            eurdanishfemale,
+            eurdutchfemale,
+            eurfinnishfemale,
+            eurfrenchfemale,
+            eurfrenchmale,
+            eurgermanfemale,
+            eurgermanmale,
+            euritalianfemale,
+            euritalianmale,
+            eurnorwegianfemale,
+            eurpolishfemale,
+            eurportuguesefemale,
+            eurportuguesemale,
+            eurspanishfemale,
+            eurspanishmale,
+            eurturkishfemale,
+            eurturkishmale,
+            hkchinesefemale,
+            huhungarianfemale,
+            jpjapanesefemale,
+            jpjapanesemale,
+            krkoreanfemale,
+            krkoreanmale,
+            ruinternalfemale,
+            ruinternalmale,
+            swswedishfemale,
+            twchinesefemale,
+            ukenglishfemale,
+            ukenglishmale,
+            usenglishfemale,
+            usenglishmale,
+            usspanishfemale,
+            usspanishmale,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "voximplant.tts.voices.get";

@@ -29,190 +29,34 @@ pub struct AddRequest {
     pub message: String,
 }
 
-impl<'de> ::serde::Deserialize<'de> for AddRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = AddRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct AddRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<AddRequestCrmEntityType> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __f3: Option<i64> = None;
-                let mut __f4: Option<String> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CRM_ENTITY_TYPE" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_ENTITY_TYPE"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            AddRequestCrmEntityType,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "CRM_ENTITY" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CRM_ENTITY"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "USER_ID" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "CHAT_ID" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("CHAT_ID"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "MESSAGE" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("MESSAGE"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(AddRequest {
-                    crm_entity_type: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "CRM_ENTITY_TYPE",
-                        ))?,
-                    crm_entity: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("CRM_ENTITY"))?,
-                    user_id: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
-                    chat_id: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
-                    message: __f4
-                        .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE"))?,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for AddRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.req("CHAT_ID")?;
+        let crm_entity = o.req("CRM_ENTITY")?;
+        let crm_entity_type = o.req("CRM_ENTITY_TYPE")?;
+        let message = o.req("MESSAGE")?;
+        let user_id = o.req("USER_ID")?;
+        let crm_entity_type = o.need(crm_entity_type, "CRM_ENTITY_TYPE")?;
+        let crm_entity = o.need(crm_entity, "CRM_ENTITY")?;
+        let user_id = o.need(user_id, "USER_ID")?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        let message = o.need(message, "MESSAGE")?;
+        Ok(Self {
+            crm_entity_type,
+            crm_entity,
+            user_id,
+            chat_id,
+            message,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestCrmEntityType {
-    /// The value "lead".
-    Lead,
-    /// The value "deal".
-    Deal,
-    /// The value "company".
-    Company,
-    /// The value "contact".
-    Contact,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(AddRequest);
 
-impl AddRequestCrmEntityType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Lead => "lead",
-            Self::Deal => "deal",
-            Self::Company => "company",
-            Self::Contact => "contact",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestCrmEntityType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestCrmEntityType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestCrmEntityType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "lead" => Self::Lead,
-                "deal" => Self::Deal,
-                "company" => Self::Company,
-                "contact" => Self::Contact,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for AddRequestCrmEntityType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type AddRequestCrmEntityType = super::super::super::enums::LeadDealCompanyContact;
 
 /// The `result` of `imopenlines.crm.message.add`.
 pub type AddResponse = i64;

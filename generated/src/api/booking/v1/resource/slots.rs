@@ -9,6 +9,8 @@
 /// Calls `booking.v1.resource.slots.list`.
 ///
 /// Scope `booking`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/slots/booking-v1-resource-slots-list.html>.
 pub async fn list(
     client: &::bitrix24_runtime::Client,
     request: &ListRequest,
@@ -17,6 +19,8 @@ pub async fn list(
 }
 
 /// Parameters of `booking.v1.resource.slots.list`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/slots/booking-v1-resource-slots-list.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ListRequest {
     #[serde(rename = "resourceId")]
@@ -26,67 +30,19 @@ pub struct ListRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "resourceId" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("resourceId"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListRequest {
-                    resource_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("resourceId"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let resource_id = o.req("resourceId")?;
+        let additional = o.rest(&["resourceId"])?;
+        let resource_id = o.need(resource_id, "resourceId")?;
+        Ok(Self { resource_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListRequest);
 
 /// The `result` of `booking.v1.resource.slots.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -108,124 +64,32 @@ pub struct ListResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ListResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ListResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ListResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ListResponse, A::Error> {
-                let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "from" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("from"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "id" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("id"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "slotSize" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("slotSize"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "timezone" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("timezone"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "to" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("to"));
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "weekDays" => {
-                            if __f5.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("weekDays"));
-                            }
-                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ListResponse {
-                    from: __f0.unwrap_or_default(),
-                    id: __f1.unwrap_or_default(),
-                    slot_size: __f2.unwrap_or_default(),
-                    timezone: __f3.unwrap_or_default(),
-                    to: __f4.unwrap_or_default(),
-                    week_days: __f5.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ListResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let from = o.opt("from")?;
+        let id = o.opt("id")?;
+        let slot_size = o.opt("slotSize")?;
+        let timezone = o.opt("timezone")?;
+        let to = o.opt("to")?;
+        let week_days = o.opt("weekDays")?;
+        let additional = o
+            .rest(&["from", "id", "slotSize", "timezone", "to", "weekDays"])?;
+        Ok(Self {
+            from,
+            id,
+            slot_size,
+            timezone,
+            to,
+            week_days,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ListResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ListResponse);
 
 impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "booking.v1.resource.slots.list";
@@ -238,6 +102,8 @@ impl ::bitrix24_runtime::Method for ListRequest {
 /// Calls `booking.v1.resource.slots.set`.
 ///
 /// Scope `booking`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/slots/booking-v1-resource-slots-set.html>.
 pub async fn set(
     client: &::bitrix24_runtime::Client,
     request: &SetRequest,
@@ -246,6 +112,8 @@ pub async fn set(
 }
 
 /// Parameters of `booking.v1.resource.slots.set`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/slots/booking-v1-resource-slots-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SetRequest {
     #[serde(rename = "resourceId")]
@@ -256,83 +124,25 @@ pub struct SetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Vec<SetRequestSlotsItem>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "resourceId" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("resourceId"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "slots" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("slots"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Vec<SetRequestSlotsItem>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SetRequest {
-                    resource_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("resourceId"))?,
-                    slots: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("slots"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let resource_id = o.req("resourceId")?;
+        let slots = o.req("slots")?;
+        let additional = o.rest(&["resourceId", "slots"])?;
+        let resource_id = o.need(resource_id, "resourceId")?;
+        let slots = o.need(slots, "slots")?;
+        Ok(Self {
+            resource_id,
+            slots,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SetRequest);
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SetRequestSlotsItem {
@@ -348,114 +158,34 @@ pub struct SetRequestSlotsItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SetRequestSlotsItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SetRequestSlotsItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SetRequestSlotsItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetRequestSlotsItem, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<String> = None;
-                let mut __f3: Option<i64> = None;
-                let mut __f4: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "from" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("from"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "slotSize" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("slotSize"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "timezone" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("timezone"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "to" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("to"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "weekDays" => {
-                            if __f4.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("weekDays"));
-                            }
-                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SetRequestSlotsItem {
-                    from: __f0.ok_or_else(|| ::serde::de::Error::missing_field("from"))?,
-                    slot_size: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("slotSize"))?,
-                    timezone: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("timezone"))?,
-                    to: __f3.ok_or_else(|| ::serde::de::Error::missing_field("to"))?,
-                    week_days: __f4
-                        .ok_or_else(|| ::serde::de::Error::missing_field("weekDays"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SetRequestSlotsItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let from = o.req("from")?;
+        let slot_size = o.req("slotSize")?;
+        let timezone = o.req("timezone")?;
+        let to = o.req("to")?;
+        let week_days = o.req("weekDays")?;
+        let additional = o.rest(&["from", "slotSize", "timezone", "to", "weekDays"])?;
+        let from = o.need(from, "from")?;
+        let slot_size = o.need(slot_size, "slotSize")?;
+        let timezone = o.need(timezone, "timezone")?;
+        let to = o.need(to, "to")?;
+        let week_days = o.need(week_days, "weekDays")?;
+        Ok(Self {
+            from,
+            slot_size,
+            timezone,
+            to,
+            week_days,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SetRequestSlotsItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SetRequestSlotsItem);
 
 /// The `result` of `booking.v1.resource.slots.set`.
 pub type SetResponse = bool;
@@ -471,6 +201,8 @@ impl ::bitrix24_runtime::Method for SetRequest {
 /// Calls `booking.v1.resource.slots.unset`.
 ///
 /// Scope `booking`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/slots/booking-v1-resource-slots-unset.html>.
 pub async fn unset(
     client: &::bitrix24_runtime::Client,
     request: &UnsetRequest,
@@ -479,6 +211,8 @@ pub async fn unset(
 }
 
 /// Parameters of `booking.v1.resource.slots.unset`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/booking/resource/slots/booking-v1-resource-slots-unset.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UnsetRequest {
     #[serde(rename = "resourceId")]
@@ -488,67 +222,19 @@ pub struct UnsetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UnsetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UnsetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UnsetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UnsetRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "resourceId" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("resourceId"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UnsetRequest {
-                    resource_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("resourceId"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for UnsetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let resource_id = o.req("resourceId")?;
+        let additional = o.rest(&["resourceId"])?;
+        let resource_id = o.need(resource_id, "resourceId")?;
+        Ok(Self { resource_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for UnsetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(UnsetRequest);
 
 /// The `result` of `booking.v1.resource.slots.unset`.
 pub type UnsetResponse = bool;

@@ -10,6 +10,8 @@
 /// Calls `crm.contact.details.configuration.forceCommonScopeForAll`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/custom-form/crm-contact-details-configuration-force-common-scope-for-all.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn force_common_scope_for_all(
     client: &::bitrix24_runtime::Client,
@@ -19,6 +21,8 @@ pub async fn force_common_scope_for_all(
 }
 
 /// Parameters of `crm.contact.details.configuration.forceCommonScopeForAll`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/custom-form/crm-contact-details-configuration-force-common-scope-for-all.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ForceCommonScopeForAllRequest {
     /// Keys not declared in the spec, kept as received.
@@ -26,47 +30,17 @@ pub struct ForceCommonScopeForAllRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ForceCommonScopeForAllRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ForceCommonScopeForAllRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ForceCommonScopeForAllRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ForceCommonScopeForAllRequest, A::Error> {
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<::serde_json::Value>()?;
-                    __extra.insert(key, value);
-                }
-                Ok(ForceCommonScopeForAllRequest {
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ForceCommonScopeForAllRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ForceCommonScopeForAllRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ForceCommonScopeForAllRequest);
 
 /// The `result` of `crm.contact.details.configuration.forceCommonScopeForAll`.
 pub type ForceCommonScopeForAllResponse = bool;
@@ -81,6 +55,8 @@ impl ::bitrix24_runtime::Method for ForceCommonScopeForAllRequest {
 /// Calls `crm.contact.details.configuration.get`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/custom-form/crm-contact-details-configuration-get.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn get(
     client: &::bitrix24_runtime::Client,
@@ -90,6 +66,8 @@ pub async fn get(
 }
 
 /// Parameters of `crm.contact.details.configuration.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/custom-form/crm-contact-details-configuration-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -101,72 +79,19 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "scope" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "userId" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("userId"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetRequest {
-                    scope: __f0.unwrap_or_default(),
-                    user_id: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let scope = o.opt("scope")?;
+        let user_id = o.opt("userId")?;
+        let additional = o.rest(&["scope", "userId"])?;
+        Ok(Self { scope, user_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `crm.contact.details.configuration.get`.
 pub type GetResponse = Vec<GetResponseItem>;
@@ -179,6 +104,7 @@ pub struct GetResponseItem {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Wire name "type".
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     /// Keys not declared in the spec, kept as received.
@@ -186,105 +112,27 @@ pub struct GetResponseItem {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponseItem;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponseItem")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponseItem, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "elements" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("elements"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "name" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("name"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "title" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("title"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "type" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("type"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponseItem {
-                    elements: __f0.unwrap_or_default(),
-                    name: __f1.unwrap_or_default(),
-                    title: __f2.unwrap_or_default(),
-                    type_: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let elements = o.opt("elements")?;
+        let name = o.opt("name")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["elements", "name", "title", "type"])?;
+        Ok(Self {
+            elements,
+            name,
+            title,
+            type_,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponseItem);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "crm.contact.details.configuration.get";
@@ -296,6 +144,8 @@ impl ::bitrix24_runtime::Method for GetRequest {
 /// Calls `crm.contact.details.configuration.reset`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/custom-form/crm-contact-details-configuration-reset.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn reset(
     client: &::bitrix24_runtime::Client,
@@ -305,6 +155,8 @@ pub async fn reset(
 }
 
 /// Parameters of `crm.contact.details.configuration.reset`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/custom-form/crm-contact-details-configuration-reset.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ResetRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -316,72 +168,19 @@ pub struct ResetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for ResetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = ResetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct ResetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ResetRequest, A::Error> {
-                let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "scope" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "userId" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("userId"));
-                            }
-                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(ResetRequest {
-                    scope: __f0.unwrap_or_default(),
-                    user_id: __f1.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for ResetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let scope = o.opt("scope")?;
+        let user_id = o.opt("userId")?;
+        let additional = o.rest(&["scope", "userId"])?;
+        Ok(Self { scope, user_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for ResetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(ResetRequest);
 
 /// The `result` of `crm.contact.details.configuration.reset`.
 pub type ResetResponse = bool;
@@ -396,6 +195,8 @@ impl ::bitrix24_runtime::Method for ResetRequest {
 /// Calls `crm.contact.details.configuration.set`.
 ///
 /// Scope `crm`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/custom-form/crm-contact-details-configuration-set.html>.
 #[deprecated(note = "marked deprecated in its spec; avoid it in new code")]
 pub async fn set(
     client: &::bitrix24_runtime::Client,
@@ -405,6 +206,8 @@ pub async fn set(
 }
 
 /// Parameters of `crm.contact.details.configuration.set`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/crm/contacts/custom-form/crm-contact-details-configuration-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SetRequest {
     pub data: Vec<::serde_json::Value>,
@@ -417,87 +220,26 @@ pub struct SetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetRequest, A::Error> {
-                let mut __f0: Option<Vec<::serde_json::Value>> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<::serde_json::Value> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "data" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("data"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "scope" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("scope"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "userId" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("userId"));
-                            }
-                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SetRequest {
-                    data: __f0.ok_or_else(|| ::serde::de::Error::missing_field("data"))?,
-                    scope: __f1.unwrap_or_default(),
-                    user_id: __f2.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let data = o.req("data")?;
+        let scope = o.opt("scope")?;
+        let user_id = o.opt("userId")?;
+        let additional = o.rest(&["data", "scope", "userId"])?;
+        let data = o.need(data, "data")?;
+        Ok(Self {
+            data,
+            scope,
+            user_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SetRequest);
 
 /// The `result` of `crm.contact.details.configuration.set`.
 pub type SetResponse = bool;

@@ -7,6 +7,8 @@
 /// Calls `imbot.v2.Chat.InputAction.notify`.
 ///
 /// Scope `imbot`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/ui/chat-input-action-notify.html>.
 pub async fn notify(
     client: &::bitrix24_runtime::Client,
     request: &NotifyRequest,
@@ -15,6 +17,8 @@ pub async fn notify(
 }
 
 /// Parameters of `imbot.v2.Chat.InputAction.notify`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/ui/chat-input-action-notify.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct NotifyRequest {
     #[serde(rename = "botId")]
@@ -32,120 +36,32 @@ pub struct NotifyRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for NotifyRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = NotifyRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct NotifyRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<NotifyRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<String> = None;
-                let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<Option<String>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "botId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("botId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "botToken" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("botToken"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dialogId" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("dialogId"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "duration" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("duration"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "statusMessageCode" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("statusMessageCode"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(NotifyRequest {
-                    bot_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("botId"))?,
-                    bot_token: __f1.unwrap_or_default(),
-                    dialog_id: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("dialogId"))?,
-                    duration: __f3.unwrap_or_default(),
-                    status_message_code: __f4.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for NotifyRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("botId")?;
+        let bot_token = o.opt("botToken")?;
+        let dialog_id = o.req("dialogId")?;
+        let duration = o.opt("duration")?;
+        let status_message_code = o.opt("statusMessageCode")?;
+        let additional = o
+            .rest(&["botId", "botToken", "dialogId", "duration", "statusMessageCode"])?;
+        let bot_id = o.need(bot_id, "botId")?;
+        let dialog_id = o.need(dialog_id, "dialogId")?;
+        Ok(Self {
+            bot_id,
+            bot_token,
+            dialog_id,
+            duration,
+            status_message_code,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for NotifyRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(NotifyRequest);
 
 /// The `result` of `imbot.v2.Chat.InputAction.notify`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -157,64 +73,18 @@ pub struct NotifyResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for NotifyResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = NotifyResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct NotifyResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<NotifyResponse, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "result" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("result"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(NotifyResponse {
-                    result: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for NotifyResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let result = o.opt("result")?;
+        let additional = o.rest(&["result"])?;
+        Ok(Self { result, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for NotifyResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(NotifyResponse);
 
 impl ::bitrix24_runtime::Method for NotifyRequest {
     const NAME: &'static str = "imbot.v2.Chat.InputAction.notify";

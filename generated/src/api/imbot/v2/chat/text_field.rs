@@ -7,6 +7,8 @@
 /// Calls `imbot.v2.Chat.TextField.enabled`.
 ///
 /// Scope `imbot`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/ui/chat-text-field-enabled.html>.
 pub async fn enabled(
     client: &::bitrix24_runtime::Client,
     request: &EnabledRequest,
@@ -15,6 +17,8 @@ pub async fn enabled(
 }
 
 /// Parameters of `imbot.v2.Chat.TextField.enabled`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/chat-bots/chat-bots-v2/imbot.v2/ui/chat-text-field-enabled.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct EnabledRequest {
     #[serde(rename = "botId")]
@@ -30,105 +34,29 @@ pub struct EnabledRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for EnabledRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = EnabledRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct EnabledRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<EnabledRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<String> = None;
-                let mut __f3: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "botId" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("botId"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "botToken" => {
-                            if __f1.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("botToken"));
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "dialogId" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("dialogId"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "enabled" => {
-                            if __f3.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("enabled"));
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(EnabledRequest {
-                    bot_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("botId"))?,
-                    bot_token: __f1.unwrap_or_default(),
-                    dialog_id: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("dialogId"))?,
-                    enabled: __f3.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for EnabledRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("botId")?;
+        let bot_token = o.opt("botToken")?;
+        let dialog_id = o.req("dialogId")?;
+        let enabled = o.opt("enabled")?;
+        let additional = o.rest(&["botId", "botToken", "dialogId", "enabled"])?;
+        let bot_id = o.need(bot_id, "botId")?;
+        let dialog_id = o.need(dialog_id, "dialogId")?;
+        Ok(Self {
+            bot_id,
+            bot_token,
+            dialog_id,
+            enabled,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for EnabledRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(EnabledRequest);
 
 /// The `result` of `imbot.v2.Chat.TextField.enabled`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -140,64 +68,18 @@ pub struct EnabledResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for EnabledResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = EnabledResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct EnabledResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<EnabledResponse, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "result" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("result"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(EnabledResponse {
-                    result: __f0.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for EnabledResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let result = o.opt("result")?;
+        let additional = o.rest(&["result"])?;
+        Ok(Self { result, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for EnabledResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(EnabledResponse);
 
 impl ::bitrix24_runtime::Method for EnabledRequest {
     const NAME: &'static str = "imbot.v2.Chat.TextField.enabled";

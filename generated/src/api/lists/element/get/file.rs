@@ -7,6 +7,8 @@
 /// Calls `lists.element.get.file.url`.
 ///
 /// Scope `lists`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/elements/lists-element-get-file-url.html>.
 pub async fn url(
     client: &::bitrix24_runtime::Client,
     request: &UrlRequest,
@@ -15,6 +17,8 @@ pub async fn url(
 }
 
 /// Parameters of `lists.element.get.file.url`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/elements/lists-element-get-file-url.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UrlRequest {
     #[serde(rename = "ELEMENT_CODE")]
@@ -34,216 +38,49 @@ pub struct UrlRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for UrlRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = UrlRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct UrlRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<UrlRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __f2: Option<i64> = None;
-                let mut __f3: Option<String> = None;
-                let mut __f4: Option<i64> = None;
-                let mut __f5: Option<UrlRequestIblockTypeId> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "ELEMENT_CODE" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ELEMENT_CODE"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "ELEMENT_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("ELEMENT_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "FIELD_ID" => {
-                            if __f2.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("FIELD_ID"));
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "IBLOCK_CODE" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IBLOCK_CODE"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "IBLOCK_ID" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IBLOCK_ID"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        "IBLOCK_TYPE_ID" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IBLOCK_TYPE_ID"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            UrlRequestIblockTypeId,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(UrlRequest {
-                    element_code: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "ELEMENT_CODE",
-                        ))?,
-                    element_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("ELEMENT_ID"))?,
-                    field_id: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("FIELD_ID"))?,
-                    iblock_code: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "IBLOCK_CODE",
-                        ))?,
-                    iblock_id: __f4
-                        .ok_or_else(|| ::serde::de::Error::missing_field("IBLOCK_ID"))?,
-                    iblock_type_id: __f5
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "IBLOCK_TYPE_ID",
-                        ))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
-    }
-}
-
 impl ::bitrix24_runtime::loose::Loose for UrlRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let element_code = o.req("ELEMENT_CODE")?;
+        let element_id = o.req("ELEMENT_ID")?;
+        let field_id = o.req("FIELD_ID")?;
+        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_id = o.req("IBLOCK_ID")?;
+        let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ELEMENT_CODE",
+                    "ELEMENT_ID",
+                    "FIELD_ID",
+                    "IBLOCK_CODE",
+                    "IBLOCK_ID",
+                    "IBLOCK_TYPE_ID",
+                ],
+            )?;
+        let element_code = o.need(element_code, "ELEMENT_CODE")?;
+        let element_id = o.need(element_id, "ELEMENT_ID")?;
+        let field_id = o.need(field_id, "FIELD_ID")?;
+        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
+        let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
+        let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
+        Ok(Self {
+            element_code,
+            element_id,
+            field_id,
+            iblock_code,
+            iblock_id,
+            iblock_type_id,
+            additional,
+        })
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UrlRequestIblockTypeId {
-    /// The value "lists".
-    Lists,
-    /// The value "bitrix_processes".
-    BitrixProcesses,
-    /// The value "lists_socnet".
-    ListsSocnet,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
+::bitrix24_runtime::loose_deserialize!(UrlRequest);
 
-impl UrlRequestIblockTypeId {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Lists => "lists",
-            Self::BitrixProcesses => "bitrix_processes",
-            Self::ListsSocnet => "lists_socnet",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UrlRequestIblockTypeId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UrlRequestIblockTypeId {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UrlRequestIblockTypeId {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = ::bitrix24_runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "lists" => Self::Lists,
-                "bitrix_processes" => Self::BitrixProcesses,
-                "lists_socnet" => Self::ListsSocnet,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl ::bitrix24_runtime::loose::Loose for UrlRequestIblockTypeId {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::plain(deserializer)
-    }
-}
+pub type UrlRequestIblockTypeId = super::super::super::super::enums::ListsBitrixProcessesListsSocnet;
 
 /// The `result` of `lists.element.get.file.url`.
 pub type UrlResponse = ::serde_json::Value;

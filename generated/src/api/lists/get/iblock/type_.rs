@@ -7,6 +7,8 @@
 /// Calls `lists.get.iblock.type.id`.
 ///
 /// Scope `lists`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/lists/lists-get-iblock-type-id.html>.
 pub async fn id(
     client: &::bitrix24_runtime::Client,
     request: &IdRequest,
@@ -15,6 +17,8 @@ pub async fn id(
 }
 
 /// Parameters of `lists.get.iblock.type.id`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/lists/lists/lists-get-iblock-type-id.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct IdRequest {
     #[serde(rename = "IBLOCK_CODE")]
@@ -26,85 +30,25 @@ pub struct IdRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for IdRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = IdRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct IdRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<IdRequest, A::Error> {
-                let mut __f0: Option<String> = None;
-                let mut __f1: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "IBLOCK_CODE" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IBLOCK_CODE"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<String>::default(),
-                                    )?,
-                            );
-                        }
-                        "IBLOCK_ID" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("IBLOCK_ID"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(IdRequest {
-                    iblock_code: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field(
-                            "IBLOCK_CODE",
-                        ))?,
-                    iblock_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("IBLOCK_ID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for IdRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_id = o.req("IBLOCK_ID")?;
+        let additional = o.rest(&["IBLOCK_CODE", "IBLOCK_ID"])?;
+        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
+        let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
+        Ok(Self {
+            iblock_code,
+            iblock_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for IdRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(IdRequest);
 
 /// The `result` of `lists.get.iblock.type.id`.
 pub type IdResponse = String;

@@ -7,6 +7,8 @@
 /// Calls `timeman.timecontrol.reports.settings.get`.
 ///
 /// Scope `timeman`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/timecontrol/timeman-timecontrol-reports-settings-get.html>.
 pub async fn get(
     client: &::bitrix24_runtime::Client,
     request: &GetRequest,
@@ -15,6 +17,8 @@ pub async fn get(
 }
 
 /// Parameters of `timeman.timecontrol.reports.settings.get`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/timeman/timecontrol/timeman-timecontrol-reports-settings-get.html>.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequest {
     /// Keys not declared in the spec, kept as received.
@@ -22,45 +26,17 @@ pub struct GetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetRequest, A::Error> {
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<::serde_json::Value>()?;
-                    __extra.insert(key, value);
-                }
-                Ok(GetRequest { additional: __extra })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetRequest);
 
 /// The `result` of `timeman.timecontrol.reports.settings.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
@@ -84,158 +60,44 @@ pub struct GetResponse {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for GetResponse {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = GetResponse;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct GetResponse")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<GetResponse, A::Error> {
-                let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<
-                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                > = None;
-                let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<bool>> = None;
-                let mut __f5: Option<Option<bool>> = None;
-                let mut __f6: Option<Option<i64>> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "active" => {
-                            if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("active"));
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "departments" => {
-                            if __f1.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("departments"),
-                                );
-                            }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<
-                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                                        >::default(),
-                                    )?,
-                            );
-                        }
-                        "minimum_idle_for_report" => {
-                            if __f2.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field(
-                                        "minimum_idle_for_report",
-                                    ),
-                                );
-                            }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        "report_view_type" => {
-                            if __f3.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("report_view_type"),
-                                );
-                            }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<String>>::default(),
-                                    )?,
-                            );
-                        }
-                        "user_admin" => {
-                            if __f4.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("user_admin"),
-                                );
-                            }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "user_head" => {
-                            if __f5.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("user_head"),
-                                );
-                            }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<bool>>::default(),
-                                    )?,
-                            );
-                        }
-                        "user_id" => {
-                            if __f6.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("user_id"));
-                            }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<Option<i64>>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(GetResponse {
-                    active: __f0.unwrap_or_default(),
-                    departments: __f1.unwrap_or_default(),
-                    minimum_idle_for_report: __f2.unwrap_or_default(),
-                    report_view_type: __f3.unwrap_or_default(),
-                    user_admin: __f4.unwrap_or_default(),
-                    user_head: __f5.unwrap_or_default(),
-                    user_id: __f6.unwrap_or_default(),
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for GetResponse {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let departments = o.opt("departments")?;
+        let minimum_idle_for_report = o.opt("minimum_idle_for_report")?;
+        let report_view_type = o.opt("report_view_type")?;
+        let user_admin = o.opt("user_admin")?;
+        let user_head = o.opt("user_head")?;
+        let user_id = o.opt("user_id")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "departments",
+                    "minimum_idle_for_report",
+                    "report_view_type",
+                    "user_admin",
+                    "user_head",
+                    "user_id",
+                ],
+            )?;
+        Ok(Self {
+            active,
+            departments,
+            minimum_idle_for_report,
+            report_view_type,
+            user_admin,
+            user_head,
+            user_id,
+            additional,
+        })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for GetResponse {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(GetResponse);
 
 impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "timeman.timecontrol.reports.settings.get";

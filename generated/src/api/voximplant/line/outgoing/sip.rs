@@ -7,6 +7,8 @@
 /// Calls `voximplant.line.outgoing.sip.set`.
 ///
 /// Scope `telephony`; at most 2 calls per second.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/lines/voximplant-line-outgoing-sip-set.html>.
 pub async fn set(
     client: &::bitrix24_runtime::Client,
     request: &SetRequest,
@@ -15,6 +17,8 @@ pub async fn set(
 }
 
 /// Parameters of `voximplant.line.outgoing.sip.set`.
+///
+/// Official documentation: <https://apidocs.bitrix24.ru/api-reference/telephony/voximplant/lines/voximplant-line-outgoing-sip-set.html>.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SetRequest {
     #[serde(rename = "CONFIG_ID")]
@@ -24,67 +28,19 @@ pub struct SetRequest {
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
-impl<'de> ::serde::Deserialize<'de> for SetRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        struct __Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
-            type Value = SetRequest;
-            fn expecting(
-                &self,
-                f: &mut ::std::fmt::Formatter<'_>,
-            ) -> ::std::fmt::Result {
-                f.write_str("struct SetRequest")
-            }
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<SetRequest, A::Error> {
-                let mut __f0: Option<i64> = None;
-                let mut __extra: ::std::collections::BTreeMap<
-                    String,
-                    ::serde_json::Value,
-                > = ::std::collections::BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "CONFIG_ID" => {
-                            if __f0.is_some() {
-                                return Err(
-                                    ::serde::de::Error::duplicate_field("CONFIG_ID"),
-                                );
-                            }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        ::bitrix24_runtime::loose::Seed::<i64>::default(),
-                                    )?,
-                            );
-                        }
-                        _ => {
-                            let value = map.next_value::<::serde_json::Value>()?;
-                            __extra.insert(key, value);
-                        }
-                    }
-                }
-                Ok(SetRequest {
-                    config_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("CONFIG_ID"))?,
-                    additional: __extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(__Visitor)
+impl ::bitrix24_runtime::loose::Loose for SetRequest {
+    fn from_loose(
+        v: &::serde_json::Value,
+    ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
+        let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let config_id = o.req("CONFIG_ID")?;
+        let additional = o.rest(&["CONFIG_ID"])?;
+        let config_id = o.need(config_id, "CONFIG_ID")?;
+        Ok(Self { config_id, additional })
     }
 }
 
-impl ::bitrix24_runtime::loose::Loose for SetRequest {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        ::bitrix24_runtime::loose::object(deserializer)
-    }
-}
+::bitrix24_runtime::loose_deserialize!(SetRequest);
 
 /// The `result` of `voximplant.line.outgoing.sip.set`.
 pub type SetResponse = i64;

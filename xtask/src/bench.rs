@@ -1,0 +1,151 @@
+//! `cargo xtask bench`: times generation of the corpus and builds of the generated crate.
+
+use crate::generate::TARGETS;
+use crate::read_specs;
+use codegen::Options;
+use std::path::Path;
+
+/// Benchmark, not a test: prints figures for the README.
+pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
+    use std::time::{Duration, Instant};
+    // The corpus (`specs/`); the fixtures describe some of the same methods.
+    let all = read_specs(root, &root.join(TARGETS[0].specs))?;
+    let opts = Options::default();
+    let runs = 10;
+    let mut times: Vec<Duration> = Vec::new();
+    let mut files = 0;
+    let mut bytes = 0;
+    for _ in 0..runs {
+        let start = Instant::now();
+        let g = codegen::generate(&all, &opts).map_err(|d| d.to_string())?;
+        times.push(start.elapsed());
+        files = g.files.len();
+        bytes = g.files.values().map(String::len).sum::<usize>();
+    }
+    times.sort();
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    println!(
+        "generation ({profile} build of the engine): {} specs -> {files} files, {bytes} bytes; median {:.1} ms, min {:.1} ms over {runs} runs",
+        all.len(),
+        times[runs / 2].as_secs_f64() * 1e3,
+        times[0].as_secs_f64() * 1e3,
+    );
+    let baseline = crate::flag(args, "--baseline").map(|b| root.join(b));
+    if let Some(b) = &baseline {
+        if !b.join("generated").is_dir() {
+            return Err(format!(
+                "{}: not a checkout of this project (no generated/)",
+                b.display()
+            ));
+        }
+    }
+    let size = |tree: &Path| -> u64 {
+        crate::read_tree(&tree.join("generated/src/api"))
+            .map(|files| files.iter().map(|(_, t)| t.len() as u64).sum())
+            .unwrap_or(0)
+    };
+    let here = size(root);
+    match &baseline {
+        Some(b) => {
+            let base = size(b);
+            println!(
+                "generated source (generated/src/api): baseline {base} bytes, this tree {here} bytes ({:.1} %)",
+                100.0 * here as f64 / base.max(1) as f64
+            );
+        }
+        None => println!("generated source (generated/src/api): {here} bytes"),
+    }
+    for (label, args) in BUILDS {
+        // Baseline and this tree one after the other, so both see the same machine load.
+        let mut trees: Vec<(&str, &Path)> = Vec::new();
+        if let Some(b) = &baseline {
+            trees.push(("baseline", b.as_path()));
+        }
+        trees.push(("this tree", root));
+        let mut secs = Vec::new();
+        for (name, tree) in trees {
+            let t = time_build(tree, args)?;
+            println!("{label}: {name} {t:.1} s (dependencies already built)");
+            secs.push(t);
+        }
+        if let [base, here] = secs[..] {
+            println!(
+                "{label}: this tree / baseline = {:.1} %",
+                100.0 * here / base
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The builds timed, with the arguments after `cargo`.
+const BUILDS: &[(&str, &[&str])] = &[
+    (
+        "cargo build -p bitrix24 --all-features",
+        &["build", "-q", "-p", "bitrix24", "--all-features"],
+    ),
+    (
+        "cargo build -p bitrix24 --no-default-features --features disk (a typical scope)",
+        &[
+            "build",
+            "-q",
+            "-p",
+            "bitrix24",
+            "--no-default-features",
+            "--features",
+            "disk",
+        ],
+    ),
+    (
+        "cargo build -p bitrix24 --no-default-features --features crm (the largest scope)",
+        &[
+            "build",
+            "-q",
+            "-p",
+            "bitrix24",
+            "--no-default-features",
+            "--features",
+            "crm",
+        ],
+    ),
+    (
+        "cargo build -p bitrix24 --no-default-features",
+        &["build", "-q", "-p", "bitrix24", "--no-default-features"],
+    ),
+];
+
+/// Seconds to build `args` in `tree` after cleaning the generated crate and, where it is a
+/// crate of its own, the runtime (in older trees the runtime lives inside the generated crate,
+/// so both sides rebuild the same hand-written code).
+fn time_build(tree: &Path, args: &[&str]) -> Result<f64, String> {
+    let mut clean = vec!["clean", "-q", "-p", "bitrix24"];
+    if tree.join("runtime/Cargo.toml").is_file() {
+        clean.extend(["-p", "bitrix24-runtime"]);
+    }
+    let status = std::process::Command::new("cargo")
+        .current_dir(tree)
+        .args(&clean)
+        .status()
+        .map_err(|e| format!("cargo clean: {e}"))?;
+    if !status.success() {
+        return Err(format!("{}: cargo clean failed", tree.display()));
+    }
+    let start = std::time::Instant::now();
+    let status = std::process::Command::new("cargo")
+        .current_dir(tree)
+        .args(args)
+        .status()
+        .map_err(|e| format!("cargo build: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "{}: cargo {} failed",
+            tree.display(),
+            args.join(" ")
+        ));
+    }
+    Ok(start.elapsed().as_secs_f64())
+}

@@ -1,0 +1,208 @@
+//! `cargo xtask generate` and `cargo xtask check`: specs → the generated crates. `generate`
+//! writes a file only when its content changed; `check` writes nothing and prints a unified
+//! diff of every file that is not up to date.
+
+use crate::{diff, display_path, read_specs, write_file};
+use codegen::{Diagnostics, Generated, Options};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// One spec folder and the crate generated from it.
+pub struct Target {
+    /// Spec folder, relative to the workspace root.
+    pub specs: &'static str,
+    /// Crate folder, relative to the workspace root; output goes to `<crate>/src/api/`.
+    pub krate: &'static str,
+    /// Runtime path as seen from the generated code.
+    pub runtime: &'static str,
+}
+
+pub const TARGETS: &[Target] = &[
+    Target {
+        specs: "specs",
+        krate: "generated",
+        runtime: "::bitrix24_runtime",
+    },
+    Target {
+        specs: "tests/fixtures/specs",
+        krate: "tests",
+        runtime: "::bitrix24_runtime",
+    },
+];
+
+const BEGIN: &str = "# @generated features begin\n";
+const END: &str = "# @generated features end\n";
+
+#[derive(Clone, Copy, PartialEq)]
+pub enum Mode {
+    Write,
+    Check,
+}
+
+fn print_warnings(d: &Diagnostics) {
+    for w in d.warnings() {
+        eprintln!("{w}");
+    }
+}
+
+/// Everything a target's generated output consists of: files under `src/api/` and Cargo.toml.
+fn expected(
+    root: &Path,
+    t: &Target,
+) -> Result<(Generated, usize, BTreeMap<PathBuf, String>), String> {
+    let sources = read_specs(root, &root.join(t.specs))?;
+    let count = sources.len();
+    if sources.is_empty() {
+        return Err(format!("{}: no spec files (*.md) found", t.specs));
+    }
+    let opts = Options {
+        runtime_path: t.runtime.to_owned(),
+        spec_dir: t.specs.to_owned(),
+    };
+    let generated = codegen::generate(&sources, &opts).map_err(|d| {
+        format!(
+            "{d}{} error(s) in {}; nothing was written",
+            d.errors().count(),
+            t.specs
+        )
+    })?;
+    let mut files = BTreeMap::new();
+    let api = root.join(t.krate).join("src").join("api");
+    for (rel, text) in &generated.files {
+        files.insert(api.join(rel), text.clone());
+    }
+    let manifest = root.join(t.krate).join("Cargo.toml");
+    let current =
+        fs::read_to_string(&manifest).map_err(|e| format!("{}: {e}", manifest.display()))?;
+    let updated = replace_features(&current, &codegen::features_toml(&generated.scopes))
+        .ok_or_else(|| {
+            format!(
+                "{}: the `{}` / `{}` marker lines are missing",
+                manifest.display(),
+                BEGIN.trim(),
+                END.trim()
+            )
+        })?;
+    files.insert(manifest, updated);
+    Ok((generated, count, files))
+}
+
+fn replace_features(manifest: &str, features: &str) -> Option<String> {
+    let b = manifest.find(BEGIN)? + BEGIN.len();
+    let e = manifest[b..].find(END)? + b;
+    Some(format!("{}{}{}", &manifest[..b], features, &manifest[e..]))
+}
+
+/// Existing generated files: every `.rs` under `<crate>/src/api/`.
+fn existing(root: &Path, t: &Target) -> BTreeMap<PathBuf, String> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.join(t.krate).join("src").join("api")];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.insert(p.clone(), fs::read_to_string(&p).unwrap_or_default());
+            }
+        }
+    }
+    out
+}
+
+pub fn run(root: &Path, mode: Mode) -> Result<(), String> {
+    let mut drift = String::new();
+    let mut drifted = 0usize;
+    for t in TARGETS {
+        let (generated, count, want) = expected(root, t)?;
+        print_warnings(&generated.warnings);
+        let mut have = existing(root, t);
+        let manifest = root.join(t.krate).join("Cargo.toml");
+        have.insert(
+            manifest.clone(),
+            fs::read_to_string(&manifest).unwrap_or_default(),
+        );
+        let mut written = 0;
+        for (path, text) in &want {
+            let old = have.get(path);
+            if old == Some(text) {
+                continue;
+            }
+            match mode {
+                Mode::Write => {
+                    write_file(path, text)?;
+                    written += 1;
+                }
+                Mode::Check => {
+                    drifted += 1;
+                    let name = display_path(root, path);
+                    let (label, old) = match old {
+                        Some(o) => ("changed", o.as_str()),
+                        None => ("missing (would be added)", ""),
+                    };
+                    let _ = writeln!(drift, "{name}: {label}");
+                    diff(&mut drift, &name, old, text);
+                }
+            }
+        }
+        let mut removed = 0;
+        for path in have.keys() {
+            if want.contains_key(path) {
+                continue;
+            }
+            match mode {
+                Mode::Write => {
+                    fs::remove_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                    removed += 1;
+                }
+                Mode::Check => {
+                    drifted += 1;
+                    let _ = writeln!(
+                        drift,
+                        "{}: stale (would be removed)",
+                        display_path(root, path)
+                    );
+                }
+            }
+        }
+        if mode == Mode::Write {
+            remove_empty_dirs(&root.join(t.krate).join("src").join("api"));
+            println!(
+                "{}: {} spec(s) -> {}/src/api: {} file(s) written, {} removed, {} unchanged",
+                t.specs,
+                count,
+                t.krate,
+                written,
+                removed,
+                want.len() - written,
+            );
+        }
+    }
+    if drifted > 0 {
+        return Err(format!(
+            "{drift}\n{drifted} generated file(s) are not up to date with the specs; run `cargo xtask generate` and commit the result"
+        ));
+    }
+    if mode == Mode::Check {
+        println!("generated code is up to date with the specs");
+    }
+    Ok(())
+}
+
+fn remove_empty_dirs(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            remove_empty_dirs(&p);
+            let _ = fs::remove_dir(&p); // fails, harmlessly, when not empty
+        }
+    }
+}

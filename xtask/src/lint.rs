@@ -1,0 +1,102 @@
+//! `cargo xtask lint [--fix] [--strict] [FILES or DIRS]`: the engine's checks plus each spec's
+//! front-matter compared with its own body; `--fix` rewrites the front-matter from the body.
+
+use crate::generate::TARGETS;
+use crate::{read_event_specs, read_specs, write_file};
+use codegen::SourceFile;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
+    let fix = args.iter().any(|a| a == "--fix");
+    let strict = args.iter().any(|a| a == "--strict");
+    let paths: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
+    let mut sets: Vec<(String, Vec<SourceFile>)> = Vec::new();
+    let mut event_files = Vec::new();
+    if paths.is_empty() {
+        for t in TARGETS {
+            sets.push((t.specs.to_owned(), read_specs(root, &root.join(t.specs))?));
+            event_files.extend(read_event_specs(root, &root.join(t.specs))?);
+        }
+    } else {
+        let mut files = Vec::new();
+        for p in &paths {
+            let path = PathBuf::from(p);
+            if path.is_dir() {
+                files.extend(read_specs(root, &path)?);
+            } else {
+                let text =
+                    fs::read_to_string(&path).map_err(|e| format!("{p}: cannot read: {e}"))?;
+                files.push(SourceFile {
+                    path: (*p).clone(),
+                    text,
+                });
+            }
+        }
+        let names: Vec<&str> = paths.iter().map(|p| p.as_str()).collect();
+        sets.push((names.join(" "), files));
+    }
+    let mut errors = 0;
+    for (name, files) in sets {
+        let (_, mut diags) = codegen::check(&files);
+        let mut fixed = 0;
+        for f in &files {
+            let body = codegen::lint::compare(f, strict);
+            if fix
+                && !body.0.is_empty()
+                && let Some(text) = codegen::lint::fix(f)
+                && text != f.text
+            {
+                let path = if Path::new(&f.path).is_absolute() {
+                    PathBuf::from(&f.path)
+                } else {
+                    root.join(&f.path)
+                };
+                let path = if path.exists() {
+                    path
+                } else {
+                    PathBuf::from(&f.path)
+                };
+                write_file(&path, &text)?;
+                println!("{}: front-matter rewritten from the body", f.path);
+                fixed += 1;
+                continue;
+            }
+            diags.0.extend(body.0);
+        }
+        diags.sort();
+        eprint!("{diags}");
+        errors += diags.errors().count();
+        println!(
+            "{name}: {} spec(s) checked, {} error(s), {} warning(s){}",
+            files.len(),
+            diags.errors().count(),
+            diags.warnings().count(),
+            if fix {
+                format!(", {fixed} fixed")
+            } else {
+                String::new()
+            }
+        );
+    }
+    if !event_files.is_empty() {
+        let mut diags = codegen::Diagnostics::default();
+        for f in &event_files {
+            codegen::spec::parse_event(f, &mut diags);
+        }
+        diags.sort();
+        eprint!("{diags}");
+        errors += diags.errors().count();
+        println!(
+            "event specs: {} spec(s) checked, {} error(s), {} warning(s)",
+            event_files.len(),
+            diags.errors().count(),
+            diags.warnings().count()
+        );
+    }
+    if errors > 0 {
+        Err(format!("lint failed with {errors} error(s)"))
+    } else {
+        Ok(())
+    }
+}
