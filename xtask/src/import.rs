@@ -123,7 +123,12 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
 }
 
 /// Event pages -> `<out>/events/<event>.md` (same hand-edit protection as method specs).
-fn import_events(root: &Path, docs_dir: &Path, out_dir: &Path, verbose: bool) -> Result<(), String> {
+fn import_events(
+    root: &Path,
+    docs_dir: &Path,
+    out_dir: &Path,
+    verbose: bool,
+) -> Result<(), String> {
     let pages = read_tree(&docs_dir.join("api-reference"))?;
     let events_dir = out_dir.join(crate::EVENTS_DIR);
     // By lower-cased name (the wire is case-insensitive): (page, spec).
