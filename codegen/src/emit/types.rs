@@ -98,12 +98,36 @@ impl Emitter<'_> {
                 let mut fs = TokenStream::new();
                 let mut reads = TokenStream::new();
                 let mut needs = TokenStream::new();
-                let mut names: Vec<Ident> = Vec::new();
+                let mut names: Vec<TokenStream> = Vec::new();
                 let mut all_optional = true;
-                for f in fields {
+                // Locals are named after their fields, except fields that start with `_`
+                // (`_123`, `_1c_id`), which clippy dislikes as local names: `v_123`.
+                let mut taken = naming::Names::with_reserved(
+                    fields.iter().map(|f| f.ident.as_str()).chain([reader]),
+                );
+                let locals: Vec<Ident> = fields
+                    .iter()
+                    .map(|f| {
+                        if f.ident.starts_with('_') {
+                            ident(&taken.take(&format!("v{}", f.ident)))
+                        } else {
+                            ident(&f.ident)
+                        }
+                    })
+                    .collect();
+                let local_of = |f: &Field| {
+                    let i = fields.iter().position(|g| std::ptr::eq(g, f)).unwrap_or(0);
+                    locals[i].clone()
+                };
+                for (f, local) in fields.iter().zip(&locals) {
                     all_optional &= f.optional;
                     fs.extend(self.field(f, m));
-                    names.push(ident(&f.ident));
+                    let id = ident(&f.ident);
+                    names.push(if id == *local {
+                        quote!(#id)
+                    } else {
+                        quote!(#id: #local)
+                    });
                 }
                 // Every field is read in key order (the order of a `serde_json::Map`), then
                 // the required ones are asked for in declaration order: the first misfit is
@@ -111,7 +135,7 @@ impl Emitter<'_> {
                 let mut by_key: Vec<&Field> = fields.iter().collect();
                 by_key.sort_by(|a, b| a.wire.cmp(&b.wire));
                 for f in by_key {
-                    let id = ident(&f.ident);
+                    let id = local_of(f);
                     let wire = &f.wire;
                     reads.extend(if f.optional {
                         quote!(let #id = #o.opt(#wire)?;)
@@ -120,7 +144,7 @@ impl Emitter<'_> {
                     });
                 }
                 for f in fields.iter().filter(|f| !f.optional) {
-                    let id = ident(&f.ident);
+                    let id = local_of(f);
                     let wire = &f.wire;
                     needs.extend(quote!(let #id = #o.need(#id, #wire)?;));
                 }
@@ -134,7 +158,7 @@ impl Emitter<'_> {
                         pub #id: ::std::collections::BTreeMap<String, #vt>,
                     });
                     reads.extend(quote!(let #id = #o.rest(&[#(#wires),*])?;));
-                    names.push(id);
+                    names.push(quote!(#id));
                 }
                 reads.extend(needs);
                 let deny =

@@ -208,9 +208,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRightsResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let _0 = o.opt("0")?;
+        let v_0 = o.opt("0")?;
         let additional = o.rest(&["0"])?;
-        Ok(Self { _0, additional })
+        Ok(Self { _0: v_0, additional })
     }
 }
 
@@ -413,9 +413,9 @@ impl ::bitrix24_runtime::loose::Loose for SetRightsRequestRights {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let _0 = o.opt("0")?;
+        let v_0 = o.opt("0")?;
         let additional = o.rest(&["0"])?;
-        Ok(Self { _0, additional })
+        Ok(Self { _0: v_0, additional })
     }
 }
 

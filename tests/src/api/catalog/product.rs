@@ -77,8 +77,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let _123 = o.opt("123")?;
-        let _1c_id = o.opt("1C_ID")?;
+        let v_123 = o.opt("123")?;
+        let v_1c_id = o.opt("1C_ID")?;
         let active = o.opt("active")?;
         let date_create = o.opt("dateCreate")?;
         let iblock_id = o.req("iblockId")?;
@@ -95,7 +95,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         Ok(Self {
             iblock_id,
             name,
-            _1c_id,
+            _1c_id: v_1c_id,
             xml_id,
             active,
             vat_included,
@@ -105,7 +105,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
             sync_source,
             type_,
             date_create,
-            _123,
+            _123: v_123,
         })
     }
 }
@@ -188,10 +188,14 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseElement {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let _1c_id = o.opt("1C_ID")?;
+        let v_1c_id = o.opt("1C_ID")?;
         let iblock_id = o.opt("iblockId")?;
         let id = o.opt("id")?;
-        Ok(Self { id, _1c_id, iblock_id })
+        Ok(Self {
+            id,
+            _1c_id: v_1c_id,
+            iblock_id,
+        })
     }
 }
 

@@ -144,8 +144,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let status_id = o.opt("!STATUS_ID")?;
         let title_3 = o.opt("%TITLE")?;
-        let _123 = o.opt("123")?;
-        let _1c_id = o.opt("1C_ID")?;
+        let v_123 = o.opt("123")?;
+        let v_1c_id = o.opt("1C_ID")?;
         let date_create = o.opt(">=DATE_CREATE")?;
         let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
         let id = o.opt("ID")?;
@@ -196,7 +196,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
             id,
             id_2,
             id_3,
-            _1c_id,
+            _1c_id: v_1c_id,
             title,
             title_2,
             self_,
@@ -225,7 +225,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
             field,
             field_2,
             field_3,
-            _123,
+            _123: v_123,
             status,
             kind,
             nested,
@@ -457,8 +457,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestNested {
         )?;
         let status_id = o.opt("!STATUS_ID")?;
         let title_3 = o.opt("%TITLE")?;
-        let _123 = o.opt("123")?;
-        let _1c_id = o.opt("1C_ID")?;
+        let v_123 = o.opt("123")?;
+        let v_1c_id = o.opt("1C_ID")?;
         let date_create = o.opt(">=DATE_CREATE")?;
         let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
         let id = o.opt("ID")?;
@@ -504,7 +504,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestNested {
             id,
             id_2,
             id_3,
-            _1c_id,
+            _1c_id: v_1c_id,
             title,
             title_2,
             self_,
@@ -533,7 +533,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestNested {
             field,
             field_2,
             field_3,
-            _123,
+            _123: v_123,
             status,
             kind,
         })
@@ -693,8 +693,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestRowsItem {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let status_id = o.opt("!STATUS_ID")?;
         let title_3 = o.opt("%TITLE")?;
-        let _123 = o.opt("123")?;
-        let _1c_id = o.opt("1C_ID")?;
+        let v_123 = o.opt("123")?;
+        let v_1c_id = o.opt("1C_ID")?;
         let date_create = o.opt(">=DATE_CREATE")?;
         let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
         let id = o.opt("ID")?;
@@ -740,7 +740,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestRowsItem {
             id,
             id_2,
             id_3,
-            _1c_id,
+            _1c_id: v_1c_id,
             title,
             title_2,
             self_,
@@ -769,7 +769,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestRowsItem {
             field,
             field_2,
             field_3,
-            _123,
+            _123: v_123,
             status,
             kind,
         })
@@ -988,8 +988,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let status_id = o.opt("!STATUS_ID")?;
         let title_3 = o.opt("%TITLE")?;
-        let _123 = o.opt("123")?;
-        let _1c_id = o.opt("1C_ID")?;
+        let v_123 = o.opt("123")?;
+        let v_1c_id = o.opt("1C_ID")?;
         let date_create = o.opt(">=DATE_CREATE")?;
         let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
         let id = o.opt("ID")?;
@@ -1080,7 +1080,7 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
             id,
             id_2,
             id_3,
-            _1c_id,
+            _1c_id: v_1c_id,
             title,
             title_2,
             self_,
@@ -1109,7 +1109,7 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
             field,
             field_2,
             field_3,
-            _123,
+            _123: v_123,
             status,
             kind,
             additional,
