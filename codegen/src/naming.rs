@@ -400,7 +400,10 @@ mod tests {
 
     #[test]
     fn renamed_notes_only_for_names_not_folded_the_plain_way() {
-        assert_eq!(super::renamed_note("crmEntityType", "crm_entity_type"), None);
+        assert_eq!(
+            super::renamed_note("crmEntityType", "crm_entity_type"),
+            None
+        );
         assert_eq!(super::renamed_note("ID", "id"), None);
         assert_eq!(
             super::renamed_note("type", "type_").as_deref(),

@@ -215,6 +215,16 @@ async fn forged_events_and_events_of_another_portal_are_refused() {
         let moved = altered_install(&portal, &[("domain", "evil.example.com")]);
         let e = app.receive(moved.as_bytes()).await.unwrap_err();
         assert!(matches!(e, EventError::InstallRejected { .. }), "{e}");
+        // Real tokens of this portal claiming another portal's member_id (their endpoint
+        // answers app.info, but the authorisation server knows whose tokens they are).
+        let other_id = other.member_id();
+        let claimed = altered_install(&portal, &[("member_id", other_id.as_str())]);
+        let e = app.receive(claimed.as_bytes()).await.unwrap_err();
+        assert!(
+            matches!(&e, EventError::InstallRejected { reason, .. } if reason.contains("another portal")),
+            "{e}"
+        );
+        assert!(store.load(&other_id).await.unwrap().is_none());
         // Over HTTP the refusal is a 403 and the handler never sees it.
         assert_eq!(
             FakePortal::send_form(&url, &forged_install).await.unwrap(),

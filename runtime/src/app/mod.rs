@@ -237,6 +237,33 @@ pub async fn exchange_code(
     transport: &dyn Transport,
     code: &str,
 ) -> Result<PortalRecord, Error> {
+    token_grant(config, transport, "authorization_code", "code", code).await
+}
+
+/// A refresh at the application's own authorisation server: the new tokens and the portal
+/// the server says they belong to (`member_id`, `client_endpoint`).
+pub(crate) async fn refresh_at(
+    config: &AppConfig,
+    transport: &dyn Transport,
+    refresh_token: &str,
+) -> Result<PortalRecord, Error> {
+    token_grant(
+        config,
+        transport,
+        "refresh_token",
+        "refresh_token",
+        refresh_token,
+    )
+    .await
+}
+
+async fn token_grant(
+    config: &AppConfig,
+    transport: &dyn Transport,
+    grant: &str,
+    key: &str,
+    code: &str,
+) -> Result<PortalRecord, Error> {
     const WHAT: &str = "oauth.token";
     let server = config.oauth_server.trim_end_matches('/');
     let secrets = [config.client_secret.clone(), code.to_owned()];
@@ -250,7 +277,7 @@ pub async fn exchange_code(
         t
     };
     let url = format!(
-        "{server}/oauth/token/?grant_type=authorization_code&client_id={}&client_secret={}&code={}",
+        "{server}/oauth/token/?grant_type={grant}&client_id={}&client_secret={}&{key}={}",
         crate::auth::percent(&config.client_id),
         crate::auth::percent(&config.client_secret),
         crate::auth::percent(code),

@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use super::{AppConfig, PortalRecord, Received, SharedStore, TokenStore, exchange_code};
+use super::{
+    AppConfig, PortalRecord, Received, SharedStore, TokenStore, exchange_code, refresh_at,
+};
 use crate::auth::{OAuthConfig, OAuthTokens, SaveError, TokenSync};
 use crate::events::{
     EventError, EventPayload, FormLimits, ON_APP_INSTALL, ON_APP_UNINSTALL, RawEvent, verify_token,
@@ -248,7 +250,9 @@ impl App {
     ///
     /// * `ONAPPINSTALL` must carry the portal's tokens and application token; the access
     ///   token is checked against the portal (`app.info` at the event's `client_endpoint`,
-    ///   whose host must be the event's `domain`) before anything is stored;
+    ///   whose host must be the event's `domain`) and the refresh token at the app's own
+    ///   authorisation server, which must name the same `member_id`, before anything is
+    ///   stored;
     /// * `ONAPPUNINSTALL` is accepted on the stored application token alone, and forgets
     ///   the portal;
     /// * any other event must carry the application token stored for its `member_id`.
@@ -339,6 +343,33 @@ impl App {
             .map_err(|e| rejected(e.to_string()))?;
         if let Some(t) = check.oauth_tokens() {
             record.tokens = t;
+        }
+        // The endpoint came from the event, so `app.info` alone proves little: a forger can
+        // answer it on a server of their own while naming another portal's member_id. The
+        // authorisation server the app trusts says which portal the tokens belong to (one
+        // refresh; the new tokens are the ones stored).
+        if !record.tokens.refresh_token.is_empty() {
+            let i = &self.inner;
+            let answer = refresh_at(
+                &i.config,
+                i.transport.as_ref(),
+                &record.tokens.refresh_token,
+            )
+            .await
+            .map_err(|e| rejected(e.to_string()))?;
+            if answer.member_id != member_id {
+                return Err(rejected(
+                    "the authorisation server says its tokens belong to another portal".into(),
+                ));
+            }
+            record.tokens = answer.tokens;
+            if !answer.client_endpoint.is_empty() {
+                record.client_endpoint = answer.client_endpoint;
+            }
+        } else {
+            return Err(EventError::Missing {
+                key: "auth[refresh_token]",
+            });
         }
         self.inner.store.save(&record).await.map_err(store_error)?;
         self.forget(&member_id);
