@@ -43,11 +43,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             ));
         }
     }
-    let size = |tree: &Path| -> u64 {
-        crate::read_tree(&tree.join("generated/src/api"))
-            .map(|files| files.iter().map(|(_, t)| t.len() as u64).sum())
-            .unwrap_or(0)
-    };
+    let size = |tree: &Path| source_bytes(&tree.join("generated/src/api"));
     let here = size(root);
     match &baseline {
         Some(b) => {
@@ -148,4 +144,25 @@ fn time_build(tree: &Path, args: &[&str]) -> Result<f64, String> {
         ));
     }
     Ok(start.elapsed().as_secs_f64())
+}
+
+/// The bytes of every `.rs` file under `dir` (0 when it cannot be read).
+fn source_bytes(dir: &Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    // Bounded by the tree: every folder is read once.
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                total += entry.metadata().map_or(0, |m| m.len());
+            }
+        }
+    }
+    total
 }
