@@ -40,11 +40,14 @@ pub enum Skip {
 
 /// Builds the spec for the page at `rel_path` (path inside the docs, `/`-separated).
 pub fn import_page(rel_path: &str, text: &str) -> Result<Imported, Skip> {
-    let page = docs::read_page(text);
-    if page.scope_line == 0 {
+    let mut page = docs::read_page(text);
+    // The `event.*` method pages (`events/event-bind.md`, …) have no `Scope:` line; the
+    // section's overview (`events/index.md`) puts them in the basic scope.
+    let events_section = rel_path.starts_with("events/event-");
+    if page.scope_line == 0 && !events_section {
         return Err(Skip::NotAMethod);
     }
-    let Some((_, title)) = &page.title else {
+    let Some((title_line, title)) = page.title.clone() else {
         return Err(Skip::NotAMethod);
     };
     // The title may name other methods too ("… (replaces x.y)"): prefer the one the file is
@@ -55,7 +58,27 @@ pub fn import_page(rel_path: &str, text: &str) -> Result<Imported, Skip> {
         .unwrap_or(rel_path)
         .trim_end_matches(".md")
         .to_ascii_lowercase();
-    let names = title_names(title);
+    let mut names = title_names(&title);
+    // A single-segment method (`scope`, `profile`) is the title word the file is named after;
+    // not on event pages (`…/events/initialized.md` is a widget's event).
+    let event_page = rel_path.contains("/events/") || rel_path.starts_with("events/");
+    if !names.iter().any(|n| n.contains('.')) && !event_page {
+        for w in title.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if !w.is_empty() && w.to_ascii_lowercase() == stem && crate::spec::is_wire_name(w) {
+                names.insert(0, w.to_owned());
+            }
+        }
+    }
+    if events_section && page.scope_line == 0 {
+        if !names.iter().any(|n| n.starts_with("event.")) {
+            return Err(Skip::NotAMethod);
+        }
+        page.scopes = vec!["basic".into()];
+        page.problems.push(docs::Problem {
+            line: title_line,
+            message: "no `Scope:` line; scope `basic` from events/index.md".into(),
+        });
+    }
     let method = names
         .iter()
         .find(|n| n.to_ascii_lowercase().replace(['.', '_'], "-") == stem.replace('_', "-"))
@@ -170,7 +193,7 @@ fn example_result(page: &Page) -> Option<&Value> {
 
 /// The loose shape of an example value: scalars by kind, objects with their keys (two levels),
 /// arrays with the shape of their first item. Every property optional; `null` is any value.
-fn infer(v: &Value, depth: usize) -> Value {
+pub(crate) fn infer(v: &Value, depth: usize) -> Value {
     match v {
         Value::Null => json!({}),
         Value::Bool(_) => json!({"type": "boolean"}),
@@ -211,12 +234,12 @@ fn pages(page: &Page) -> bool {
 }
 
 /// JSON as YAML flow: pretty-printed, continuation lines indented by two spaces.
-fn flow(v: &Value) -> String {
+pub(crate) fn flow(v: &Value) -> String {
     let text = serde_json::to_string_pretty(v).unwrap_or_else(|_| "{}".to_owned());
     text.replace('\n', "\n  ")
 }
 
-fn yaml_str(s: &str) -> String {
+pub(crate) fn yaml_str(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned())
 }
 
@@ -401,5 +424,45 @@ mod tests {
             import_page("a.md", "# x.y\n> Scope: [`Плохо`](x)\n"),
             Err(Skip::Unusable(_))
         ));
+        // A page outside `events/` without a `Scope:` line is still no method page.
+        assert_eq!(
+            import_page("a/event-bind.md", "# Bind event.bind\n"),
+            Err(Skip::NotAMethod)
+        );
+    }
+
+    #[test]
+    fn event_methods_and_single_segment_methods() {
+        let bind = import_page(
+            "events/event-bind.md",
+            "# Зарегистрировать event.bind\n\n> Кто может выполнять метод: любой\n",
+        )
+        .unwrap();
+        assert_eq!(bind.method, "event.bind");
+        assert!(bind.text.contains("scope: basic"), "{}", bind.text);
+        assert!(
+            bind.problems
+                .iter()
+                .any(|p| p.message.contains("events/index.md"))
+        );
+        // An events page that names no `event.*` method (an overview) is not one.
+        assert_eq!(
+            import_page("events/event-overview.md", "# Обзор событий\n"),
+            Err(Skip::NotAMethod)
+        );
+        let scope = import_page(
+            "common/system/scope.md",
+            "# Получить список доступных разрешений scope\n> Scope: [`базовый`](x)\n",
+        )
+        .unwrap();
+        assert_eq!(scope.method, "scope");
+        assert_eq!(
+            import_page(
+                "widgets/x/events/initialized.md",
+                "# Событие initialized\n> Scope: [`telephony`](x)\n"
+            ),
+            Err(Skip::NotAMethod)
+        );
+        assert!(scope.text.contains("method: scope\n"), "{}", scope.text);
     }
 }

@@ -11,6 +11,7 @@ mod diag;
 pub mod docs;
 mod emit;
 pub mod import;
+pub mod import_event;
 pub mod ir;
 pub mod lint;
 pub mod naming;
@@ -233,6 +234,56 @@ fn render_module(
         )
     });
     (rel, r)
+}
+
+/// The `events.rs` of event specs (`specs/events/`): per scope an `Event` enum (see
+/// `emit::events`), or every diagnostic. `None` when there are no event specs. The output
+/// does not depend on the order of `sources`.
+pub fn generate_events(
+    sources: &[SourceFile],
+    options: &Options,
+) -> Result<Option<String>, Diagnostics> {
+    let mut diags = Diagnostics::default();
+    let mut specs: Vec<spec::EventSpec> = sources
+        .iter()
+        .filter_map(|s| spec::parse_event(s, &mut diags))
+        .collect();
+    if diags.has_errors() {
+        diags.sort();
+        return Err(diags);
+    }
+    if specs.is_empty() {
+        return Ok(None);
+    }
+    specs.sort_by(|a, b| {
+        (&a.scope, a.event.to_ascii_uppercase(), &a.file).cmp(&(
+            &b.scope,
+            b.event.to_ascii_uppercase(),
+            &b.file,
+        ))
+    });
+    let rt: proc_macro2::TokenStream = options.runtime_path.parse().map_err(|_| {
+        let mut d = Diagnostics::default();
+        d.push(Diagnostic::error(
+            "<options>",
+            1,
+            None,
+            "the runtime path is not a Rust path",
+        ));
+        d
+    })?;
+    let tokens = emit::events::events_file(&specs, &rt);
+    let header = text::header(&BTreeSet::new(), &format!("{}/events", options.spec_dir));
+    text::render(tokens, &header).map(Some).map_err(|e| {
+        let mut d = Diagnostics::default();
+        d.push(Diagnostic::error(
+            "<generated>/events.rs",
+            1,
+            None,
+            format!("internal error: {e}"),
+        ));
+        d
+    })
 }
 
 /// The `[features]` table for the generated crate: one feature per scope, all on by default.

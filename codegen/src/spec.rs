@@ -519,3 +519,235 @@ pub fn is_scope(s: &str) -> bool {
                 && c.all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
         })
 }
+
+/// An event spec (the project's extension of the format): one documented event a portal
+/// POSTs to handlers. Front-matter keys: `event` (the documented name, `onCrmDealAdd`;
+/// matched without regard to case, as the wire sends `ONCRMDEALADD`), `scope`, `payload`
+/// (JSON Schema of the event's `data`, default any JSON), `deprecated`, `docs`,
+/// `generated_by`, `import_hash`. Event specs live in `specs/events/`.
+#[derive(Debug, Clone)]
+pub struct EventSpec {
+    /// The file it came from.
+    pub file: String,
+    /// The documented name (`onCrmDealAdd`, `ONAPPINSTALL`, `CATALOG.PRICE.ON.ADD`).
+    pub event: String,
+    /// The permission scope (cargo feature).
+    pub scope: String,
+    /// `deprecated` (default `false`).
+    pub deprecated: bool,
+    /// The schema of `data`, normalised.
+    pub payload: SchemaSet,
+    /// The official page (`docs`).
+    pub docs: Option<String>,
+}
+
+const EVENT_KEYS: &[&str] = &[
+    "event",
+    "scope",
+    "deprecated",
+    "payload",
+    "docs",
+    "generated_by",
+    "import_hash",
+];
+
+/// Whether `name` is an event name: dot-separated segments of `[A-Za-z][A-Za-z0-9_]*`.
+pub fn is_event_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.split('.').all(|seg| {
+            let mut b = seg.bytes();
+            b.next().is_some_and(|c| c.is_ascii_alphabetic())
+                && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
+        })
+}
+
+/// Parses one event spec; like [`parse`], every problem is a diagnostic with its line.
+pub fn parse_event(src: &SourceFile, diags: &mut Diagnostics) -> Option<EventSpec> {
+    let file = src.path.as_str();
+    let split = match split(file, &src.text) {
+        Ok(s) => s,
+        Err(d) => {
+            diags.push(d);
+            return None;
+        }
+    };
+    let value: Value = match serde_yaml::from_str(&split.front.join("\n")) {
+        Ok(v) => v,
+        Err(e) => {
+            let line = e.location().map_or(split.front_line, |l| {
+                split.front_line + l.line().saturating_sub(1)
+            });
+            let msg = e.to_string();
+            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+            diags.push(Diagnostic::error(
+                file,
+                line,
+                None,
+                format!("the front-matter is not valid YAML: {msg}"),
+            ));
+            return None;
+        }
+    };
+    let Value::Mapping(map) = value else {
+        diags.push(Diagnostic::error(
+            file,
+            1,
+            None,
+            "the front-matter must be a YAML mapping of keys",
+        ));
+        return None;
+    };
+    let key_lines = top_key_lines(&split.front, split.front_line);
+    let loc = Locator::new(split.front.clone(), split.front_line, key_lines.clone());
+    let line_of = |k: &str| key_lines.get(k).copied().unwrap_or(1);
+    let before = diags.0.iter().filter(|d| d.is_error()).count();
+    let mut fields: BTreeMap<String, Value> = BTreeMap::new();
+    for (k, v) in map {
+        match k.as_str() {
+            Some(k) if EVENT_KEYS.contains(&k) => {
+                fields.insert(k.to_owned(), v);
+            }
+            Some(k) => diags.push(Diagnostic::warning(
+                file,
+                line_of(k),
+                None,
+                format!("unknown front-matter key `{}` ignored", printable(k)),
+            )),
+            None => diags.push(Diagnostic::error(
+                file,
+                1,
+                None,
+                "front-matter keys must be strings",
+            )),
+        }
+    }
+    let mut text_key = |key: &str, valid: fn(&str) -> bool, what: &str| match fields.get(key) {
+        None => {
+            diags.push(Diagnostic::error(
+                file,
+                1,
+                None,
+                format!("the required key `{key}` is missing"),
+            ));
+            None
+        }
+        Some(Value::String(s)) if valid(s) => Some(s.clone()),
+        Some(v) => {
+            diags.push(type_error(file, line_of(key), key, what, v));
+            None
+        }
+    };
+    let event = text_key(
+        "event",
+        is_event_name,
+        "an event name (dot-separated segments of the form [A-Za-z][A-Za-z0-9_]*)",
+    );
+    let scope = text_key(
+        "scope",
+        is_scope,
+        "a scope ([a-z][a-z0-9_]* segments joined by `.`)",
+    );
+    let deprecated = match fields.get("deprecated") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(v) => {
+            diags.push(type_error(
+                file,
+                line_of("deprecated"),
+                "deprecated",
+                "a boolean",
+                v,
+            ));
+            false
+        }
+    };
+    let docs = match fields.get("docs") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.starts_with("https://") || s.starts_with("http://") => {
+            Some(s.clone())
+        }
+        Some(v) => {
+            diags.push(type_error(
+                file,
+                line_of("docs"),
+                "docs",
+                "an http(s) URL string",
+                v,
+            ));
+            None
+        }
+    };
+    let mut sink = schema::Sink {
+        file,
+        loc: &loc,
+        diags,
+    };
+    let payload = match fields.get("payload") {
+        None => SchemaSet::any(),
+        Some(v) => schema::normalise_root(v, "payload", &mut sink),
+    };
+    if diags.0.iter().filter(|d| d.is_error()).count() > before {
+        return None;
+    }
+    Some(EventSpec {
+        file: file.to_owned(),
+        event: event?,
+        scope: scope?,
+        deprecated,
+        payload,
+        docs,
+    })
+}
+
+#[cfg(test)]
+mod event_tests {
+    use super::*;
+
+    fn parse_text(text: &str) -> (Option<EventSpec>, Vec<String>) {
+        let mut d = Diagnostics::default();
+        let s = parse_event(
+            &SourceFile {
+                path: "specs/events/x.md".into(),
+                text: text.into(),
+            },
+            &mut d,
+        );
+        (s, d.0.iter().map(|d| d.to_string()).collect())
+    }
+
+    #[test]
+    fn an_event_spec_parses() {
+        let (s, d) = parse_text(
+            "---\nevent: onCrmDealAdd\nscope: crm\npayload: {\"type\": \"object\", \"properties\": {\"FIELDS\": {\"type\": \"object\", \"properties\": {\"ID\": {\"type\": \"integer\"}}}}}\ndocs: \"https://x.y/z.html\"\n---\n",
+        );
+        let s = s.unwrap();
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(
+            (s.event.as_str(), s.scope.as_str()),
+            ("onCrmDealAdd", "crm")
+        );
+        assert!(matches!(s.payload.root.kind, schema::Kind::Object(_)));
+    }
+
+    #[test]
+    fn bad_event_specs_name_the_line() {
+        let (s, d) = parse_text("---\nevent: \"on deal\"\nscope: Crm\nextra: 1\n---\n");
+        assert!(s.is_none());
+        assert!(
+            d.iter()
+                .any(|m| m.contains(":2: error") && m.contains("event")),
+            "{d:?}"
+        );
+        assert!(
+            d.iter()
+                .any(|m| m.contains(":3: error") && m.contains("scope")),
+            "{d:?}"
+        );
+        assert!(d.iter().any(|m| m.contains(":4: warning")), "{d:?}");
+        let (s, d) = parse_text("---\nscope: crm\n---\n");
+        assert!(
+            s.is_none() && d.iter().any(|m| m.contains("`event` is missing")),
+            "{d:?}"
+        );
+    }
+}

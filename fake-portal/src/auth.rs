@@ -23,6 +23,10 @@ impl FakePortal {
     }
 }
 
+pub(crate) fn issue_for(s: &mut State, config: &Config) -> (String, String) {
+    issue(s, config)
+}
+
 fn issue(s: &mut State, config: &Config) -> (String, String) {
     let n = s.access.len() + s.refresh.len() + 1;
     let salt = SystemTime::now()
@@ -97,15 +101,24 @@ impl Portal {
                 "invalid client credentials",
             ));
         }
-        if get("grant_type") != "refresh_token" {
-            return Err(FakeError::new(
-                400,
-                "invalid_request",
-                "unsupported grant_type",
-            ));
-        }
         let mut s = self.lock();
-        if s.refresh.remove(get("refresh_token")).is_none() {
+        let grant = match get("grant_type") {
+            "refresh_token" => s.refresh.remove(get("refresh_token")).is_some(),
+            "authorization_code" => {
+                let before = s.codes.len();
+                let code = get("code");
+                s.codes.retain(|c| c != code);
+                s.codes.len() < before
+            }
+            _ => {
+                return Err(FakeError::new(
+                    400,
+                    "invalid_request",
+                    "unsupported grant_type",
+                ));
+            }
+        };
+        if !grant {
             return Err(FakeError::new(
                 400,
                 "invalid_grant",
@@ -113,7 +126,9 @@ impl Portal {
             ));
         }
         let (access, refresh) = issue(&mut s, &self.config);
-        s.stats.refreshes += 1;
+        if get("grant_type") == "refresh_token" {
+            s.stats.refreshes += 1;
+        }
         let ttl = self.config.access_ttl.as_secs();
         Ok(json!({
             "access_token": access,
@@ -121,10 +136,10 @@ impl Portal {
             "expires": unix_now() as u64 + ttl,
             "expires_in": ttl,
             "scope": "app",
-            "domain": "127.0.0.1",
+            "domain": host,
             "server_endpoint": format!("http://{host}/rest/"),
             "client_endpoint": format!("http://{host}/rest/"),
-            "member_id": "fakemember",
+            "member_id": s.member_id.clone(),
             "user_id": 1,
             "status": "L",
         }))

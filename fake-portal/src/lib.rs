@@ -27,6 +27,10 @@
 //! * **REST 3.0** at `/rest/api/…` ([`FakePortal::on_v3`], specs with `api: v3`): JSON
 //!   only, the `{error: {code, message, validation}}` shape, `Idempotency-Key` replays
 //!   (`Idempotent-Replayed: true`) and 422 for a key reused with another body.
+//! * **Events** ([`FakePortal::enable_events`]): `event.bind`/`unbind`/`get`, deals that POST
+//!   `ONCRMDEALADD`/`UPDATE`/`DELETE` form bodies to bound handlers (or queue them for
+//!   `event.offline.get`), `ONAPPINSTALL`/`ONAPPUNINSTALL` on demand, `app.info`, and the
+//!   `authorization_code` grant.
 //! * **Counters**: [`FakePortal::stats`] in process, or `GET /fake/stats` as JSON from
 //!   another process (the benchmark uses it).
 //!
@@ -42,6 +46,7 @@
 
 mod auth;
 mod batch;
+mod events;
 mod extra;
 mod faults;
 mod limits;
@@ -61,6 +66,7 @@ use serde_json::Value;
 
 use methods::MethodDef;
 
+pub use events::{Binding, Delivery, build_query};
 pub use extra::{crm_items, tasks};
 pub use faults::{Fault, FaultKind};
 pub use lists::deals;
@@ -164,6 +170,11 @@ struct State {
     moved: Option<String>,
     /// `v3`: REST 3.0 methods and stored idempotent answers.
     v3: v3::V3State,
+    /// `auth`: the portal's `member_id` (`fakemember<port>`) and unused authorisation codes.
+    member_id: String,
+    codes: Vec<String>,
+    /// `events`: bindings, deals that send events, the offline queue, deliveries.
+    events: events::EventState,
 }
 
 /// What one call produced.
@@ -219,6 +230,9 @@ impl FakePortal {
                 counter: 0,
                 moved: None,
                 v3: v3::V3State::default(),
+                member_id: format!("fakemember{}", addr.port()),
+                codes: Vec::new(),
+                events: events::EventState::new(addr.port()),
             }),
         });
         let task = server::spawn(listener, portal.clone());

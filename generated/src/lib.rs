@@ -12,4 +12,10 @@
 #[rustfmt::skip]
 pub mod api;
 
+/// Typed events (feature `events`): per scope an `Event` enum, generated from the event specs
+/// in `specs/events/` (see the README, "Receiving events").
+#[cfg(feature = "events")]
+#[rustfmt::skip]
+pub mod events;
+
 pub use bitrix24_runtime as runtime;

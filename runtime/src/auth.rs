@@ -54,6 +54,24 @@ where
     })
 }
 
+/// Keeps one client's OAuth tokens in step with a store that other processes share
+/// ([`ClientBuilder::token_sync`](crate::ClientBuilder::token_sync)). With it, a refresh
+/// first looks whether another process rotated the tokens already (and takes those), saves
+/// the rotated tokens **before** they are used (compare-and-swap on the refresh token), and
+/// when the token server refuses the refresh token because another process used it first,
+/// reloads the winner's tokens instead of failing.
+pub trait TokenSync: Send + Sync + 'static {
+    /// The tokens stored now, `None` when the store has none.
+    fn load(&self) -> BoxFuture<'_, Result<Option<OAuthTokens>, SaveError>>;
+    /// Stores `new` if the stored refresh token is still `old_refresh`: `Ok(true)` when
+    /// stored, `Ok(false)` when another process rotated first (nothing written).
+    fn rotate<'a>(
+        &'a self,
+        old_refresh: &'a str,
+        new: &'a OAuthTokens,
+    ) -> BoxFuture<'a, Result<bool, SaveError>>;
+}
+
 /// What an OAuth 2 application needs to call a portal.
 ///
 /// `Debug` never shows the tokens or the client secret.
@@ -119,6 +137,11 @@ pub(crate) struct OAuth {
     unsaved: Mutex<Option<(Generation, OAuthTokens)>>,
     /// Held while the callback runs, so that saves happen one at a time, newest last.
     saving: tokio::sync::Mutex<()>,
+    /// A store shared with other processes (see [`TokenSync`]).
+    sync: Option<Arc<dyn TokenSync>>,
+    /// Tokens the token server issued that `sync` could not store yet (and the refresh
+    /// token they replace): not used until they are stored.
+    pending: Mutex<Option<(String, OAuthTokens, Option<String>)>>,
 }
 
 struct TokenState {
@@ -207,6 +230,8 @@ impl Auth {
                 failed: Mutex::new(None),
                 unsaved: Mutex::new(None),
                 saving: tokio::sync::Mutex::new(()),
+                sync: None,
+                pending: Mutex::new(None),
             })),
             portal,
         ))
@@ -327,6 +352,10 @@ impl Auth {
         let Auth::OAuth(o) = self else {
             return Ok(());
         };
+        if let Some(sync) = &o.sync {
+            let _guard = o.refresh.lock().await;
+            return self.refresh_synced(o, sync.as_ref(), seen, transport).await;
+        }
         let result = {
             let _guard = o.refresh.lock().await;
             let refresh_token = {
@@ -439,6 +468,19 @@ impl Auth {
         refresh_token: &str,
         transport: &dyn Transport,
     ) -> Result<(), Error> {
+        let (tokens, endpoint) = self.fetch_tokens(o, refresh_token, transport).await?;
+        self.install(o, tokens, endpoint.as_deref(), o.on_refresh.is_some());
+        Ok(())
+    }
+
+    /// Asks the token server for new tokens; changes nothing. The new tokens and the
+    /// `client_endpoint` of the answer, when it names one.
+    async fn fetch_tokens(
+        &self,
+        o: &OAuth,
+        refresh_token: &str,
+        transport: &dyn Transport,
+    ) -> Result<(OAuthTokens, Option<String>), Error> {
         let url = format!(
             "{}?grant_type=refresh_token&client_id={}&client_secret={}&refresh_token={}",
             o.token_url,
@@ -509,6 +551,11 @@ impl Auth {
                 _ => None,
             }),
         };
+        Ok((tokens, answer.client_endpoint))
+    }
+
+    /// Puts `tokens` in use (a new generation); `unsaved` marks them for the callback.
+    fn install(&self, o: &OAuth, tokens: OAuthTokens, endpoint: Option<&str>, unsaved: bool) {
         {
             let mut s = lock(&o.state);
             let old = std::mem::replace(&mut s.tokens, tokens.clone());
@@ -520,14 +567,12 @@ impl Auth {
                 s.old.drain(..extra);
             }
             s.generation += 1;
-            if o.on_refresh.is_some() {
+            if unsaved {
                 *lock(&o.unsaved) = Some((s.generation, tokens));
             }
         }
         // A portal that moved names its new address: later calls go there.
-        if let Some(endpoint) = answer
-            .client_endpoint
-            .as_deref()
+        if let Some(endpoint) = endpoint
             .and_then(|e| reqwest::Url::parse(e.trim()).ok())
             .filter(|u| u.host_str().is_some() && url_allowed(u, o.allow_http))
         {
@@ -537,7 +582,91 @@ impl Auth {
             }
             *lock(&o.endpoint) = base;
         }
-        Ok(())
+    }
+
+    /// The refresh with a shared store (the refresh lock is held): adopt what another
+    /// process stored, else rotate and store before use, else reload after a refusal.
+    async fn refresh_synced(
+        &self,
+        o: &OAuth,
+        sync: &dyn TokenSync,
+        seen: Generation,
+        transport: &dyn Transport,
+    ) -> Result<(), Error> {
+        let store_error = |e: SaveError| Error::TokenSave(self.scrub(&cut(&e.to_string(), 300)));
+        let current = {
+            let s = lock(&o.state);
+            if s.generation != seen {
+                return Ok(());
+            }
+            s.tokens.clone()
+        };
+        // Tokens issued earlier that could not be stored: store them first.
+        let pending = lock(&o.pending).clone();
+        if let Some((old, new, endpoint)) = pending {
+            if sync.rotate(&old, &new).await.map_err(store_error)? {
+                *lock(&o.pending) = None;
+                self.install(o, new, endpoint.as_deref(), false);
+                return Ok(());
+            }
+            *lock(&o.pending) = None;
+        }
+        // Another process may have rotated them already.
+        let adopt = |stored: Option<OAuthTokens>| match stored {
+            Some(t) if !t.access_token.is_empty() && t.refresh_token != current.refresh_token => {
+                self.install(o, t, None, false);
+                true
+            }
+            _ => false,
+        };
+        if adopt(sync.load().await.map_err(store_error)?) {
+            return Ok(());
+        }
+        match self
+            .fetch_tokens(o, &current.refresh_token, transport)
+            .await
+        {
+            Ok((new, endpoint)) => match sync.rotate(&current.refresh_token, &new).await {
+                Ok(true) => {
+                    self.install(o, new, endpoint.as_deref(), false);
+                    Ok(())
+                }
+                Ok(false) => {
+                    if adopt(sync.load().await.map_err(store_error)?) {
+                        Ok(())
+                    } else {
+                        Err(Error::TokenSave(
+                            "another process rotated the tokens but the store holds none newer"
+                                .into(),
+                        ))
+                    }
+                }
+                Err(e) => {
+                    *lock(&o.pending) = Some((current.refresh_token.clone(), new, endpoint));
+                    Err(store_error(e))
+                }
+            },
+            Err(e) => {
+                // `invalid_grant`: the refresh token was used, maybe by another process
+                // whose save may still be on its way: look again a few times (bounded, 1 s).
+                if e.api().is_some_and(|a| a.code.is("invalid_grant")) {
+                    for _ in 0..10 {
+                        if adopt(sync.load().await.map_err(store_error)?) {
+                            return Ok(());
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    }
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Keeps the tokens in step with `sync` (see [`TokenSync`]).
+    pub(crate) fn set_sync(&mut self, sync: Arc<dyn TokenSync>) {
+        if let Auth::OAuth(o) = self {
+            o.sync = Some(sync);
+        }
     }
 
     /// The tokens in use now (OAuth only).

@@ -63,6 +63,7 @@ pub struct ClientBuilder {
     methods: &'static [MethodInfo],
     allow_http: bool,
     max_response_bytes: usize,
+    sync: Option<Arc<dyn crate::auth::TokenSync>>,
     #[cfg(feature = "redis")]
     shared: Option<super::limiter::redis::RedisLimits>,
 }
@@ -140,9 +141,21 @@ impl ClientBuilder {
         self
     }
 
+    /// Keeps the OAuth tokens in step with a store shared by other processes: a refresh
+    /// takes tokens another process stored, stores rotated tokens before using them, and
+    /// reloads instead of failing when another process refreshed first (see
+    /// [`TokenSync`](crate::TokenSync)). No effect on a webhook client.
+    pub fn token_sync(mut self, sync: Arc<dyn crate::auth::TokenSync>) -> ClientBuilder {
+        self.sync = Some(sync);
+        self
+    }
+
     /// The client, or why the credentials or transport are unusable.
     pub fn build(self) -> Result<Client, Error> {
         let (mut auth, portal) = self.auth?;
+        if let Some(sync) = self.sync {
+            auth.set_sync(sync);
+        }
         auth.check_scheme(self.allow_http)?;
         let max = self.max_response_bytes;
         let transport: Arc<dyn Transport> = match (self.transport, self.timeouts) {
@@ -616,6 +629,7 @@ impl ClientBuilder {
             methods: &[],
             allow_http: false,
             max_response_bytes: super::transport::DEFAULT_MAX_RESPONSE_BYTES,
+            sync: None,
             #[cfg(feature = "redis")]
             shared: None,
         }

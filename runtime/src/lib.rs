@@ -19,11 +19,15 @@
 //!   (module `paginate`).
 //! * [`blocking::Client`]: the same calls for programs without an async runtime.
 
+#[cfg(feature = "app")]
+pub mod app;
 mod auth;
 mod batch;
 pub mod blocking;
 mod client;
 mod error;
+#[cfg(feature = "events")]
+pub mod events;
 mod limiter;
 pub mod loose;
 mod paginate;
@@ -32,7 +36,7 @@ mod retry;
 pub mod transport;
 mod v3;
 
-pub use auth::{OAuthConfig, OAuthTokens, SaveError, TokenCallback, token_callback};
+pub use auth::{OAuthConfig, OAuthTokens, SaveError, TokenCallback, TokenSync, token_callback};
 pub use batch::{Batch, BatchKey, BatchResults};
 pub use client::{Client, ClientBuilder, Envelope, Time};
 pub use error::{

@@ -5,3 +5,7 @@
 // Generated code is laid out by prettyplease, not rustfmt; `cargo fmt` leaves it alone.
 #[rustfmt::skip]
 pub mod api;
+
+/// The `Event` enums of `tests/fixtures/specs/events/`, written by `cargo xtask generate`.
+#[rustfmt::skip]
+pub mod events;

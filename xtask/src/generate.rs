@@ -2,7 +2,7 @@
 //! writes a file only when its content changed; `check` writes nothing and prints a unified
 //! diff of every file that is not up to date.
 
-use crate::{diff, display_path, read_specs, write_file};
+use crate::{diff, display_path, read_event_specs, read_specs, write_file};
 use codegen::{Diagnostics, Generated, Options};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -73,11 +73,30 @@ fn expected(
     for (rel, text) in &generated.files {
         files.insert(api.join(rel), text.clone());
     }
+    // Event specs (`<specs>/events/`): `<crate>/src/events.rs`, and their scopes as features.
+    let mut scopes = generated.scopes.clone();
+    let event_sources = read_event_specs(root, &root.join(t.specs))?;
+    let events = codegen::generate_events(&event_sources, &opts).map_err(|d| {
+        format!(
+            "{d}{} error(s) in {}/events; nothing was written",
+            d.errors().count(),
+            t.specs
+        )
+    })?;
+    if let Some(text) = events {
+        files.insert(root.join(t.krate).join("src").join("events.rs"), text);
+        for f in &event_sources {
+            let mut d = Diagnostics::default();
+            if let Some(e) = codegen::spec::parse_event(f, &mut d) {
+                scopes.insert(e.scope);
+            }
+        }
+    }
     let manifest = root.join(t.krate).join("Cargo.toml");
     let current =
         fs::read_to_string(&manifest).map_err(|e| format!("{}: {e}", manifest.display()))?;
-    let updated = replace_features(&current, &codegen::features_toml(&generated.scopes))
-        .ok_or_else(|| {
+    let updated =
+        replace_features(&current, &codegen::features_toml(&scopes)).ok_or_else(|| {
             format!(
                 "{}: the `{}` / `{}` marker lines are missing",
                 manifest.display(),
@@ -127,6 +146,10 @@ pub fn run(root: &Path, mode: Mode) -> Result<(), String> {
             manifest.clone(),
             fs::read_to_string(&manifest).unwrap_or_default(),
         );
+        let events = root.join(t.krate).join("src").join("events.rs");
+        if let Ok(text) = fs::read_to_string(&events) {
+            have.insert(events, text);
+        }
         let mut written = 0;
         for (path, text) in &want {
             let old = have.get(path);

@@ -119,5 +119,73 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         display_path(root, &out_dir),
         notes.len()
     );
+    import_events(root, Path::new(docs_dir), &out_dir, verbose)
+}
+
+/// Event pages -> `<out>/events/<event>.md` (same hand-edit protection as method specs).
+fn import_events(
+    root: &Path,
+    docs_dir: &Path,
+    out_dir: &Path,
+    verbose: bool,
+) -> Result<(), String> {
+    let pages = read_tree(&docs_dir.join("api-reference"))?;
+    let events_dir = out_dir.join(crate::EVENTS_DIR);
+    // By lower-cased name (the wire is case-insensitive): (page, spec).
+    let mut by_event: BTreeMap<String, (String, codegen::import_event::ImportedEvent)> =
+        BTreeMap::new();
+    let mut notes = Vec::new();
+    for (rel, text) in &pages {
+        match codegen::import_event::import_event_page(rel, text) {
+            Ok(imp) => {
+                let key = imp.event.to_ascii_lowercase();
+                if let Some((other, _)) = by_event.get(&key) {
+                    notes.push(format!(
+                        "api-reference/{rel}: event `{}` is already imported from api-reference/{other}; skipped",
+                        imp.event
+                    ));
+                } else {
+                    by_event.insert(key, (rel.clone(), imp));
+                }
+            }
+            Err(codegen::import::Skip::NotAMethod) => {}
+            Err(codegen::import::Skip::Unusable(why)) => {
+                notes.push(format!("api-reference/{rel}: event page not read: {why}"));
+            }
+        }
+    }
+    let (mut written, mut same, mut kept, mut problems) = (0, 0, 0, 0);
+    for (rel, imp) in by_event.values() {
+        problems += imp.problems.len();
+        if verbose {
+            for p in &imp.problems {
+                eprintln!("api-reference/{rel}:{}: note: {}", p.line, p.message);
+            }
+        }
+        let target = events_dir.join(format!("{}.md", imp.event));
+        match fs::read_to_string(&target).ok() {
+            Some(o) if o == imp.text => same += 1,
+            Some(o) if !codegen::import::untouched(&o) => {
+                kept += 1;
+                eprintln!(
+                    "{}: not overwritten: written or corrected by hand; delete it to re-import",
+                    display_path(root, &target)
+                );
+            }
+            _ => {
+                write_file(&target, &imp.text)?;
+                written += 1;
+            }
+        }
+    }
+    for n in &notes {
+        eprintln!("{n}");
+    }
+    println!(
+        "{} event page(s) -> {}: {written} written, {same} unchanged, {kept} kept (edited by hand); {} page(s) not read; {problems} irregularities (--verbose lists them)",
+        by_event.len(),
+        display_path(root, &events_dir),
+        notes.len()
+    );
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! front-matter compared with its own body; `--fix` rewrites the front-matter from the body.
 
 use crate::generate::TARGETS;
-use crate::{read_specs, write_file};
+use crate::{read_event_specs, read_specs, write_file};
 use codegen::SourceFile;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -12,9 +12,11 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let strict = args.iter().any(|a| a == "--strict");
     let paths: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
     let mut sets: Vec<(String, Vec<SourceFile>)> = Vec::new();
+    let mut event_files = Vec::new();
     if paths.is_empty() {
         for t in TARGETS {
             sets.push((t.specs.to_owned(), read_specs(root, &root.join(t.specs))?));
+            event_files.extend(read_event_specs(root, &root.join(t.specs))?);
         }
     } else {
         let mut files = Vec::new();
@@ -75,6 +77,21 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             } else {
                 String::new()
             }
+        );
+    }
+    if !event_files.is_empty() {
+        let mut diags = codegen::Diagnostics::default();
+        for f in &event_files {
+            codegen::spec::parse_event(f, &mut diags);
+        }
+        diags.sort();
+        eprint!("{diags}");
+        errors += diags.errors().count();
+        println!(
+            "event specs: {} spec(s) checked, {} error(s), {} warning(s)",
+            event_files.len(),
+            diags.errors().count(),
+            diags.warnings().count()
         );
     }
     if errors > 0 {

@@ -76,6 +76,23 @@ fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
 
 /// Reads every `*.md` under `dir` (recursively, sorted), naming each by its path from `root`.
 fn read_specs(root: &Path, dir: &Path) -> Result<Vec<SourceFile>, String> {
+    read_md(root, dir, Some(&dir.join(EVENTS_DIR)))
+}
+
+/// The folder of event specs inside a spec folder (`specs/events/`): read by
+/// [`read_event_specs`], never as method specs.
+const EVENTS_DIR: &str = "events";
+
+/// The event specs of a spec folder (`<dir>/events/**.md`); none when there is no such folder.
+fn read_event_specs(root: &Path, dir: &Path) -> Result<Vec<SourceFile>, String> {
+    let events = dir.join(EVENTS_DIR);
+    if !events.is_dir() {
+        return Ok(Vec::new());
+    }
+    read_md(root, &events, None)
+}
+
+fn read_md(root: &Path, dir: &Path, skip: Option<&Path>) -> Result<Vec<SourceFile>, String> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -88,7 +105,9 @@ fn read_specs(root: &Path, dir: &Path) -> Result<Vec<SourceFile>, String> {
                 .file_type()
                 .map_err(|e| format!("{}: {e}", path.display()))?;
             if ft.is_dir() {
-                stack.push(path);
+                if Some(path.as_path()) != skip {
+                    stack.push(path);
+                }
             } else if path.extension().is_some_and(|x| x == "md") {
                 let text =
                     fs::read(&path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;

@@ -120,6 +120,24 @@ pub fn read_page(text: &str) -> Page {
             break;
         }
     }
+    // A `### Дополнительные параметры` table in the parameter section adds its rows
+    // (`event.offline.get`: `clear`, `process_id`, `auth_connector`, `error`).
+    if page.params_line != 0 {
+        for (ti, t) in doc.tables.iter().enumerate() {
+            let extra = sub_of(t.line).is_some_and(|h| {
+                h.level > 2 && h.text.to_lowercase().contains("дополнительные параметры")
+            });
+            if extra && t.line > page.params_line && !used_tables.contains(&ti) && is_param_table(t)
+            {
+                let more = rows_to_params(&doc, ti, &mut used_tables, &mut problems, 0);
+                for p in more {
+                    if !page.params.iter().any(|q| q.name == p.name) {
+                        page.params.push(p);
+                    }
+                }
+            }
+        }
+    }
     if page.params_line == 0 {
         // Irregular page: no heading before the table. Take the first parameter-like table
         // before any response section.
@@ -568,6 +586,23 @@ mod tests {
             assert_eq!((n.as_str(), r), (name, req), "{cell}");
         }
         assert!(name_cell("no bold").is_none());
+    }
+
+    #[test]
+    fn additional_parameters_table_adds_rows() {
+        let t = |name: &str, ty: &str| {
+            format!(
+                "#|\n|| **Название**\n`тип` | **Описание** ||\n|| **{name}**\n`{ty}` | x ||\n|#\n"
+            )
+        };
+        let p = read_page(&format!(
+            "# Get x.y.get\n\n## Параметры метода\n\n{}\n### Дополнительные параметры\n\n{}\n## Возвращаемые данные\n\n{}",
+            t("limit", "integer"),
+            t("process_id", "string"),
+            t("result", "object")
+        ));
+        let names: Vec<&str> = p.params.iter().map(|x| x.name.as_str()).collect();
+        assert_eq!(names, ["limit", "process_id"]);
     }
 
     #[test]

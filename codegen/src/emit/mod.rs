@@ -9,9 +9,11 @@
 //! * [`types`]: structs, unions, newtypes and aliases, with their `Loose` decoders;
 //! * [`enums`]: `api/enums.rs`, the shared enums of values;
 //! * [`methods`]: call functions, alias functions, `impl Method`, docs links;
-//! * [`registry`]: the file `api/registry.rs`.
+//! * [`registry`]: the file `api/registry.rs`;
+//! * [`events`]: `events.rs` from the event specs, an `Event` enum per scope.
 
 mod enums;
+pub(crate) mod events;
 mod methods;
 mod registry;
 mod types;

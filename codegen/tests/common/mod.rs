@@ -10,10 +10,12 @@ pub fn workspace() -> PathBuf {
     here.parent().unwrap_or(here).to_path_buf()
 }
 
-/// Every `*.md` under `rel` (relative to the workspace), named by its workspace-relative path.
+/// Every `*.md` under `rel` (relative to the workspace), named by its workspace-relative path;
+/// `rel/events/` holds event specs, not method specs, and is left out (as `cargo xtask` does).
 pub fn read_specs(rel: &str) -> Vec<SourceFile> {
     let root = workspace();
     let mut out = Vec::new();
+    let events = root.join(rel).join("events");
     let mut stack = vec![root.join(rel)];
     while let Some(d) = stack.pop() {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(&d)
@@ -24,7 +26,9 @@ pub fn read_specs(rel: &str) -> Vec<SourceFile> {
         entries.sort();
         for p in entries {
             if p.is_dir() {
-                stack.push(p);
+                if p != events {
+                    stack.push(p);
+                }
             } else if p.extension().is_some_and(|x| x == "md") {
                 let text =
                     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
