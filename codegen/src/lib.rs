@@ -7,6 +7,7 @@
 //! The crate does no file I/O: callers hand in [`SourceFile`]s and receive file contents keyed
 //! by relative path. Output depends only on the inputs' paths and texts, never on their order.
 
+pub mod coverage;
 mod diag;
 pub mod docs;
 mod emit;

@@ -5,6 +5,7 @@
 //! share: reading spec folders and doc trees, naming paths, writing files, printing diffs.
 
 mod bench;
+mod coverage;
 mod examples;
 mod generate;
 mod import;
@@ -30,6 +31,10 @@ commands:
              extract the docs' JSON examples (response results, request bodies) into
              tests/fidelity/examples.jsonl for the fidelity test; `--check` writes
              nothing and fails when the file is not up to date
+  coverage [--methods]
+             over the docs' examples, the share of values that land in typed
+             fields (results, requests, per method with --methods) and the
+             methods whose result is still any JSON
   bench [--baseline <dir>]
              time generation and the generated crate's builds (run with --release:
              `cargo run --release -p xtask -- bench`); with --baseline, the same builds
@@ -46,6 +51,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&root, &args[1..]),
         Some("import") => import::run(&root, &args[1..]),
         Some("examples") => examples::run(&root, &args[1..]),
+        Some("coverage") => coverage::run(&root, &args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())

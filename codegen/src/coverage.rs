@@ -1,0 +1,241 @@
+//! How much of a JSON value a schema types: the measure behind `cargo xtask coverage`.
+//!
+//! The value is walked beside its schema. Every leaf (a scalar, `null`, or an empty array or
+//! object) is counted once; it is *typed* when the schema at its place gives it a Rust type
+//! of its own (a bool, number, string, enum), and *open* when it lands in a
+//! `serde_json::Value`: under an any-JSON schema, or as an undeclared key of an object whose
+//! other keys go to the catch-all map. A scalar where the schema wants an object or array,
+//! or the reverse, is counted open: it would not decode into the typed field.
+//!
+//! Pure: no I/O, never panics, bounded by the value's depth (a `$ref` only moves within the
+//! schema while the value goes one level down).
+
+use crate::schema::{Additional, Kind, Schema, SchemaSet};
+use serde_json::Value;
+
+/// Leaves counted in one or more values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Leaves that land in a typed field.
+    pub typed: u64,
+    /// All leaves.
+    pub total: u64,
+}
+
+impl Tally {
+    /// Adds another tally to this one.
+    pub fn add(&mut self, other: Tally) {
+        self.typed += other.typed;
+        self.total += other.total;
+    }
+
+    /// The typed share in percent (100 for no leaves at all).
+    pub fn percent(&self) -> f64 {
+        if self.total == 0 {
+            100.0
+        } else {
+            self.typed as f64 * 100.0 / self.total as f64
+        }
+    }
+}
+
+/// Counts the leaves of `value` and how many of them `set` types.
+pub fn tally(set: &SchemaSet, value: &Value) -> Tally {
+    let mut t = Tally::default();
+    walk(set, &set.root, value, &mut t);
+    t
+}
+
+/// Whether a schema is any JSON at its root (after following `$ref`s).
+pub fn is_any(set: &SchemaSet, schema: &Schema) -> bool {
+    matches!(resolve(set, schema).kind, Kind::Any)
+}
+
+/// Follows `$ref`s to a schema that is not one; a loop of references (which `normalise`
+/// already reports) or a dangling index resolves to the last schema reached.
+fn resolve<'a>(set: &'a SchemaSet, mut schema: &'a Schema) -> &'a Schema {
+    for _ in 0..=set.defs.len() {
+        match schema.kind {
+            Kind::Ref(i) => match set.defs.get(i) {
+                Some(def) => schema = &def.schema,
+                None => break,
+            },
+            _ => break,
+        }
+    }
+    schema
+}
+
+fn open(value: &Value, t: &mut Tally) {
+    t.total += leaves(value);
+}
+
+fn leaves(value: &Value) -> u64 {
+    match value {
+        Value::Array(items) if !items.is_empty() => items.iter().map(leaves).sum(),
+        Value::Object(map) if !map.is_empty() => map.values().map(leaves).sum(),
+        _ => 1,
+    }
+}
+
+fn walk(set: &SchemaSet, schema: &Schema, value: &Value, t: &mut Tally) {
+    let schema = resolve(set, schema);
+    if value.is_null() {
+        t.total += 1;
+        if schema.nullable || !matches!(schema.kind, Kind::Any) {
+            t.typed += 1;
+        }
+        return;
+    }
+    match (&schema.kind, value) {
+        (Kind::Any, _) | (Kind::Ref(_), _) => open(value, t),
+        (Kind::Bool | Kind::Integer | Kind::Number | Kind::String | Kind::Enum(_), v) => {
+            t.total += 1;
+            if !v.is_array() && !v.is_object() {
+                t.typed += 1;
+            } else {
+                t.total += leaves(v) - 1;
+            }
+        }
+        (Kind::Array(items), Value::Array(values)) => {
+            if values.is_empty() {
+                t.total += 1;
+                t.typed += 1;
+            }
+            for v in values {
+                walk(set, items, v, t);
+            }
+        }
+        (Kind::Object(obj), Value::Object(map)) => {
+            if map.is_empty() {
+                t.total += 1;
+                t.typed += 1;
+            }
+            for (key, v) in map {
+                match obj.properties.iter().find(|p| &p.name == key) {
+                    Some(p) => walk(set, &p.schema, v, t),
+                    None => match &obj.additional {
+                        Additional::Schema(s) => walk(set, s, v, t),
+                        Additional::Unspecified | Additional::Any | Additional::Forbidden => {
+                            open(v, t)
+                        }
+                    },
+                }
+            }
+        }
+        (Kind::Union(variants), v) => match variants.iter().find(|s| fits(set, s, v)) {
+            Some(s) => walk(set, s, v, t),
+            None => open(v, t),
+        },
+        (Kind::Array(_) | Kind::Object(_), v) => open(v, t),
+    }
+}
+
+/// Whether the JSON kind of `value` is one `schema` accepts (the union branch a decoder would
+/// take; scalars fit any scalar schema, as the loose decoder reads numbers from strings).
+fn fits(set: &SchemaSet, schema: &Schema, value: &Value) -> bool {
+    match (&resolve(set, schema).kind, value) {
+        (Kind::Any, _) => true,
+        (Kind::Array(_), Value::Array(_)) | (Kind::Object(_), Value::Object(_)) => true,
+        (Kind::Array(_) | Kind::Object(_), _) => false,
+        (_, Value::Array(_) | Value::Object(_)) => false,
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{Def, Object, Property};
+    use serde_json::json;
+
+    fn s(kind: Kind) -> Schema {
+        Schema {
+            kind,
+            nullable: false,
+            doc: None,
+            title: None,
+            format: None,
+            deprecated: false,
+        }
+    }
+
+    fn prop(name: &str, schema: Schema) -> Property {
+        Property {
+            name: name.to_owned(),
+            schema,
+            required: false,
+        }
+    }
+
+    fn set(root: Schema, defs: Vec<Def>) -> SchemaSet {
+        SchemaSet { root, defs }
+    }
+
+    #[test]
+    fn declared_keys_are_typed_and_the_rest_open() {
+        let obj = s(Kind::Object(Object {
+            properties: vec![
+                prop("ID", s(Kind::Integer)),
+                prop("TAGS", s(Kind::Array(Box::new(s(Kind::String))))),
+            ],
+            additional: Additional::Any,
+        }));
+        let t = tally(
+            &set(obj, vec![]),
+            &json!({"ID": "5", "TAGS": ["a", "b"], "UF_CRM_1": {"x": 1, "y": [2, 3]}}),
+        );
+        assert_eq!(t, Tally { typed: 3, total: 6 });
+    }
+
+    #[test]
+    fn any_json_types_nothing_and_refs_are_followed() {
+        let any = tally(
+            &set(s(Kind::Any), vec![]),
+            &json!([{"a": 1}, {"b": [true, null]}]),
+        );
+        assert_eq!(any, Tally { typed: 0, total: 3 });
+        let defs = vec![Def {
+            name: "deal".to_owned(),
+            schema: s(Kind::Object(Object {
+                properties: vec![prop("ID", s(Kind::String))],
+                additional: Additional::Unspecified,
+            })),
+        }];
+        let list = s(Kind::Array(Box::new(s(Kind::Ref(0)))));
+        let t = tally(&set(list, defs), &json!([{"ID": "1"}, {"ID": "2", "X": 3}]));
+        assert_eq!(t, Tally { typed: 2, total: 3 });
+    }
+
+    #[test]
+    fn shape_mismatches_are_open_and_unions_pick_the_fitting_branch() {
+        let int = set(s(Kind::Integer), vec![]);
+        assert_eq!(
+            tally(&int, &json!({"a": 1, "b": 2})),
+            Tally { typed: 0, total: 2 }
+        );
+        let union = s(Kind::Union(vec![
+            s(Kind::Integer),
+            s(Kind::Array(Box::new(s(Kind::Integer)))),
+        ]));
+        let u = set(union, vec![]);
+        assert_eq!(tally(&u, &json!([1, 2])), Tally { typed: 2, total: 2 });
+        assert_eq!(tally(&u, &json!({"k": 1})), Tally { typed: 0, total: 1 });
+    }
+
+    #[test]
+    fn a_reference_loop_does_not_hang() {
+        let defs = vec![
+            Def {
+                name: "a".to_owned(),
+                schema: s(Kind::Ref(1)),
+            },
+            Def {
+                name: "b".to_owned(),
+                schema: s(Kind::Ref(0)),
+            },
+        ];
+        let t = tally(&set(s(Kind::Ref(0)), defs), &json!({"x": 1}));
+        assert_eq!(t, Tally { typed: 0, total: 1 });
+    }
+}
