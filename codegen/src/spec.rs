@@ -213,66 +213,40 @@ pub fn parse(src: &SourceFile, diags: &mut Diagnostics) -> Option<Spec> {
         fields.insert(k, v);
     }
 
-    let method = match fields.get("method") {
-        None => {
-            diags.push(Diagnostic::error(
-                file,
-                1,
-                None,
-                "the required key `method` is missing",
-            ));
-            None
-        }
-        Some(v) => match v.as_str() {
-            Some(s) if is_wire_name(s) => Some(s.to_owned()),
+    // `method` and `scope`: required strings, each checked against its own grammar.
+    let name_key = |key: &str, valid: fn(&str) -> bool, what: &str, diags: &mut Diagnostics| {
+        let grammar = if key == "method" {
+            "[A-Za-z][A-Za-z0-9_]*"
+        } else {
+            "[a-z][a-z0-9_]*"
+        };
+        let Some(v) = fields.get(key) else {
+            let msg = format!("the required key `{key}` is missing");
+            diags.push(Diagnostic::error(file, 1, None, msg));
+            return None;
+        };
+        match v.as_str() {
+            Some(s) if valid(s) => Some(s.to_owned()),
             Some(s) => {
                 diags.push(Diagnostic::error(
                     file,
-                    line_of("method"),
-                    Some("method".into()),
+                    line_of(key),
+                    Some(key.into()),
                     format!(
-                        "`{}` is not a valid method name (dot-separated segments of the form [A-Za-z][A-Za-z0-9_]*)",
-                        printable(s)
+                        "`{}` is not a valid {what} (dot-separated segments of the form {grammar})",
+                        printable(s),
                     ),
                 ));
                 None
             }
             None => {
-                diags.push(type_error(file, line_of("method"), "method", "a string", v));
+                diags.push(type_error(file, line_of(key), key, "a string", v));
                 None
             }
-        },
-    };
-    let scope = match fields.get("scope") {
-        None => {
-            diags.push(Diagnostic::error(
-                file,
-                1,
-                None,
-                "the required key `scope` is missing",
-            ));
-            None
         }
-        Some(v) => match v.as_str() {
-            Some(s) if is_scope(s) => Some(s.to_owned()),
-            Some(s) => {
-                diags.push(Diagnostic::error(
-                    file,
-                    line_of("scope"),
-                    Some("scope".into()),
-                    format!(
-                        "`{}` is not a valid scope (dot-separated segments of the form [a-z][a-z0-9_]*)",
-                        printable(s)
-                    ),
-                ));
-                None
-            }
-            None => {
-                diags.push(type_error(file, line_of("scope"), "scope", "a string", v));
-                None
-            }
-        },
     };
+    let method = name_key("method", is_wire_name, "method name", diags);
+    let scope = name_key("scope", is_scope, "scope", diags);
     let deprecated = match fields.get("deprecated") {
         None => false,
         Some(Value::Bool(b)) => *b,
