@@ -94,20 +94,10 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             }
             None => out_dir.join(format!("{}.md", imp.method)),
         };
-        let old = fs::read_to_string(&target).ok();
-        match old {
-            Some(o) if o == imp.text => same += 1,
-            Some(o) if !codegen::import::untouched(&o) => {
-                kept += 1;
-                eprintln!(
-                    "{}: not overwritten: written or corrected by hand (no matching import_hash); delete it to re-import",
-                    display_path(root, &target)
-                );
-            }
-            _ => {
-                write_file(&target, &imp.text)?;
-                written += 1;
-            }
+        match write_unless_edited(root, &target, &imp.text)? {
+            Outcome::Same => same += 1,
+            Outcome::Kept => kept += 1,
+            Outcome::Written => written += 1,
         }
     }
     for n in &notes {
@@ -163,19 +153,10 @@ fn import_events(
             }
         }
         let target = events_dir.join(format!("{}.md", imp.event));
-        match fs::read_to_string(&target).ok() {
-            Some(o) if o == imp.text => same += 1,
-            Some(o) if !codegen::import::untouched(&o) => {
-                kept += 1;
-                eprintln!(
-                    "{}: not overwritten: written or corrected by hand; delete it to re-import",
-                    display_path(root, &target)
-                );
-            }
-            _ => {
-                write_file(&target, &imp.text)?;
-                written += 1;
-            }
+        match write_unless_edited(root, &target, &imp.text)? {
+            Outcome::Same => same += 1,
+            Outcome::Kept => kept += 1,
+            Outcome::Written => written += 1,
         }
     }
     for n in &notes {
@@ -188,4 +169,32 @@ fn import_events(
         notes.len()
     );
     Ok(())
+}
+
+/// What [`write_unless_edited`] did with one imported spec.
+enum Outcome {
+    /// The file already had this text.
+    Same,
+    /// The file was written or corrected by hand (no matching `import_hash`): left alone.
+    Kept,
+    /// The file was new or still as an earlier import wrote it: (over)written.
+    Written,
+}
+
+/// Writes an imported spec to `target` unless the file there was edited by hand.
+fn write_unless_edited(root: &Path, target: &Path, text: &str) -> Result<Outcome, String> {
+    match fs::read_to_string(target).ok() {
+        Some(old) if old == text => Ok(Outcome::Same),
+        Some(old) if !codegen::import::untouched(&old) => {
+            eprintln!(
+                "{}: not overwritten: written or corrected by hand (no matching import_hash); delete it to re-import",
+                display_path(root, target)
+            );
+            Ok(Outcome::Kept)
+        }
+        _ => {
+            write_file(target, text)?;
+            Ok(Outcome::Written)
+        }
+    }
 }
