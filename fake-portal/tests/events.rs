@@ -489,3 +489,124 @@ async fn offline_events_drain_as_a_stream_and_a_stop_halfway_loses_nothing() {
     .await
     .unwrap();
 }
+
+/// Takes events until the stream ends or fails; the error, if any, comes back beside them.
+async fn drain_until_error(
+    stream: impl futures_util::Stream<Item = Result<OfflineEvent, bitrix24_runtime::Error>>,
+) -> (Vec<OfflineEvent>, Option<bitrix24_runtime::Error>) {
+    let mut out = Vec::new();
+    // Bounded: the queue of these tests holds a handful of events.
+    let mut s = std::pin::pin!(stream.take(1_000));
+    while let Some(e) = s.next().await {
+        match e {
+            Ok(e) => out.push(e),
+            Err(e) => return (out, Some(e)),
+        }
+    }
+    (out, None)
+}
+
+#[tokio::test]
+async fn a_failed_offline_clear_loses_nothing_and_a_clear_that_ran_repeats_nothing() {
+    use bitrix24_fake_portal::{Fault, FaultKind};
+    tokio::time::timeout(LIMIT, async {
+        let portal = start().await;
+        let app = app(&portal, Arc::new(MemoryStore::new()));
+        let record = app
+            .exchange_code(&portal.authorization_code())
+            .await
+            .unwrap();
+        let client: Client = app.client(&record.member_id).await.unwrap();
+        client
+            .call_raw(
+                "event.bind",
+                &json!({"event": "ONCRMDEALADD", "event_type": "offline"}),
+            )
+            .await
+            .unwrap();
+        for i in 0..7 {
+            client
+                .call_raw(
+                    "crm.deal.add",
+                    &json!({"fields": {"TITLE": format!("d{i}")}}),
+                )
+                .await
+                .unwrap();
+        }
+        let queued = |client: Client| async move {
+            let r = client
+                .call_raw("event.offline.list", &json!({}))
+                .await
+                .unwrap();
+            r.result.as_array().map_or(0, Vec::len)
+        };
+
+        // 1. The clear of the first batch fails before it runs (500): the stream fails after
+        //    handing out that batch, and the queue still holds all seven.
+        portal.inject(Fault {
+            method: Some("event.offline.clear".into()),
+            kind: FaultKind::ServerError,
+            every: 1,
+            times: 1,
+        });
+        let (first, err) = drain_until_error(OfflineEvents::new().limit(3).stream(&client)).await;
+        assert!(err.is_some(), "the failed clear must surface as an error");
+        assert_eq!(first.len(), 3, "{first:?}");
+        assert_eq!(queued(client.clone()).await, 7, "nothing was cleared");
+        let process = first[2].process_id.clone();
+
+        // 2. Resuming the process gets that batch again (not confirmed, so not gone), then
+        //    the rest; this time the second clear runs but its answer is lost (connection
+        //    dropped after the method ran).
+        portal.inject(Fault {
+            method: Some("event.offline.clear".into()),
+            kind: FaultKind::Drop,
+            every: 2,
+            times: 1,
+        });
+        let (second, err) = drain_until_error(
+            OfflineEvents::new()
+                .limit(3)
+                .process_id(process.clone())
+                .stream(&client),
+        )
+        .await;
+        assert!(err.is_some(), "the lost answer must surface as an error");
+        let ids = |v: &[OfflineEvent]| v.iter().map(|e| e.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(&second)[..3],
+            ids(&first)[..],
+            "the unconfirmed batch comes again"
+        );
+        assert_eq!(second.len(), 6, "{second:?}");
+        assert_eq!(
+            queued(client.clone()).await,
+            1,
+            "both batches of the process were cleared"
+        );
+
+        // 3. A clear that ran is not undone: resuming again hands out only what is left.
+        let process = second[5].process_id.clone();
+        let (third, err) = drain_until_error(
+            OfflineEvents::new()
+                .limit(3)
+                .process_id(process)
+                .stream(&client),
+        )
+        .await;
+        assert!(err.is_none(), "{err:?}");
+        let mut seen: Vec<i64> = ids(&second).into_iter().chain(ids(&third)).collect();
+        seen.sort();
+        let mut unique = seen.clone();
+        unique.dedup();
+        assert_eq!(
+            unique,
+            (1..=7).collect::<Vec<_>>(),
+            "every event, none lost"
+        );
+        assert_eq!(seen, unique, "none handed out twice after its clear ran");
+        assert_eq!(queued(client).await, 0);
+    })
+    .await
+    .unwrap();
+}
