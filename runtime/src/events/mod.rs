@@ -18,7 +18,7 @@ use serde_json::Value;
 
 pub use form::{FormError, FormLimits, parse_form};
 pub use offline::{OfflineEvent, OfflineEvents};
-pub use verify::{ApplicationTokens, constant_time_eq, verify_token};
+pub use verify::{ApplicationTokens, StaticTokens, constant_time_eq, verify_token};
 
 use crate::auth::OAuthTokens;
 

@@ -16,6 +16,56 @@ pub trait ApplicationTokens: Send + Sync {
     ) -> BoxFuture<'a, Result<Option<String>, SaveError>>;
 }
 
+/// Application tokens known in advance, by `member_id`: what an outgoing webhook needs.
+///
+/// An outgoing webhook is set up in the portal's own interface, not installed, so no
+/// `ONAPPINSTALL` ever brings its token: the portal shows it (the webhook's "application
+/// token" field, made when the webhook is saved), and the handler is configured with it, say
+/// from an environment variable. Its events carry only `domain`, `client_endpoint`,
+/// `server_endpoint`, `member_id` and `application_token` in `auth`, no OAuth tokens.
+///
+/// ```
+/// use bitrix24_runtime::events::{RawEvent, StaticTokens, verify_token};
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let tokens = StaticTokens::new().with("a1b2c3", "token-from-the-portal");
+/// let body = b"event=ONCRMDEALADD&data[FIELDS][ID]=7&auth[member_id]=a1b2c3&auth[application_token]=token-from-the-portal";
+/// let event = RawEvent::from_form(body).unwrap();
+/// verify_token(&event, &tokens).await.unwrap();
+/// assert_eq!(event.fields_id(), Some(7));
+/// # });
+/// ```
+#[derive(Clone, Default)]
+pub struct StaticTokens(std::collections::BTreeMap<String, String>);
+
+impl StaticTokens {
+    /// No tokens: every event is refused as `UnknownPortal`.
+    pub fn new() -> StaticTokens {
+        StaticTokens::default()
+    }
+
+    /// Adds (or replaces) the token of the portal `member_id`.
+    pub fn with(mut self, member_id: impl Into<String>, token: impl Into<String>) -> StaticTokens {
+        self.0.insert(member_id.into(), token.into());
+        self
+    }
+}
+
+/// Names the portals, never their tokens.
+impl std::fmt::Debug for StaticTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+impl ApplicationTokens for StaticTokens {
+    fn application_token<'a>(
+        &'a self,
+        member_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, SaveError>> {
+        Box::pin(async move { Ok(self.0.get(member_id).cloned()) })
+    }
+}
+
 /// Compares two byte strings in time that depends only on their lengths, not on where they
 /// differ (so a forger cannot learn a token byte by byte from response times).
 ///
@@ -71,18 +121,6 @@ pub async fn verify_token(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
-
-    struct Map(BTreeMap<String, String>);
-
-    impl ApplicationTokens for Map {
-        fn application_token<'a>(
-            &'a self,
-            member_id: &'a str,
-        ) -> BoxFuture<'a, Result<Option<String>, SaveError>> {
-            Box::pin(async move { Ok(self.0.get(member_id).cloned()) })
-        }
-    }
 
     #[test]
     fn compares_whole_strings() {
@@ -96,7 +134,8 @@ mod tests {
 
     #[tokio::test]
     async fn refuses_forged_unknown_and_tokenless_events() {
-        let store = Map(BTreeMap::from([("m1".to_owned(), "good-token".to_owned())]));
+        let store = StaticTokens::new().with("m1", "good-token");
+        assert_eq!(format!("{store:?}"), r#"{"m1"}"#, "Debug names no token");
         let ev = |body: &str| RawEvent::from_form(body.as_bytes()).unwrap();
         verify_token(
             &ev("event=X&auth[member_id]=m1&auth[application_token]=good-token"),
