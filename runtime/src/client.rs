@@ -302,7 +302,7 @@ impl Client {
     /// [`MAX_REDIRECTS`] times, and never to plain `http://` on a host that is not loopback
     /// (unless allowed). `Err` for a redirect that is refused; the inner result is the
     /// transport's.
-    async fn send(
+    pub(crate) async fn send(
         &self,
         method: &str,
         mut request: HttpRequest,

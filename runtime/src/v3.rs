@@ -289,7 +289,9 @@ impl Client {
             if let Some(k) = &key {
                 request.headers.push((IDEMPOTENCY_KEY.into(), k.clone()));
             }
-            let error = match transport.send(request).await {
+            // Through the client's redirect handling: a portal that moved answers REST 3.0
+            // calls with a redirect too.
+            let error = match self.send(method, request).await? {
                 Err(e) => Error::Transport {
                     method: method.to_owned(),
                     kind: e.kind,

@@ -610,3 +610,28 @@ fn the_blocking_client_calls_v3_too() {
     assert_eq!(runs.load(Ordering::SeqCst), 2);
     drop(portal);
 }
+
+#[tokio::test]
+async fn a_v3_call_follows_a_portal_that_moved() {
+    let old = portal().await;
+    let new = portal().await;
+    new.on_v3("tasks.task.get", |p| {
+        Ok(json!({"item": {"id": p["id"].clone(), "title": "moved"}}))
+    });
+    old.moved_to(Some(&new.base_url()));
+    let rec = Recorder::new();
+    let c = client(&old, &rec, RetryPolicy::none());
+    let req: task::GetRequest = serde_json::from_value(json!({"id": 7})).unwrap();
+    let got = task::get(&c, &req).await.unwrap();
+    let item = got.item.unwrap();
+    assert_eq!(item.id, Some(7), "the body reached the new address");
+    assert_eq!(item.title.as_deref(), Some("moved"));
+    let seen = rec.seen();
+    assert_eq!(seen.len(), 2, "the first address, then the new one");
+    assert!(seen[1].0.starts_with(&new.base_url()), "{:?}", seen[1].0);
+    assert!(seen[1].0.contains("/rest/api/"), "{:?}", seen[1].0);
+    // The client remembers the move: the next call goes to the new address at once.
+    let _ = task::get(&c, &req).await.unwrap();
+    assert_eq!(rec.seen().len(), 3);
+    assert!(rec.seen()[2].0.starts_with(&new.base_url()));
+}
