@@ -150,14 +150,7 @@ mod tests {
     use serde_json::json;
 
     fn s(kind: Kind) -> Schema {
-        Schema {
-            kind,
-            nullable: false,
-            doc: None,
-            title: None,
-            format: None,
-            deprecated: false,
-        }
+        Schema::of(kind)
     }
 
     fn prop(name: &str, schema: Schema) -> Property {

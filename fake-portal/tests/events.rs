@@ -419,32 +419,39 @@ async fn drain(
     out
 }
 
+/// An installed app's client on `portal`, with `ONCRMDEALADD` bound offline and seven deals
+/// added, so seven events (ids 1 to 7) wait in the queue. The app is returned to keep it alive.
+async fn seven_offline_events(portal: &FakePortal) -> (App, Client) {
+    let app = app(portal, Arc::new(MemoryStore::new()));
+    let record = app
+        .exchange_code(&portal.authorization_code())
+        .await
+        .unwrap();
+    let client: Client = app.client(&record.member_id).await.unwrap();
+    client
+        .call_raw(
+            "event.bind",
+            &json!({"event": "ONCRMDEALADD", "event_type": "offline"}),
+        )
+        .await
+        .unwrap();
+    for i in 0..7 {
+        client
+            .call_raw(
+                "crm.deal.add",
+                &json!({"fields": {"TITLE": format!("d{i}")}}),
+            )
+            .await
+            .unwrap();
+    }
+    (app, client)
+}
+
 #[tokio::test]
 async fn offline_events_drain_as_a_stream_and_a_stop_halfway_loses_nothing() {
     tokio::time::timeout(LIMIT, async {
         let portal = start().await;
-        let app = app(&portal, Arc::new(MemoryStore::new()));
-        let record = app
-            .exchange_code(&portal.authorization_code())
-            .await
-            .unwrap();
-        let client: Client = app.client(&record.member_id).await.unwrap();
-        client
-            .call_raw(
-                "event.bind",
-                &json!({"event": "ONCRMDEALADD", "event_type": "offline"}),
-            )
-            .await
-            .unwrap();
-        for i in 0..7 {
-            client
-                .call_raw(
-                    "crm.deal.add",
-                    &json!({"fields": {"TITLE": format!("d{i}")}}),
-                )
-                .await
-                .unwrap();
-        }
+        let (_app, client) = seven_offline_events(&portal).await;
         // A reader stops in the middle of its second batch (after 4 of 7 events).
         let first = drain(OfflineEvents::new().limit(3).stream(&client), 4).await;
         assert_eq!(first.len(), 4);
@@ -511,28 +518,7 @@ async fn a_failed_offline_clear_loses_nothing_and_a_clear_that_ran_repeats_nothi
     use bitrix24_fake_portal::{Fault, FaultKind};
     tokio::time::timeout(LIMIT, async {
         let portal = start().await;
-        let app = app(&portal, Arc::new(MemoryStore::new()));
-        let record = app
-            .exchange_code(&portal.authorization_code())
-            .await
-            .unwrap();
-        let client: Client = app.client(&record.member_id).await.unwrap();
-        client
-            .call_raw(
-                "event.bind",
-                &json!({"event": "ONCRMDEALADD", "event_type": "offline"}),
-            )
-            .await
-            .unwrap();
-        for i in 0..7 {
-            client
-                .call_raw(
-                    "crm.deal.add",
-                    &json!({"fields": {"TITLE": format!("d{i}")}}),
-                )
-                .await
-                .unwrap();
-        }
+        let (_app, client) = seven_offline_events(&portal).await;
         let queued = |client: Client| async move {
             let r = client
                 .call_raw("event.offline.list", &json!({}))

@@ -173,7 +173,8 @@ pub struct SchemaSet {
 }
 
 impl Schema {
-    fn of(kind: Kind) -> Schema {
+    /// A schema of `kind` with nothing else set.
+    pub(crate) fn of(kind: Kind) -> Schema {
         Schema {
             kind,
             nullable: false,
