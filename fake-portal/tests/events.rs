@@ -411,10 +411,9 @@ async fn drain(
     stream: impl futures_util::Stream<Item = Result<OfflineEvent, bitrix24_runtime::Error>>,
     take: usize,
 ) -> Vec<OfflineEvent> {
-    let mut out = Vec::new();
-    let mut s = std::pin::pin!(stream.take(take));
-    while let Some(e) = s.next().await {
-        out.push(e.unwrap());
+    let (out, err) = drain_until_error(stream.take(take)).await;
+    if let Some(e) = err {
+        panic!("the stream failed: {e}");
     }
     out
 }
